@@ -1,0 +1,169 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Single-precision matrix multiply, `C = alpha · op(A) · op(B) + beta · C`, row-major.
+///
+/// Three implementations stand behind one entry point:
+/// - `blas`: `cblas_sgemm` from a BLAS library found at run time with `dlopen` (OpenBLAS's
+///   `libopenblas.so.0` on Linux, Accelerate on macOS). Nothing links against it, so the package builds
+///   and runs where no BLAS is installed.
+/// - `portable`: the pure-Swift driver over the SIMD kernels of `CBNNKernels` (see `PortableGEMM`).
+/// - `reference`: a plain triple loop, the oracle for tests.
+///
+/// `op(A)` is `m × k` (A stored `k × m` when `transposeA`), `op(B)` is `k × n`, `C` is `m × n`.
+public enum MatrixMultiply {
+    /// A matrix-multiply implementation.
+    public enum Path: String, Sendable, CaseIterable {
+        case blas, portable, reference
+    }
+
+    nonisolated(unsafe) private static var _preferred: Path? = nil
+
+    /// The path used by `gemm` when none is named: BLAS when it was found, else `portable`.
+    /// Setting it (for benchmarks and tests) overrides the choice; `nil` restores the default.
+    public static var preferredPath: Path {
+        get { _preferred ?? (BLASLibrary.shared != nil ? .blas : .portable) }
+        set { _preferred = newValue }
+    }
+
+    /// The paths available on this machine.
+    public static var availablePaths: [Path] {
+        BLASLibrary.shared != nil ? [.blas, .portable, .reference] : [.portable, .reference]
+    }
+
+    /// A human-readable name of the BLAS library in use, e.g. "OpenBLAS 0.3.21 …", or nil.
+    public static var blasDescription: String? { BLASLibrary.shared?.description }
+
+    static func threadsDidChange() {
+        BLASLibrary.shared?.setThreads(ComputeSettings.threads)
+    }
+
+    /// `C = alpha · op(A) · op(B) + beta · C` (row-major), on `path` or the preferred path.
+    public static func gemm(
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        path: Path? = nil
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative size m=\(m) n=\(n) k=\(k)")
+        precondition(lda >= max(1, transposeA ? m : k), "gemm: lda=\(lda) too small")
+        precondition(ldb >= max(1, transposeB ? k : n), "gemm: ldb=\(ldb) too small")
+        precondition(ldc >= max(1, n), "gemm: ldc=\(ldc) too small")
+        if m == 0 || n == 0 { return }
+        switch path ?? preferredPath {
+        case .blas:
+            if let blas = BLASLibrary.shared {
+                blas.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                           a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            } else {
+                PortableGEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                      alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            }
+        case .portable:
+            PortableGEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                  alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case .reference:
+            referenceGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                          alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// The naive triple loop (accumulating in Double), kept as the oracle that fast paths are tested against.
+    public static func referenceGEMM(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k {
+                    let x = transposeA ? a[p * lda + i] : a[i * lda + p]
+                    let y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                    sum += Double(x) * Double(y)
+                }
+                let old = beta == 0 ? 0 : beta * c[i * ldc + j]
+                c[i * ldc + j] = alpha * Float(sum) + old
+            }
+        }
+    }
+}
+
+/// `cblas_sgemm` and friends, loaded with `dlopen` so that BLAS is optional at run time.
+final class BLASLibrary: @unchecked Sendable {
+    typealias SgemmFunction = @convention(c) (
+        Int32, Int32, Int32, Int32, Int32, Int32, Float,
+        UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
+        UnsafeMutablePointer<Float>?, Int32
+    ) -> Void
+    typealias SetThreadsFunction = @convention(c) (Int32) -> Void
+    typealias GetConfigFunction = @convention(c) () -> UnsafePointer<CChar>?
+
+    let handle: UnsafeMutableRawPointer
+    let sgemmFunction: SgemmFunction
+    let setThreadsFunction: SetThreadsFunction?
+    let description: String
+
+    /// The BLAS found on this machine, or nil. `BNN_BLAS=none` disables it; `BNN_BLAS=/path/lib.so`
+    /// names a library to try first.
+    static let shared: BLASLibrary? = {
+        let environment = getenv("BNN_BLAS").map { String(cString: $0) }
+        if environment == "none" { return nil }
+        var candidates: [String] = []
+        if let environment, !environment.isEmpty { candidates.append(environment) }
+        #if os(macOS)
+        candidates.append("/System/Library/Frameworks/Accelerate.framework/Accelerate")
+        #else
+        candidates += ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", "libblis.so.4", "libcblas.so.3", "libblas.so.3"]
+        #endif
+        for name in candidates {
+            if let library = BLASLibrary(path: name) {
+                library.setThreads(ComputeSettings.threads)
+                return library
+            }
+        }
+        return nil
+    }()
+
+    private init?(path: String) {
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else { return nil }
+        guard let symbol = dlsym(handle, "cblas_sgemm") else {
+            dlclose(handle)
+            return nil
+        }
+        self.handle = handle
+        self.sgemmFunction = unsafeBitCast(symbol, to: SgemmFunction.self)
+        self.setThreadsFunction = dlsym(handle, "openblas_set_num_threads").map {
+            unsafeBitCast($0, to: SetThreadsFunction.self)
+        }
+        var name = path
+        if let configSymbol = dlsym(handle, "openblas_get_config") {
+            let config = unsafeBitCast(configSymbol, to: GetConfigFunction.self)
+            if let text = config() { name = "openblas " + String(cString: text) }
+        } else if path.contains("Accelerate") {
+            name = "accelerate"
+        }
+        self.description = name
+    }
+
+    func setThreads(_ count: Int) {
+        setThreadsFunction?(Int32(count))
+    }
+
+    // CBLAS constants: row-major 101, no-transpose 111, transpose 112.
+    func sgemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        sgemmFunction(101, transposeA ? 112 : 111, transposeB ? 112 : 111,
+                      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,61 @@
+import Dispatch
+
+/// How many threads compute kernels may use. Defaults to all cores; `--threads N` sets it.
+public enum ComputeSettings {
+    nonisolated(unsafe) private static var _threads: Int = ProcessInfoCores.count
+
+    /// The number of worker threads for parallel loops and BLAS (at least 1).
+    public static var threads: Int {
+        get { _threads }
+        set {
+            _threads = max(1, newValue)
+            MatrixMultiply.threadsDidChange()
+        }
+    }
+}
+
+enum ProcessInfoCores {
+    static let count: Int = {
+        #if canImport(Glibc)
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #else
+        return max(1, Int(sysconf(_SC_NPROCESSORS_ONLN)))
+        #endif
+    }()
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Parallel loops over index ranges, on `ComputeSettings.threads` threads.
+public enum Parallel {
+    /// Splits `0..<count` into at most `ComputeSettings.threads` contiguous chunks and runs `body` on each
+    /// chunk concurrently. Chunks smaller than `minimumChunk` are not split further, so small loops run
+    /// on the calling thread without dispatch overhead.
+    public static func forChunks(
+        of count: Int, minimumChunk: Int = 1, _ body: @Sendable (Range<Int>) -> Void
+    ) {
+        guard count > 0 else { return }
+        let maxChunks = max(1, min(ComputeSettings.threads, count / max(1, minimumChunk)))
+        if maxChunks == 1 {
+            body(0..<count)
+            return
+        }
+        let chunk = (count + maxChunks - 1) / maxChunks
+        DispatchQueue.concurrentPerform(iterations: maxChunks) { index in
+            let start = index * chunk
+            let end = min(count, start + chunk)
+            if start < end { body(start..<end) }
+        }
+    }
+}
+
+/// A pointer that may cross into `@Sendable` closures of parallel loops. Each parallel task must
+/// touch a disjoint part of the memory; the type only states that the caller guarantees it.
+public struct SendablePointer<Pointee>: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Pointee>
+    public init(_ pointer: UnsafeMutablePointer<Pointee>) { self.pointer = pointer }
+}

@@ -1,0 +1,2 @@
+#include "CBNNKernels.h"
+int bnn_kernels_version(void) { return 1; }

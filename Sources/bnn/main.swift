@@ -1,0 +1,2 @@
+import BNN
+print("bnn")
