@@ -1,0 +1,99 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Crash-safe whole-file writes.
+///
+/// `write(_:to:)` writes the bytes to a new temporary file in the target's directory, flushes it to
+/// disk (`fsync`), then renames it over the target with POSIX `rename`, which replaces the directory
+/// entry atomically. A reader sees either the complete old file or the complete new one; a crash or an
+/// error mid-save never leaves a half-written target, and the temporary file is removed on failure.
+public enum AtomicFile {
+    /// Atomically replaces (or creates) the file at `url` with `data`.
+    ///
+    /// - Throws: `PersistenceError.writeFailed` naming the path and the system error.
+    public static func write(_ data: Data, to url: URL) throws {
+        try write(data, to: url, beforeRename: nil)
+    }
+
+    /// The implementation, with a hook that tests use to simulate a failure (a crash) after the
+    /// temporary file is complete but before it replaces the target.
+    static func write(_ data: Data, to url: URL, beforeRename: ((String) throws -> Void)?) throws {
+        let target = url.standardizedFileURL
+        let path = target.path
+        let directory = target.deletingLastPathComponent().path
+        let base = target.lastPathComponent
+        guard !base.isEmpty, base != "/" else {
+            throw PersistenceError.writeFailed(path: path, reason: "not a file path")
+        }
+
+        // A unique name in the same directory (rename is only atomic within one file system).
+        var descriptor: Int32 = -1
+        var temporaryPath = ""
+        for _ in 0..<16 {
+            let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            temporaryPath = directory + "/." + base + ".tmp-\(getpid())-" + suffix
+            descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            if descriptor >= 0 || errno != EEXIST { break }
+        }
+        guard descriptor >= 0 else {
+            throw PersistenceError.writeFailed(
+                path: path, reason: "cannot create a temporary file in \(directory): \(systemError())")
+        }
+
+        var closed = false
+        do {
+            try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = systemWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw PersistenceError.writeFailed(path: path, reason: "write failed: \(systemError())")
+                    }
+                    offset += written
+                }
+            }
+            if fsync(descriptor) != 0 {
+                throw PersistenceError.writeFailed(path: path, reason: "fsync failed: \(systemError())")
+            }
+            closed = true
+            if close(descriptor) != 0 {
+                throw PersistenceError.writeFailed(path: path, reason: "close failed: \(systemError())")
+            }
+            try beforeRename?(temporaryPath)
+            if rename(temporaryPath, path) != 0 {
+                throw PersistenceError.writeFailed(path: path, reason: "rename failed: \(systemError())")
+            }
+        } catch {
+            if !closed { close(descriptor) }
+            unlink(temporaryPath)
+            if error is PersistenceError { throw error }
+            throw PersistenceError.writeFailed(path: path, reason: "\(error)")
+        }
+
+        // Make the rename itself durable; failing to sync the directory does not undo the save.
+        let directoryDescriptor = open(directory, O_RDONLY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            _ = fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    private static func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+        #if canImport(Glibc)
+        return Glibc.write(fd, buffer, count)
+        #else
+        return Darwin.write(fd, buffer, count)
+        #endif
+    }
+
+    private static func systemError() -> String {
+        let code = errno
+        return String(cString: strerror(code)) + " (errno \(code))"
+    }
+}
