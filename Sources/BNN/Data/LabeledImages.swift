@@ -1,0 +1,114 @@
+import Foundation
+
+/// A set of grey images with one class label each, e.g. MNIST's training set.
+///
+/// `images` has shape [count, rows·columns] (row-major pixels, values in [0, 1]); `labels[i]` is the
+/// class of image `i`.
+public struct LabeledImages: Sendable {
+    /// The pixels, shape [count, rows·columns], values in [0, 1].
+    public let images: Tensor
+    /// The class of each image (0–9 for MNIST and notMNIST).
+    public let labels: [Int]
+    /// The height of each image in pixels.
+    public let rows: Int
+    /// The width of each image in pixels.
+    public let columns: Int
+
+    /// The number of images.
+    public var count: Int { labels.count }
+
+    /// Creates a set; `images` must have shape [labels.count, rows·columns].
+    public init(images: Tensor, labels: [Int], rows: Int, columns: Int) {
+        precondition(images.shape == [labels.count, rows * columns],
+                     "LabeledImages needs images of shape [\(labels.count), \(rows * columns)], got \(images.shape)")
+        self.images = images
+        self.labels = labels
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// The images without their labels.
+    public var unlabeled: UnlabeledImages { UnlabeledImages(images: images, rows: rows, columns: columns) }
+
+    /// A copy of the images and labels at positions `range`.
+    public func subset(_ range: Range<Int>) -> LabeledImages {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "Subset \(range) out of 0..<\(count)")
+        let size = rows * columns
+        let result = Tensor(shape: [range.count, size])
+        result.pointer.update(from: images.pointer + range.lowerBound * size, count: range.count * size)
+        return LabeledImages(images: result, labels: Array(labels[range]), rows: rows, columns: columns)
+    }
+
+    /// A copy of the images and labels at `indices`, in that order (repeats allowed).
+    public func subset(indices: [Int]) -> LabeledImages {
+        let size = rows * columns
+        let result = Tensor(shape: [indices.count, size])
+        for (position, index) in indices.enumerated() {
+            precondition(index >= 0 && index < count, "Subset index \(index) out of 0..<\(count)")
+            (result.pointer + position * size).update(from: images.pointer + index * size, count: size)
+        }
+        return LabeledImages(images: result, labels: indices.map { labels[$0] }, rows: rows, columns: columns)
+    }
+
+    /// Loads an IDX image file and its IDX label file (each gzip or raw).
+    ///
+    /// - Parameters:
+    ///   - expectedRows, expectedColumns: when given, other image sizes are refused.
+    ///   - classCount: when given, labels must be below it.
+    /// - Throws: `DataError` naming the file when one is missing or malformed, or when the counts differ.
+    public static func load(
+        images imagesURL: URL, labels labelsURL: URL, expectedRows: Int? = nil, expectedColumns: Int? = nil,
+        classCount: Int? = nil
+    ) throws -> LabeledImages {
+        try LabeledImages(
+            imageFile: IDXFile.read(from: imagesURL), imagesPath: imagesURL.path,
+            labelFile: IDXFile.read(from: labelsURL), labelsPath: labelsURL.path,
+            expectedRows: expectedRows, expectedColumns: expectedColumns, classCount: classCount)
+    }
+}
+
+/// A set of grey images without labels, e.g. white noise or an out-of-distribution set.
+public struct UnlabeledImages: Sendable {
+    /// The pixels, shape [count, rows·columns], values in [0, 1].
+    public let images: Tensor
+    /// The height of each image in pixels.
+    public let rows: Int
+    /// The width of each image in pixels.
+    public let columns: Int
+    /// The number of images.
+    public var count: Int { images.shape[0] }
+
+    /// Creates a set; `images` must have shape [count, rows·columns].
+    public init(images: Tensor, rows: Int, columns: Int) {
+        precondition(images.shape.count == 2 && images.shape[1] == rows * columns,
+                     "UnlabeledImages needs images of shape [count, \(rows * columns)], got \(images.shape)")
+        self.images = images
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// Loads an IDX image file (gzip or raw), e.g. for `--ood NAME=PATH`.
+    public static func load(images url: URL, expectedRows: Int? = 28, expectedColumns: Int? = 28) throws -> UnlabeledImages {
+        let file = try IDXFile.read(from: url)
+        let (rows, columns) = try file.imageSize(path: url.path, expectedRows: expectedRows, expectedColumns: expectedColumns)
+        return UnlabeledImages(images: file.unitTensor(), rows: rows, columns: columns)
+    }
+}
+
+extension IDXFile {
+    /// Rows and columns of a 3-D image file, checked against expectations.
+    func imageSize(path: String, expectedRows: Int?, expectedColumns: Int?) throws -> (Int, Int) {
+        guard dimensions.count == 3 else {
+            throw DataError.wrongDimensions(
+                path: path, expected: "a 3-D image file (magic 0x00000803: count × rows × columns)",
+                found: "\(dimensions.count) dimensions \(dimensions)")
+        }
+        let rows = dimensions[1], columns = dimensions[2]
+        if (expectedRows.map { $0 != rows } ?? false) || (expectedColumns.map { $0 != columns } ?? false) {
+            throw DataError.wrongDimensions(
+                path: path, expected: "images of \(expectedRows ?? rows)×\(expectedColumns ?? columns)",
+                found: "\(rows)×\(columns)")
+        }
+        return (rows, columns)
+    }
+}

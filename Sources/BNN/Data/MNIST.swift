@@ -1,0 +1,174 @@
+import Foundation
+
+/// The MNIST handwritten digits (LeCun, Cortes, Burges), split into train, validation and test sets.
+///
+/// Files are looked up by `DataLocator` (`--data-dir`, `BNN_DATA_DIR`, the cache folder) in `mnist/`;
+/// when missing everywhere they are downloaded into the cache folder. Content is compared with the
+/// published SHA-256 values: a local file that differs is used with a one-line warning, a download
+/// that differs is refused, a malformed file is always refused with a `DataError`.
+public struct MNIST: Sendable {
+    /// The first `60000 − validationCount` training images.
+    public let train: LabeledImages
+    /// The last `validationCount` training images, held out (e.g. for threshold calibration).
+    public let validation: LabeledImages
+    /// The 10,000 test images.
+    public let test: LabeledImages
+
+    /// Image height and width.
+    public static let side = 28
+    /// The four file names (without `.gz`).
+    public static let trainImagesName = "train-images-idx3-ubyte"
+    public static let trainLabelsName = "train-labels-idx1-ubyte"
+    public static let testImagesName = "t10k-images-idx3-ubyte"
+    public static let testLabelsName = "t10k-labels-idx1-ubyte"
+    public static var fileNames: [String] { [trainImagesName, trainLabelsName, testImagesName, testLabelsName] }
+
+    /// Published SHA-256 of the decompressed content, by file name.
+    ///
+    /// The original training images' SHA-256 is not recorded here (only their MD5 was published);
+    /// `knownRebuilds` recognises the rebuild shipped in shared/datasets instead.
+    public static let publishedChecksums: [String: String] = [
+        testImagesName: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        testLabelsName: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        trainLabelsName: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    ]
+
+    /// SHA-256 of known rebuilt files, which are used with a warning that says what they are.
+    public static let knownRebuilds: [String: (checksum: String, note: String)] = [
+        trainImagesName: ("374ba378bee06c633f4800ac6a495f71d1b80b0e82bf763acbfa4c7e9c379f75",
+                          "a rebuild of the training images from a PNG export, every pixel within one grey level of the original"),
+    ]
+
+    /// Public mirrors holding `<name>.gz`, tried in order.
+    public static let mirrors = [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    ]
+
+    /// Creates the splits directly.
+    public init(train: LabeledImages, validation: LabeledImages, test: LabeledImages) {
+        self.train = train
+        self.validation = validation
+        self.test = test
+    }
+
+    /// Loads MNIST, downloading it into the cache folder when it is found nowhere.
+    ///
+    /// - Parameters:
+    ///   - dataDirectory: `--data-dir`; nil means `BNN_DATA_DIR`, else the cache folder.
+    ///   - validationCount: how many of the last training images form the validation set (default 5,000).
+    ///   - download: whether missing files may be downloaded.
+    ///   - verifyChecksums: compare content with the known SHA-256 values (warnings only).
+    ///   - environment: the environment variables (tests pass their own).
+    ///   - log: receives one-line warnings and download progress.
+    /// - Throws: `DataError` naming the file when a file is missing (and cannot be downloaded) or malformed.
+    public static func load(
+        dataDirectory: String? = nil, validationCount: Int = 5000, download: Bool = true,
+        verifyChecksums: Bool = true,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        log: (String) -> Void = { _ in }
+    ) throws -> MNIST {
+        let locator = DataLocator(dataDirectory: dataDirectory, environment: environment)
+        var urls: [String: URL] = [:]
+        var missing: [String] = []
+        for name in fileNames {
+            if let url = locator.file(named: name, in: "mnist") { urls[name] = url } else { missing.append(name) }
+        }
+        if !missing.isEmpty {
+            let searched = locator.searchDirectories.map { $0.appendingPathComponent("mnist").path }.joined(separator: " and ")
+            guard download else {
+                throw DataError.missingFile(
+                    path: locator.dataDirectory.appendingPathComponent("mnist").appendingPathComponent(missing[0]).path,
+                    hint: "looked in \(searched); \(DataLocator.missingHint)")
+            }
+            let folder = locator.cacheDirectory.appendingPathComponent("mnist")
+            for name in missing {
+                urls[name] = try MNISTDownloader.download(name: name, into: folder, log: log)
+            }
+        }
+        guard let trainImages = urls[trainImagesName], let trainLabels = urls[trainLabelsName],
+              let testImages = urls[testImagesName], let testLabels = urls[testLabelsName] else {
+            throw DataError.missingFile(path: locator.dataDirectory.path, hint: DataLocator.missingHint)
+        }
+        return try load(trainImages: trainImages, trainLabels: trainLabels, testImages: testImages, testLabels: testLabels,
+                        validationCount: validationCount, verifyChecksums: verifyChecksums, log: log)
+    }
+
+    /// Loads MNIST from four explicit files (each gzip or raw).
+    public static func load(
+        trainImages: URL, trainLabels: URL, testImages: URL, testLabels: URL, validationCount: Int = 5000,
+        verifyChecksums: Bool = true, log: (String) -> Void = { _ in }
+    ) throws -> MNIST {
+        precondition(validationCount >= 0, "validationCount must be non-negative, got \(validationCount)")
+        let full = try loadVerified(images: trainImages, labels: trainLabels, verify: verifyChecksums, log: log)
+        let test = try loadVerified(images: testImages, labels: testLabels, verify: verifyChecksums, log: log)
+        guard full.count > validationCount else {
+            throw DataError.wrongDimensions(
+                path: trainImages.path, expected: "more than \(validationCount) training images (the validation count)",
+                found: "\(full.count)")
+        }
+        let split = full.count - validationCount
+        return MNIST(train: full.subset(0..<split), validation: full.subset(split..<full.count), test: test)
+    }
+
+    /// Loads one image/label pair, checking content against the known checksums.
+    static func loadVerified(images: URL, labels: URL, verify: Bool, log: (String) -> Void) throws -> LabeledImages {
+        let imageFile = try IDXFile.read(from: images, verify: verify, log: log)
+        let labelFile = try IDXFile.read(from: labels, verify: verify, log: log)
+        return try LabeledImages(imageFile: imageFile, imagesPath: images.path, labelFile: labelFile,
+                                 labelsPath: labels.path, expectedRows: side, expectedColumns: side, classCount: 10)
+    }
+
+    /// The warning for content whose SHA-256 is not the published one, or nil when it matches.
+    static func checksumWarning(name: String, path: String, sha256 found: String) -> String? {
+        if let published = publishedChecksums[name] {
+            return found == published ? nil
+                : "warning: \(path): SHA-256 of content is \(found), not the published \(published); using it anyway"
+        }
+        if let rebuild = knownRebuilds[name] {
+            return found == rebuild.checksum ? "warning: \(path): not the published file but \(rebuild.note); using it"
+                : "warning: \(path): SHA-256 of content is \(found), which matches no known version; using it anyway"
+        }
+        return nil
+    }
+}
+
+extension IDXFile {
+    /// Reads a file; when `verify`, compares its content's SHA-256 with the known MNIST values and logs a warning on mismatch.
+    static func read(from url: URL, verify: Bool, log: (String) -> Void) throws -> IDXFile {
+        let content = try readContent(of: url)
+        let file = try IDXFile(parsing: content, path: url.path)
+        if verify {
+            var name = url.lastPathComponent
+            if name.hasSuffix(".gz") { name.removeLast(3) }
+            if let warning = MNIST.checksumWarning(name: name, path: url.path, sha256: SHA256.hash(content).hexString) {
+                log(warning)
+            }
+        }
+        return file
+    }
+}
+
+extension LabeledImages {
+    /// Pairs a parsed image file with its label file, checking shapes, counts and label range.
+    init(imageFile: IDXFile, imagesPath: String, labelFile: IDXFile, labelsPath: String,
+         expectedRows: Int?, expectedColumns: Int?, classCount: Int?) throws {
+        let (rows, columns) = try imageFile.imageSize(path: imagesPath, expectedRows: expectedRows, expectedColumns: expectedColumns)
+        guard labelFile.dimensions.count == 1 else {
+            throw DataError.wrongDimensions(
+                path: labelsPath, expected: "a 1-D label file (magic 0x00000801)",
+                found: "\(labelFile.dimensions.count) dimensions \(labelFile.dimensions)")
+        }
+        guard labelFile.dimensions[0] == imageFile.dimensions[0] else {
+            throw DataError.wrongDimensions(
+                path: labelsPath, expected: "\(imageFile.dimensions[0]) labels, one per image",
+                found: "\(labelFile.dimensions[0]) labels")
+        }
+        if let classCount, let bad = labelFile.bytes.firstIndex(where: { Int($0) >= classCount }) {
+            throw DataError.wrongDimensions(
+                path: labelsPath, expected: "labels 0–\(classCount - 1)",
+                found: "label \(labelFile.bytes[bad]) at position \(bad)")
+        }
+        self.init(images: imageFile.unitTensor(), labels: labelFile.bytes.map { Int($0) }, rows: rows, columns: columns)
+    }
+}
