@@ -1,0 +1,129 @@
+import Foundation
+
+/// One row of the training curve, stored in the model file.
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    /// −ELBO per training example: `dataTerm + klTerm`.
+    public var loss: Double
+    /// Mean negative log-likelihood of the minibatch labels under the sampled network.
+    public var dataTerm: Double
+    /// The KL term per example as weighted in the loss (`klWeight · KL / N`, or `KL / B` for the seed recipe).
+    public var klTerm: Double
+    /// Accuracy of the sampled training forward passes.
+    public var trainAccuracy: Double
+    /// Accuracy of the predictive mean (10 samples) on the validation split, if there is one.
+    public var validationAccuracy: Double?
+    public var learningRate: Double
+    public var seconds: Double
+}
+
+/// Progress of a training run, reported to the caller after every `reportEvery` batches and at each epoch end.
+public struct TrainingProgress: Sendable {
+    public var epoch: Int
+    public var epochs: Int
+    public var batch: Int
+    public var batches: Int
+    public var dataTerm: Double
+    public var trainAccuracy: Double
+    public var examplesPerSecond: Double
+    public var secondsRemaining: Double
+    /// Set at the end of an epoch.
+    public var record: EpochRecord?
+}
+
+/// Fits a Bayesian network's posterior by stochastic variational inference: minibatches, the ELBO with a
+/// closed-form KL, reparameterised gradients, and Adam.
+///
+/// The loss per step is `−(1/B) Σ_b log p(y_b | x_b, w) + κ · KL(q ‖ p)` with `κ = klWeight / N`
+/// (per-example ELBO, Blundell et al. 2015) or `κ = 1 / B` for the tutorial's per-batch KL.
+public final class Trainer {
+    public let network: Sequential
+    public let configuration: TrainingConfiguration
+    public private(set) var history: [EpochRecord] = []
+    private let optimizer: Adam
+    private var generator: RandomGenerator
+
+    public init(network: Sequential, configuration: TrainingConfiguration, generator: RandomGenerator) {
+        self.network = network
+        self.configuration = configuration
+        self.generator = generator
+        self.optimizer = Adam(parameters: network.layers.flatMap(\.parameters), learningRate: configuration.learningRate)
+    }
+
+    /// Runs `configuration.epochs` epochs over `training`, reporting progress. `validation` (optional) is
+    /// scored after each epoch.
+    public func train(
+        on training: LabeledImages, validation: LabeledImages?, reportEvery: Int = 50,
+        progress: (TrainingProgress) -> Void = { _ in }
+    ) {
+        let count = training.count
+        let features = network.inputCount
+        precondition(training.images.columns == features, "training images have \(training.images.columns) values, the network expects \(features)")
+        let batchSize = min(configuration.batchSize, count)
+        let batches = (count + batchSize - 1) / batchSize
+        let klScale: Float = configuration.klScaling == .perExample
+            ? configuration.klWeight / Float(count) : configuration.klWeight / Float(batchSize)
+        var order = Array(0..<count)
+        let batchImages = Tensor(shape: [batchSize, features])
+        var batchLabels = [Int](repeating: 0, count: batchSize)
+        var logitsGradient = Tensor(shape: [batchSize, network.classes])
+        let started = Date()
+        var examplesSeen = 0
+
+        for epoch in 0..<configuration.epochs {
+            let epochStart = Date()
+            generator.shuffle(&order)
+            var dataSum = 0.0, correct = 0, seen = 0
+            for batch in 0..<batches {
+                let start = batch * batchSize
+                let size = min(batchSize, count - start)
+                let images = size == batchSize ? batchImages : Tensor(shape: [size, features])
+                for row in 0..<size {
+                    let source = order[start + row]
+                    (images.pointer + row * features).update(from: training.images.pointer + source * features, count: features)
+                    batchLabels[row] = training.labels[source]
+                }
+                if logitsGradient.rows != size { logitsGradient = Tensor(shape: [size, network.classes]) }
+                optimizer.learningRate = configuration.learningRate(epoch: epoch, progress: Double(batch) / Double(batches))
+
+                let logits = network.forward(images, mode: .train, generator: &generator)
+                let (loss, batchCorrect) = batchLabels.withUnsafeBufferPointer {
+                    SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0.baseAddress!, scale: 1 / Float(size), gradient: logitsGradient)
+                }
+                network.backward(logitsGradient)
+                for layer in network.bayesianLayers { layer.accumulateKLGradient(scale: klScale) }
+                optimizer.step()
+                network.parametersDidChange()
+
+                dataSum += loss
+                correct += batchCorrect
+                seen += size
+                examplesSeen += size
+                if (batch + 1) % reportEvery == 0 && batch + 1 < batches {
+                    let elapsed = Date().timeIntervalSince(started)
+                    let rate = Double(examplesSeen) / max(elapsed, 1e-9)
+                    let remaining = Double(configuration.epochs * count - examplesSeen) / rate
+                    progress(TrainingProgress(epoch: epoch + 1, epochs: configuration.epochs, batch: batch + 1, batches: batches,
+                                              dataTerm: dataSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
+                                              examplesPerSecond: rate, secondsRemaining: remaining, record: nil))
+                }
+            }
+            let epochSeconds = Date().timeIntervalSince(epochStart)
+            let kl = network.klDivergence() * Double(klScale)
+            var validationAccuracy: Double? = nil
+            if let validation, validation.count > 0 {
+                validationAccuracy = Predictive(network: network).forcedAccuracy(on: validation, samples: 10, generator: &generator)
+            }
+            let record = EpochRecord(epoch: epoch + 1, loss: dataSum / Double(seen) + kl, dataTerm: dataSum / Double(seen),
+                                     klTerm: kl, trainAccuracy: Double(correct) / Double(seen),
+                                     validationAccuracy: validationAccuracy,
+                                     learningRate: Double(optimizer.learningRate), seconds: epochSeconds)
+            history.append(record)
+            let elapsed = Date().timeIntervalSince(started)
+            let rate = Double(examplesSeen) / max(elapsed, 1e-9)
+            progress(TrainingProgress(epoch: epoch + 1, epochs: configuration.epochs, batch: batches, batches: batches,
+                                      dataTerm: record.dataTerm, trainAccuracy: record.trainAccuracy, examplesPerSecond: rate,
+                                      secondsRemaining: Double(configuration.epochs * count - examplesSeen) / rate, record: record))
+        }
+    }
+}

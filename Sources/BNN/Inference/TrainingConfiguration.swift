@@ -1,0 +1,92 @@
+/// The network family to build.
+public enum Architecture: String, Codable, Sendable, CaseIterable {
+    /// 784 → hidden (ReLU) → 10, Bayesian dense layers (the tutorial's network).
+    case mlp
+    /// A LeNet-style convolutional network with Bayesian layers.
+    case cnn
+}
+
+/// How the KL term of the ELBO is weighted per minibatch.
+public enum KLScaling: String, Codable, Sendable {
+    /// −ELBO/N per example: each minibatch step sees `klWeight · KL / N` (Blundell et al. 2015, eq. 8 with
+    /// equal weights), so that one epoch counts the KL once.
+    case perExample
+    /// The KL counted in full at every minibatch, as the Pyro tutorial's loss did (per example: KL / B).
+    /// Over an epoch the KL is counted N/B times: a far stronger pull to the prior.
+    case perBatch
+}
+
+/// How the learning rate changes over training.
+public enum LearningRateSchedule: String, Codable, Sendable {
+    case constant
+    /// Cosine decay from the initial rate to `finalLearningRateFraction` of it (Loshchilov & Hutter 2017).
+    case cosine
+}
+
+/// Every setting of a training run. Stored in the model file, so a model says how it was made.
+public struct TrainingConfiguration: Codable, Sendable, Equatable {
+    public var recipe: String
+    public var architecture: Architecture
+    public var hidden: Int
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var learningRateSchedule: LearningRateSchedule
+    public var finalLearningRateFraction: Float
+    public var priorSigma: Float
+    public var initialSigma: Float
+    public var initialization: PosteriorInitialization
+    public var estimator: GradientEstimator
+    public var klWeight: Float
+    public var klScaling: KLScaling
+    public var seed: UInt64
+    /// The images at the end of the training file held out for validation and calibration.
+    public var validationCount: Int
+    /// The share of validation digits the `calibrated` rule must accept.
+    public var calibrationCoverage: Float
+    /// Posterior samples used to calibrate the refusal threshold.
+    public var calibrationSamples: Int
+
+    /// The tutorial's settings: μ, ρ ~ N(0, 1), Adam 0.01, one weight sample per minibatch, the KL counted
+    /// in full every minibatch, 5 epochs, batch 128, prior N(0, 1).
+    public static let seed = TrainingConfiguration(
+        recipe: "seed", architecture: .mlp, hidden: 1024, epochs: 5, batchSize: 128, learningRate: 0.01,
+        learningRateSchedule: .constant, finalLearningRateFraction: 1, priorSigma: 1, initialSigma: 1,
+        initialization: .standardNormal, estimator: .weights, klWeight: 1, klScaling: .perBatch, seed: 0,
+        validationCount: 5000, calibrationCoverage: 0.975, calibrationSamples: 100)
+
+    /// Our best MLP for a budget of about three minutes on two cores (see README, "Choosing the recipe").
+    public static let `default` = TrainingConfiguration(
+        recipe: "default", architecture: .mlp, hidden: 1024, epochs: 30, batchSize: 128, learningRate: 2e-3,
+        learningRateSchedule: .cosine, finalLearningRateFraction: 0.05, priorSigma: 1, initialSigma: 0.03,
+        initialization: .he, estimator: .local, klWeight: 1, klScaling: .perExample, seed: 0,
+        validationCount: 5000, calibrationCoverage: 0.975, calibrationSamples: 100)
+
+    /// The recipe named `name` (`default` or `seed`), or nil.
+    public static func recipe(named name: String) -> TrainingConfiguration? {
+        switch name {
+        case "default": return .default
+        case "seed": return .seed
+        default: return nil
+        }
+    }
+
+    /// The learning rate at the start of `epoch` (0-based) and fraction `progress` ∈ [0, 1) through it.
+    public func learningRate(epoch: Int, progress: Double) -> Float {
+        switch learningRateSchedule {
+        case .constant:
+            return learningRate
+        case .cosine:
+            let t = min(1, (Double(epoch) + progress) / Double(max(epochs, 1)))
+            let floor = Double(finalLearningRateFraction)
+            let factor = floor + (1 - floor) * 0.5 * (1 + cos(Double.pi * t))
+            return learningRate * Float(factor)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,309 @@
+import Foundation
+
+/// How a Bayesian layer turns its weight posterior into a stochastic forward pass during training.
+public enum GradientEstimator: String, Codable, Sendable, CaseIterable {
+    /// Local reparameterisation (Kingma, Salimans & Welling 2015): sample each pre-activation from
+    /// N(x·μ, x²·σ²) instead of sampling weights. Independent noise per example, lower-variance gradients.
+    case local
+    /// One weight sample W = μ + σ ⊙ ε per minibatch, shared by every example (as the Pyro tutorial did).
+    case weights
+}
+
+/// How the posterior parameters start.
+public enum PosteriorInitialization: String, Codable, Sendable {
+    /// μ ~ N(0, 2/inputs) (He et al. 2015) and σ = `initialSigma` everywhere.
+    case he
+    /// μ ~ N(0, 1) and ρ ~ N(0, 1), σ = softplus(ρ): the Pyro tutorial's initialisation.
+    case standardNormal
+}
+
+/// A fully connected layer with a mean-field Normal posterior over its weights and biases.
+///
+/// Concretely, for input `x` of shape `[batch, inputs]`, the output is `x·W + b` with
+/// `W[i, j] ~ N(μ[i, j], σ[i, j]²)`, `b[j] ~ N(μ_b[j], σ_b[j]²)`, and `σ = softplus(ρ) = log(1 + e^ρ)` so
+/// that `ρ` is unconstrained. The prior is `N(0, s²)` on every weight and bias, and the KL term has the
+/// closed form (per weight)
+///
+///     KL(N(μ, σ²) ‖ N(0, s²)) = log(s/σ) + (σ² + μ²) / (2s²) − ½.
+///
+/// Weights are stored `[inputs, outputs]` so that the forward pass is one plain matrix multiply.
+/// References: Blundell et al. 2015 ("Weight Uncertainty in Neural Networks"); Kingma et al. 2015
+/// ("Variational Dropout and the Local Reparameterization Trick").
+public final class BayesianDense: BayesianLayer, MomentLayer {
+    public let kind = "bayesian_dense"
+    public let inputs: Int
+    public let outputs: Int
+    public var estimator: GradientEstimator
+    /// The prior's standard deviation `s`.
+    public let priorSigma: Float
+
+    public let weightMu: Parameter
+    public let weightRho: Parameter
+    public let biasMu: Parameter
+    public let biasRho: Parameter
+
+    // σ and σ² of weights and biases, refreshed from ρ before each forward pass that needs them.
+    private let weightSigma: Tensor
+    private let weightVariance: Tensor
+    private let biasSigma: Tensor
+    private let biasVariance: Tensor
+    // sigmoid(ρ) = ∂σ/∂ρ, for the chain rule.
+    private let weightSigmoid: Tensor
+    private let biasSigmoid: Tensor
+    private var sigmaIsCurrent = false
+
+    // Buffers kept between forward and backward (resized only when the batch size changes).
+    private var savedInput: Tensor?
+    private var inputSquared = Workspace()
+    private var outputBuffer = Workspace()
+    private var meanBuffer = Workspace()
+    private var stdBuffer = Workspace()
+    private var noiseBuffer = Workspace()
+    private var varianceGradient = Workspace()
+    private var inputGradient = Workspace()
+    private let weightNoise: Tensor
+    private let sampledWeight: Tensor
+    private let sampledBias: Tensor
+
+    public init(inputs: Int, outputs: Int, estimator: GradientEstimator = .local, priorSigma: Float = 1) {
+        precondition(inputs > 0 && outputs > 0, "BayesianDense needs positive sizes, got \(inputs)→\(outputs)")
+        self.inputs = inputs
+        self.outputs = outputs
+        self.estimator = estimator
+        self.priorSigma = priorSigma
+        weightMu = Parameter(name: "weight.mu", value: Tensor(shape: [inputs, outputs]))
+        weightRho = Parameter(name: "weight.rho", value: Tensor(shape: [inputs, outputs]))
+        biasMu = Parameter(name: "bias.mu", value: Tensor(shape: [outputs]))
+        biasRho = Parameter(name: "bias.rho", value: Tensor(shape: [outputs]))
+        weightSigma = Tensor(shape: [inputs, outputs])
+        weightVariance = Tensor(shape: [inputs, outputs])
+        biasSigma = Tensor(shape: [outputs])
+        biasVariance = Tensor(shape: [outputs])
+        weightSigmoid = Tensor(shape: [inputs, outputs])
+        biasSigmoid = Tensor(shape: [outputs])
+        weightNoise = Tensor(shape: [inputs, outputs])
+        sampledWeight = Tensor(shape: [inputs, outputs])
+        sampledBias = Tensor(shape: [outputs])
+    }
+
+    /// Initialises μ and ρ (see `PosteriorInitialization`).
+    public func initialize(_ initialization: PosteriorInitialization, initialSigma: Float, generator: inout RandomGenerator) {
+        switch initialization {
+        case .he:
+            generator.fillNormal(weightMu.value, standardDeviation: (2 / Float(inputs)).squareRoot())
+            biasMu.value.fill(0)
+            let rho = inverseSoftplus(initialSigma)
+            weightRho.value.fill(rho)
+            biasRho.value.fill(rho)
+        case .standardNormal:
+            generator.fillNormal(weightMu.value)
+            generator.fillNormal(weightRho.value)
+            generator.fillNormal(biasMu.value)
+            generator.fillNormal(biasRho.value)
+        }
+        parametersDidChange()
+    }
+
+    /// Call after changing μ or ρ outside `forward`/optimiser steps (e.g. after loading).
+    public func parametersDidChange() { sigmaIsCurrent = false }
+
+    public var parameters: [Parameter] { [weightMu, weightRho, biasMu, biasRho] }
+
+    public var configuration: LayerConfiguration {
+        LayerConfiguration(kind: kind, inputs: inputs, outputs: outputs, estimator: estimator.rawValue, priorSigma: priorSigma)
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        precondition(inputShape.reduce(1, *) == inputs, "BayesianDense expects \(inputs) inputs, got shape \(inputShape)")
+        return [outputs]
+    }
+
+    /// Recomputes σ = softplus(ρ) and σ² for weights and biases.
+    private func refreshSigma() {
+        if sigmaIsCurrent { return }
+        VectorMath.softplus(weightRho.value.pointer, weightSigma.pointer, count: weightSigma.count)
+        Elementwise.square(weightSigma.pointer, weightVariance.pointer, count: weightSigma.count)
+        VectorMath.softplus(biasRho.value.pointer, biasSigma.pointer, count: outputs)
+        Elementwise.square(biasSigma.pointer, biasVariance.pointer, count: outputs)
+        VectorMath.sigmoid(weightRho.value.pointer, weightSigmoid.pointer, count: weightSigma.count)
+        VectorMath.sigmoid(biasRho.value.pointer, biasSigmoid.pointer, count: outputs)
+        sigmaIsCurrent = true
+    }
+
+    public func forward(_ input: Tensor, mode: ForwardMode, generator: inout RandomGenerator) -> Tensor {
+        let batch = input.rows
+        precondition(input.count == batch * inputs, "BayesianDense expects \(inputs) inputs per example, got \(input.shape)")
+        refreshSigma()
+        let output = outputBuffer.tensor(shape: [batch, outputs])
+        switch mode {
+        case .mean:
+            MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
+                                b: weightMu.value.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
+            Elementwise.addRow(biasMu.value.pointer, to: output.pointer, rows: batch, columns: outputs)
+        case .sampleWeights:
+            sampleWeights(generator: &generator)
+            MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
+                                b: sampledWeight.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
+            Elementwise.addRow(sampledBias.pointer, to: output.pointer, rows: batch, columns: outputs)
+        case .sample:
+            let mean = meanBuffer.tensor(shape: [batch, outputs])
+            let std = stdBuffer.tensor(shape: [batch, outputs])
+            outputMoments(input, mean: mean, standardDeviation: std)
+            let noise = noiseBuffer.tensor(shape: [batch, outputs])
+            generator.fillNormal(noise)
+            Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
+        case .train:
+            savedInput = input
+            switch estimator {
+            case .local:
+                let mean = meanBuffer.tensor(shape: [batch, outputs])
+                let std = stdBuffer.tensor(shape: [batch, outputs])
+                outputMoments(input, mean: mean, standardDeviation: std)
+                let noise = noiseBuffer.tensor(shape: [batch, outputs])
+                generator.fillNormal(noise)
+                Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
+            case .weights:
+                sampleWeights(generator: &generator)
+                MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
+                                    b: sampledWeight.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
+                Elementwise.addRow(sampledBias.pointer, to: output.pointer, rows: batch, columns: outputs)
+            }
+        }
+        return output
+    }
+
+    /// Draws W = μ + σ ⊙ ε and b = μ_b + σ_b ⊙ ε_b, keeping ε for the backward pass.
+    private func sampleWeights(generator: inout RandomGenerator) {
+        generator.fillNormal(weightNoise)
+        Elementwise.affineNoise(mean: weightMu.value.pointer, std: weightSigma.pointer, noise: weightNoise.pointer,
+                                into: sampledWeight.pointer, count: sampledWeight.count)
+        // The bias noise is kept in the bias-gradient slot of ρ until backward (it is overwritten there).
+        generator.fillNormal(biasRho.gradient)
+        Elementwise.affineNoise(mean: biasMu.value.pointer, std: biasSigma.pointer, noise: biasRho.gradient.pointer,
+                                into: sampledBias.pointer, count: outputs)
+    }
+
+    /// Mean `x·μ + μ_b` and standard deviation `sqrt(x²·σ² + σ_b²)` of each pre-activation (Kingma et al.
+    /// 2015, eq. 6), for a fixed input.
+    public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor) {
+        let batch = input.rows
+        refreshSigma()
+        MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
+                            b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs)
+        Elementwise.addRow(biasMu.value.pointer, to: mean.pointer, rows: batch, columns: outputs)
+        let squared = inputSquared.tensor(shape: [batch, inputs])
+        Elementwise.square(input.pointer, squared.pointer, count: squared.count)
+        MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: squared.pointer, lda: inputs,
+                            b: weightVariance.pointer, ldb: outputs, c: std.pointer, ldc: outputs)
+        let s = std.pointer
+        let bv = biasVariance.pointer
+        for r in 0..<batch {
+            let line = s + r * outputs
+            for c in 0..<outputs { line[c] = (line[c] + bv[c]).squareRoot() }
+        }
+    }
+
+    public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
+        guard let input = savedInput else { preconditionFailure("BayesianDense.backward called before a training forward pass") }
+        let batch = input.rows
+        precondition(outputGradient.count == batch * outputs, "BayesianDense.backward: gradient shape \(outputGradient.shape)")
+        let g = outputGradient.pointer
+        switch estimator {
+        case .local:
+            // out = m + s·ε with s = sqrt(v):  ∂L/∂m = g,  ∂L/∂v = g·ε / (2s).
+            let noise = noiseBuffer.tensor(shape: [batch, outputs])
+            let std = stdBuffer.tensor(shape: [batch, outputs])
+            let gv = varianceGradient.tensor(shape: [batch, outputs])
+            for i in 0..<gv.count { gv.pointer[i] = g[i] * noise.pointer[i] / (2 * std.pointer[i]) }
+            // ∂L/∂μ = xᵀ·g,  ∂L/∂σ² = (x²)ᵀ·∂L/∂v; then ∂L/∂ρ = ∂L/∂σ² · 2σ · sigmoid(ρ).
+            MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: input.pointer, lda: inputs,
+                                b: g, ldb: outputs, c: weightMu.gradient.pointer, ldc: outputs)
+            Elementwise.sumRows(g, rows: batch, columns: outputs, into: biasMu.gradient.pointer)
+            let squared = inputSquared.tensor(shape: [batch, inputs])
+            MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: squared.pointer, lda: inputs,
+                                b: gv.pointer, ldb: outputs, c: weightRho.gradient.pointer, ldc: outputs)
+            Elementwise.sumRows(gv.pointer, rows: batch, columns: outputs, into: biasRho.gradient.pointer)
+            chainVarianceToRho(weightRho, sigma: weightSigma, sigmoid: weightSigmoid)
+            chainVarianceToRho(biasRho, sigma: biasSigma, sigmoid: biasSigmoid)
+            guard needsInputGradient else { return nil }
+            // ∂L/∂x = g·μᵀ + 2x ⊙ (∂L/∂v · (σ²)ᵀ)
+            let gx = inputGradient.tensor(shape: input.shape)
+            MatrixMultiply.gemm(transposeB: true, m: batch, n: inputs, k: outputs, a: gv.pointer, lda: outputs,
+                                b: weightVariance.pointer, ldb: outputs, c: gx.pointer, ldc: inputs)
+            let x = input.pointer
+            for i in 0..<gx.count { gx.pointer[i] *= 2 * x[i] }
+            MatrixMultiply.gemm(transposeB: true, m: batch, n: inputs, k: outputs, a: g, lda: outputs,
+                                b: weightMu.value.pointer, ldb: outputs, beta: 1, c: gx.pointer, ldc: inputs)
+            return gx
+        case .weights:
+            // out = x·W + b with W = μ + σ⊙ε:  ∂L/∂μ = xᵀ·g,  ∂L/∂ρ = ∂L/∂W ⊙ ε ⊙ sigmoid(ρ).
+            MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: input.pointer, lda: inputs,
+                                b: g, ldb: outputs, c: weightMu.gradient.pointer, ldc: outputs)
+            let biasNoise = biasRho.gradient  // holds ε_b from the forward pass
+            Elementwise.sumRows(g, rows: batch, columns: outputs, into: biasMu.gradient.pointer)
+            for c in 0..<outputs { biasRho.gradient.pointer[c] = biasMu.gradient.pointer[c] * biasNoise.pointer[c] }
+            for i in 0..<weightRho.gradient.count {
+                weightRho.gradient.pointer[i] = weightMu.gradient.pointer[i] * weightNoise.pointer[i]
+            }
+            chainSigmaToRho(weightRho, sigmoid: weightSigmoid)
+            chainSigmaToRho(biasRho, sigmoid: biasSigmoid)
+            guard needsInputGradient else { return nil }
+            let gx = inputGradient.tensor(shape: input.shape)
+            MatrixMultiply.gemm(transposeB: true, m: batch, n: inputs, k: outputs, a: g, lda: outputs,
+                                b: sampledWeight.pointer, ldb: outputs, c: gx.pointer, ldc: inputs)
+            return gx
+        }
+    }
+
+    /// Turns a gradient with respect to σ² (held in `rho.gradient`) into one with respect to ρ:
+    /// ∂σ²/∂ρ = 2σ · sigmoid(ρ).
+    private func chainVarianceToRho(_ rho: Parameter, sigma: Tensor, sigmoid: Tensor) {
+        let gradient = rho.gradient.pointer
+        let s = sigma.pointer, d = sigmoid.pointer
+        for i in 0..<rho.gradient.count { gradient[i] *= 2 * s[i] * d[i] }
+    }
+
+    /// Turns a gradient with respect to σ (held in `rho.gradient`) into one with respect to ρ.
+    private func chainSigmaToRho(_ rho: Parameter, sigmoid: Tensor) {
+        let gradient = rho.gradient.pointer
+        let d = sigmoid.pointer
+        for i in 0..<rho.gradient.count { gradient[i] *= d[i] }
+    }
+
+    /// Σ KL(N(μ, σ²) ‖ N(0, s²)) = Σ [log(s/σ) + (σ² + μ²)/(2s²) − ½] over weights and biases.
+    public func klDivergence() -> Double {
+        refreshSigma()
+        let inversePriorVariance = 1 / Double(priorSigma * priorSigma)
+        let logPrior = Foundation.log(Double(priorSigma))
+        var total = 0.0
+        for (mu, sigma) in [(weightMu.value, weightSigma), (biasMu.value, biasSigma)] {
+            let m = mu.pointer, s = sigma.pointer
+            for i in 0..<mu.count {
+                let sigmaValue = Double(s[i]), muValue = Double(m[i])
+                total += logPrior - Foundation.log(sigmaValue) + 0.5 * (sigmaValue * sigmaValue + muValue * muValue) * inversePriorVariance - 0.5
+            }
+        }
+        return total
+    }
+
+    /// Adds `scale · ∂KL/∂μ = scale · μ/s²` and `scale · ∂KL/∂ρ = scale · (σ/s² − 1/σ) · sigmoid(ρ)`.
+    public func accumulateKLGradient(scale: Float) {
+        refreshSigma()
+        let inversePriorVariance = 1 / (priorSigma * priorSigma)
+        for (mu, rho, sigma, sigmoid) in [(weightMu, weightRho, weightSigma, weightSigmoid), (biasMu, biasRho, biasSigma, biasSigmoid)] {
+            let m = mu.value.pointer, s = sigma.pointer, d = sigmoid.pointer
+            let gm = mu.gradient.pointer, gr = rho.gradient.pointer
+            for i in 0..<mu.value.count {
+                gm[i] += scale * m[i] * inversePriorVariance
+                gr[i] += scale * (s[i] * inversePriorVariance - 1 / s[i]) * d[i]
+            }
+        }
+    }
+}
+
+/// softplus⁻¹(σ) = log(e^σ − 1), the ρ that gives standard deviation σ.
+@inlinable
+public func inverseSoftplus(_ sigma: Float) -> Float {
+    sigma > 20 ? sigma : Foundation.log(Foundation.expm1(sigma))
+}
+

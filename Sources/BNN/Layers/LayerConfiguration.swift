@@ -1,0 +1,36 @@
+/// The serialisable description of one layer: its kind and its settings.
+///
+/// Model files store a list of these in their metadata (`architecture`), so that a model can be rebuilt
+/// before its tensors are loaded.
+public struct LayerConfiguration: Codable, Sendable, Equatable {
+    public var kind: String
+    public var inputs: Int?
+    public var outputs: Int?
+    public var estimator: String?
+    public var priorSigma: Float?
+    /// Convolution and pooling settings (used by the convolutional layers).
+    public var channels: Int?
+    public var filters: Int?
+    public var kernelSize: Int?
+    public var stride: Int?
+    public var padding: Int?
+    public var height: Int?
+    public var width: Int?
+
+    public init(kind: String, inputs: Int? = nil, outputs: Int? = nil, estimator: String? = nil,
+                priorSigma: Float? = nil, channels: Int? = nil, filters: Int? = nil, kernelSize: Int? = nil,
+                stride: Int? = nil, padding: Int? = nil, height: Int? = nil, width: Int? = nil) {
+        self.kind = kind
+        self.inputs = inputs
+        self.outputs = outputs
+        self.estimator = estimator
+        self.priorSigma = priorSigma
+        self.channels = channels
+        self.filters = filters
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding
+        self.height = height
+        self.width = width
+    }
+}

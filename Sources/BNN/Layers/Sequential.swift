@@ -1,0 +1,69 @@
+/// A feed-forward network: layers applied one after the other, producing class logits.
+///
+/// `Sequential` owns its layers and knows the per-example input shape, so that it can be saved, rebuilt
+/// from its configuration and checked against the data it is given.
+public final class Sequential {
+    /// The layers, first to last.
+    public let layers: [Layer]
+    /// The per-example input shape, e.g. `[784]` or `[1, 28, 28]`.
+    public let inputShape: [Int]
+
+    public init(inputShape: [Int], layers: [Layer]) {
+        precondition(!layers.isEmpty, "Sequential needs at least one layer")
+        self.inputShape = inputShape
+        self.layers = layers
+        _ = outputShape  // checks that consecutive shapes fit
+    }
+
+    /// The per-example output shape (the number of classes, for a classifier).
+    public var outputShape: [Int] {
+        layers.reduce(inputShape) { shape, layer in layer.outputShape(for: shape) }
+    }
+
+    /// The number of classes (output units).
+    public var classes: Int { outputShape.reduce(1, *) }
+
+    /// The number of values per example the network reads.
+    public var inputCount: Int { inputShape.reduce(1, *) }
+
+    /// All trainable parameters with their saved names, `layers.<i>.<name>`.
+    public var namedParameters: [(name: String, parameter: Parameter)] {
+        layers.enumerated().flatMap { index, layer in
+            layer.parameters.map { ("layers.\(index).\($0.name)", $0) }
+        }
+    }
+
+    /// The Bayesian layers.
+    public var bayesianLayers: [BayesianLayer] { layers.compactMap { $0 as? BayesianLayer } }
+
+    /// The number of scalar parameters (μ and ρ count separately).
+    public var parameterCount: Int { layers.flatMap(\.parameters).reduce(0) { $0 + $1.value.count } }
+
+    /// The configuration of every layer, for the model file.
+    public var architecture: [LayerConfiguration] { layers.map(\.configuration) }
+
+    /// Runs the layers on a batch `[batch, inputCount]` and returns the logits `[batch, classes]`.
+    /// The returned tensor is a buffer of the last layer, valid until the next call.
+    public func forward(_ input: Tensor, mode: ForwardMode, generator: inout RandomGenerator) -> Tensor {
+        precondition(input.count == input.rows * inputCount, "Sequential expects \(inputCount) values per example, got \(input.shape)")
+        var activation = input
+        for layer in layers { activation = layer.forward(activation, mode: mode, generator: &generator) }
+        return activation
+    }
+
+    /// Back-propagates the gradient of the loss with respect to the logits through every layer,
+    /// writing every parameter gradient.
+    public func backward(_ logitsGradient: Tensor) {
+        var gradient = logitsGradient
+        for (index, layer) in layers.enumerated().reversed() {
+            guard let next = layer.backward(gradient, needsInputGradient: index > 0) else { break }
+            gradient = next
+        }
+    }
+
+    /// KL(q ‖ p) summed over the Bayesian layers, in nats.
+    public func klDivergence() -> Double { bayesianLayers.reduce(0) { $0 + $1.klDivergence() } }
+
+    /// Tells every layer its parameters changed.
+    public func parametersDidChange() { layers.forEach { $0.parametersDidChange() } }
+}

@@ -1,0 +1,56 @@
+/// A score of how unsure the network is about one input; higher means less sure.
+public enum UncertaintyScore: String, Codable, Sendable, CaseIterable {
+    /// Predictive entropy H[E_w p(y|x,w)] (total uncertainty).
+    case entropy
+    /// Mutual information I[y; w | x] = H[E p] − E[H p] (epistemic uncertainty: the sampled networks disagree).
+    case mutualInformation = "mutual_information"
+    /// 1 − max_c E_w p(c|x,w).
+    case maxProbability = "max_probability"
+    /// 1 − max_c median_w p(c|x,w) (the score of the tutorial's median rule).
+    case medianProbability = "median_probability"
+}
+
+/// The refusal threshold fitted at training time on the validation split (the `calibrated` rule).
+public struct Calibration: Codable, Sendable, Equatable {
+    /// The score the rule thresholds.
+    public var score: UncertaintyScore
+    /// Inputs whose score is above this are refused.
+    public var threshold: Float
+    /// The share of validation digits accepted at this threshold (the target, e.g. 0.975).
+    public var coverage: Float
+    /// Posterior samples per input used when fitting.
+    public var samples: Int
+    /// Validation examples used.
+    public var validationCount: Int
+    /// Accuracy on the accepted validation digits.
+    public var acceptedAccuracy: Double
+
+    public init(score: UncertaintyScore, threshold: Float, coverage: Float, samples: Int, validationCount: Int, acceptedAccuracy: Double) {
+        self.score = score
+        self.threshold = threshold
+        self.coverage = coverage
+        self.samples = samples
+        self.validationCount = validationCount
+        self.acceptedAccuracy = acceptedAccuracy
+    }
+}
+
+/// A trained Bayesian classifier: the network with its posterior, how it was trained, its training
+/// curve, and its calibrated refusal threshold. This is what a model file holds.
+public final class BayesianClassifier {
+    public let network: Sequential
+    public var training: TrainingConfiguration
+    public var history: [EpochRecord]
+    public var calibration: Calibration?
+    /// Class names, index = label (digits "0"…"9" for MNIST).
+    public var classNames: [String]
+
+    public init(network: Sequential, training: TrainingConfiguration, history: [EpochRecord] = [],
+                calibration: Calibration? = nil, classNames: [String]? = nil) {
+        self.network = network
+        self.training = training
+        self.history = history
+        self.calibration = calibration
+        self.classNames = classNames ?? (0..<network.classes).map(String.init)
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import BNN
+import Foundation
+
+/// Where the data sets are.
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp(
+        "Folder holding mnist/ (and optionally notmnist/). Default: $BNN_DATA_DIR, else the user's cache folder.",
+        valueName: "folder"))
+    var dataDirectory: String?
+}
+
+/// Threads and the random seed.
+struct ComputeOptions: ParsableArguments {
+    @Option(help: "Worker threads for matrix multiplies and parallel loops (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Seed for every random draw (posterior samples, white noise, shuffling).")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
+    }
+
+    func apply() {
+        if let threads { ComputeSettings.threads = threads }
+    }
+}
+
+extension UncertaintyScore: ExpressibleByArgument {}
+extension GradientEstimator: ExpressibleByArgument {}
+extension Architecture: ExpressibleByArgument {}
+
+/// Runs `body`, turning any error into one line on stderr and exit code 1 (usage errors keep 64).
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        Console.error("\(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Output helpers: results to stdout, progress and diagnostics to stderr.
+enum Console {
+    static let isTerminal = isatty(STDERR_FILENO) != 0
+
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("bnn: error: \(message)\n".utf8))
+    }
+
+    static func warning(_ message: String) {
+        FileHandle.standardError.write(Data("bnn: warning: \(message)\n".utf8))
+    }
+
+    static func info(_ message: String) {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
+    /// A progress line: rewritten in place on a terminal, printed as a plain line otherwise (only when `final`).
+    static func progress(_ message: String, final: Bool) {
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(message)\(final ? "\n" : "")".utf8))
+        } else if final {
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+        }
+    }
+}
+
+/// Formats seconds as `1m 05s` or `12.3s`.
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    if seconds >= 60 { return String(format: "%dm %02ds", Int(seconds) / 60, Int(seconds) % 60) }
+    return String(format: "%.1fs", seconds)
+}

@@ -1,2 +1,0 @@
-import BNN
-print("bnn")
