@@ -1,0 +1,63 @@
+/// The answer for one input with what it rests on: the JSON object of `bnn predict --json` and of the
+/// web demo's `POST /api/predict`.
+public struct PredictionResult: Codable, Sendable, Equatable {
+    /// "7", "3 or 5", or "I don't know".
+    public var answer: String
+    /// The selected classes, most probable first (empty when refused).
+    public var classes: [Int]
+    public var refused: Bool
+    /// The forced prediction (arg-max of the mean probability).
+    public var prediction: Int
+    /// Per class: median, 5th and 95th percentile, and mean of the sampled probabilities.
+    public var median: [Float]
+    public var p05: [Float]
+    public var p95: [Float]
+    public var mean: [Float]
+    /// Predictive entropy and mutual information, in nats.
+    public var entropy: Float
+    public var mutualInformation: Float
+    /// The rule, the score it thresholds, the score's value for this input, and the threshold.
+    public var rule: String
+    public var score: String
+    public var scoreValue: Float
+    public var threshold: Float
+    public var samples: Int
+
+    enum CodingKeys: String, CodingKey {
+        case answer, classes, refused, prediction, median, p05, p95, mean, entropy, rule, score, threshold, samples
+        case mutualInformation = "mutual_information"
+        case scoreValue = "score_value"
+    }
+
+    /// The result for input `index` of a batch summary under `rule`.
+    public init(summary: PredictiveSummary, index: Int, rule: DecisionRule, classNames: [String]) {
+        let decision = rule.decide(summary, index: index)
+        let c = summary.classes
+        func row(_ tensor: Tensor) -> [Float] { Array(UnsafeBufferPointer(start: tensor.pointer + index * c, count: c)) }
+        answer = decision.refused ? "I don't know" : decision.classes.map { classNames[$0] }.joined(separator: " or ")
+        classes = decision.classes
+        refused = decision.refused
+        prediction = summary.forcedPrediction(index)
+        median = row(summary.medianProbabilities)
+        p05 = row(summary.percentile5)
+        p95 = row(summary.percentile95)
+        mean = row(summary.meanProbabilities)
+        entropy = summary.entropy.pointer[index]
+        mutualInformation = summary.mutualInformation.pointer[index]
+        self.rule = rule.kind.rawValue
+        score = rule.score.rawValue
+        scoreValue = decision.score
+        threshold = rule.threshold
+        samples = summary.samples
+    }
+}
+
+extension BayesianClassifier {
+    /// Predicts the class of each input row (`[count, inputCount]`, pixel values as the model was trained on)
+    /// under `rule` with `samples` posterior samples.
+    public func predict(_ inputs: Tensor, rule: DecisionRule, samples: Int, generator: inout RandomGenerator) -> [PredictionResult] {
+        let probabilities = Predictive(network: network).sampleProbabilities(inputs, samples: samples, generator: &generator)
+        let summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentile)
+        return (0..<summary.count).map { PredictionResult(summary: summary, index: $0, rule: rule, classNames: classNames) }
+    }
+}

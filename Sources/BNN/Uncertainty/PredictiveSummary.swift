@@ -1,0 +1,72 @@
+import Foundation
+
+/// Per-input summaries of sampled predictive probabilities, for a batch of N inputs.
+///
+/// Built from the `[S, N, C]` output of `Predictive.sampleProbabilities`. Per-class statistics are stored
+/// `[N, C]`, per-input scores `[N]`. Entropies are in nats.
+public struct PredictiveSummary: @unchecked Sendable {
+    public let count: Int
+    public let classes: Int
+    public let samples: Int
+    /// q of `lowerPercentile` (0…100).
+    public let percentileLevel: Float
+    /// E_s p_s(c): the predictive mean.
+    public let meanProbabilities: Tensor
+    /// The median over samples of p_s(c).
+    public let medianProbabilities: Tensor
+    /// The q-th percentile over samples of p_s(c), q = `percentileLevel`.
+    public let lowerPercentileProbabilities: Tensor
+    /// The 5th and 95th percentiles over samples of p_s(c): the band shown beside an answer.
+    public let percentile5: Tensor
+    public let percentile95: Tensor
+    /// H[E p] per input.
+    public let entropy: Tensor
+    /// E[H p] per input.
+    public let expectedEntropy: Tensor
+    /// H[E p] − E[H p] per input.
+    public let mutualInformation: Tensor
+
+    /// Summarises `probabilities` (`[samples, count, classes]`, sample-major).
+    public init(probabilities: Tensor, percentile: Float = 10) {
+        precondition(probabilities.shape.count == 3, "expected [samples, count, classes], got \(probabilities.shape)")
+        samples = probabilities.shape[0]
+        count = probabilities.shape[1]
+        classes = probabilities.shape[2]
+        percentileLevel = percentile
+        meanProbabilities = Tensor(shape: [count, classes])
+        medianProbabilities = Tensor(shape: [count, classes])
+        lowerPercentileProbabilities = Tensor(shape: [count, classes])
+        percentile5 = Tensor(shape: [count, classes])
+        percentile95 = Tensor(shape: [count, classes])
+        entropy = Tensor(shape: [count])
+        expectedEntropy = Tensor(shape: [count])
+        mutualInformation = Tensor(shape: [count])
+        UncertaintySummary.summarize(
+            probabilities: probabilities, percentiles: [50, percentile, 5, 95],
+            mean: meanProbabilities,
+            percentileOutputs: [medianProbabilities, lowerPercentileProbabilities, percentile5, percentile95],
+            entropy: entropy, expectedEntropy: expectedEntropy, mutualInformation: mutualInformation)
+    }
+
+    @inline(__always) public func mean(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(meanProbabilities.pointer + index * classes) }
+    @inline(__always) public func median(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(medianProbabilities.pointer + index * classes) }
+    @inline(__always) public func lowerPercentile(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(lowerPercentileProbabilities.pointer + index * classes) }
+
+    /// The arg-max of the mean probability for input `index` (the forced prediction).
+    public func forcedPrediction(_ index: Int) -> Int { DecisionRule.argmax(mean(index), classes) }
+
+    /// The value of `score` for input `index`.
+    public func score(_ score: UncertaintyScore, index: Int) -> Float {
+        switch score {
+        case .entropy: return entropy.pointer[index]
+        case .mutualInformation: return mutualInformation.pointer[index]
+        case .maxProbability: return 1 - mean(index)[forcedPrediction(index)]
+        case .medianProbability:
+            let m = median(index)
+            return 1 - m[DecisionRule.argmax(m, classes)]
+        }
+    }
+
+    /// `score` for every input.
+    public func scores(_ score: UncertaintyScore) -> [Float] { (0..<count).map { self.score(score, index: $0) } }
+}
