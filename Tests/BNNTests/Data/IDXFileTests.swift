@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import BNN
 
-@Suite struct IDXFileTests {
+@Suite struct IDXFileDataTests {
     @Test func roundTripRawAndGzip() throws {
         let folder = try TemporaryFolder()
         let file = syntheticImages(count: 5, rows: 4, columns: 3)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import BNN
 
-@Suite struct MNISTTests {
+@Suite struct MNISTDataTests {
     /// Writes a small MNIST-shaped folder (train 30 images, test 12) into `folder/mnist`.
     func writeSmallMNIST(in folder: TemporaryFolder, compressed: Bool = true) throws {
         let mnist = folder.url.appendingPathComponent("mnist")

@@ -1,7 +1,7 @@
 import Testing
 @testable import BNN
 
-@Suite struct SHA256Tests {
+@Suite struct SHA256DataTests {
     /// The FIPS 180-4 / NIST example vectors.
     @Test func standardVectors() {
         #expect(SHA256.hash("").hexString == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
