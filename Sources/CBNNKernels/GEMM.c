@@ -1,0 +1,367 @@
+/*
+ * Single-precision GEMM after Goto & van de Geijn, "Anatomy of high-performance matrix multiplication"
+ * (ACM TOMS 34(3), 2008), in the loop order of BLIS: the k dimension is cut into KC-deep slabs; a
+ * slab of op(A) (up to MC rows) is packed into MR-row micro-panels, a slab of op(B) (up to NC columns)
+ * into NR-column micro-panels; then an MR × NR register-blocked micro-kernel multiplies one A
+ * micro-panel (kept in L1) by each B micro-panel (streamed from L2).
+ *
+ * Matrices are addressed through row and column strides, so transposes and the "solve the transposed
+ * problem" trick (Cᵀ = op(B)ᵀ·op(A)ᵀ, used when n is much narrower than a micro-tile) share one driver.
+ * Packing pads partial micro-panels with zeros; partial tiles of C go through a small buffer.
+ */
+#include "CBNNKernels.h"
+#include "Dispatch.h"
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+typedef void (*bnn_kernel)(long kc, const float *a, const float *b, float *c, long rs, long cs, float alpha,
+                           float beta, int mr, int nr);
+
+/* C[i, j] = alpha·tile[i, j] + beta·C[i, j] for the valid mr × nr corner; beta == 0 never reads C. */
+static void write_back(const float *tile, int tileColumns, float *c, long rs, long cs, float alpha, float beta,
+                       int mr, int nr) {
+    for (int i = 0; i < mr; i++) {
+        for (int j = 0; j < nr; j++) {
+            float value = alpha * tile[i * tileColumns + j];
+            float *target = c + i * rs + j * cs;
+            *target = beta == 0.0f ? value : value + beta * *target;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- plain (any CPU) */
+
+enum { PLAIN_MR = 4, PLAIN_NR = 16 };
+
+/* Fixed-size loops over a local accumulator tile: compilers vectorise the j loop for the baseline ISA. */
+static void kernel_plain(long kc, const float *restrict a, const float *restrict b, float *c, long rs, long cs,
+                         float alpha, float beta, int mr, int nr) {
+    float acc[PLAIN_MR][PLAIN_NR] = {{0}};
+    for (long p = 0; p < kc; p++) {
+        for (int i = 0; i < PLAIN_MR; i++) {
+            float x = a[i];
+            for (int j = 0; j < PLAIN_NR; j++) acc[i][j] += x * b[j];
+        }
+        a += PLAIN_MR;
+        b += PLAIN_NR;
+    }
+    write_back(&acc[0][0], PLAIN_NR, c, rs, cs, alpha, beta, mr, nr);
+}
+
+#if defined(__x86_64__)
+/* ---------------------------------------------------------------- AVX2 + FMA: 6 × 16 */
+
+enum { AVX2_MR = 6, AVX2_NR = 16 };
+
+/* 12 accumulators + 2 B vectors + 1 broadcast = 15 of the 16 ymm registers. */
+__attribute__((target("avx2,fma")))
+static void kernel_avx2(long kc, const float *restrict a, const float *restrict b, float *c, long rs, long cs,
+                        float alpha, float beta, int mr, int nr) {
+    __m256 acc0[AVX2_MR], acc1[AVX2_MR];
+    for (int i = 0; i < AVX2_MR; i++) {
+        acc0[i] = _mm256_setzero_ps();
+        acc1[i] = _mm256_setzero_ps();
+    }
+    for (long p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_load_ps(b);
+        __m256 b1 = _mm256_load_ps(b + 8);
+#pragma unroll
+        for (int i = 0; i < AVX2_MR; i++) {
+            __m256 x = _mm256_broadcast_ss(a + i);
+            acc0[i] = _mm256_fmadd_ps(x, b0, acc0[i]);
+            acc1[i] = _mm256_fmadd_ps(x, b1, acc1[i]);
+        }
+        a += AVX2_MR;
+        b += AVX2_NR;
+    }
+    __m256 va = _mm256_set1_ps(alpha);
+    if (mr == AVX2_MR && nr == AVX2_NR && cs == 1) {
+        __m256 vb = _mm256_set1_ps(beta);
+#pragma unroll
+        for (int i = 0; i < AVX2_MR; i++) {
+            float *row = c + i * rs;
+            __m256 v0 = _mm256_mul_ps(acc0[i], va), v1 = _mm256_mul_ps(acc1[i], va);
+            if (beta != 0.0f) {
+                v0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), v0);
+                v1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), v1);
+            }
+            _mm256_storeu_ps(row, v0);
+            _mm256_storeu_ps(row + 8, v1);
+        }
+    } else {
+        float tile[AVX2_MR * AVX2_NR] __attribute__((aligned(32)));
+        for (int i = 0; i < AVX2_MR; i++) {
+            _mm256_store_ps(tile + i * AVX2_NR, acc0[i]);
+            _mm256_store_ps(tile + i * AVX2_NR + 8, acc1[i]);
+        }
+        write_back(tile, AVX2_NR, c, rs, cs, alpha, beta, mr, nr);
+    }
+}
+
+/* ---------------------------------------------------------------- AVX-512 + FMA: MR × 32 */
+
+#ifndef AVX512_MR
+#define AVX512_MR 12
+#endif
+enum { AVX512_NR = 32 };
+
+/* 2·MR accumulators + 2 B vectors + 1 broadcast must fit the 32 zmm registers (MR ≤ 14). */
+__attribute__((target("avx512f,fma")))
+static void kernel_avx512(long kc, const float *restrict a, const float *restrict b, float *c, long rs, long cs,
+                          float alpha, float beta, int mr, int nr) {
+    __m512 acc0[AVX512_MR], acc1[AVX512_MR];
+    for (int i = 0; i < AVX512_MR; i++) {
+        acc0[i] = _mm512_setzero_ps();
+        acc1[i] = _mm512_setzero_ps();
+    }
+    /* Touch the C tile early so its lines arrive while the k loop runs. */
+    for (int i = 0; i < mr; i++) {
+        _mm_prefetch((const char *)(c + i * rs), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * rs + 16 * cs), _MM_HINT_T0);
+    }
+    for (long p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(b);
+        __m512 b1 = _mm512_load_ps(b + 16);
+#pragma unroll
+        for (int i = 0; i < AVX512_MR; i++) {
+            __m512 x = _mm512_set1_ps(a[i]);
+            acc0[i] = _mm512_fmadd_ps(x, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(x, b1, acc1[i]);
+        }
+        a += AVX512_MR;
+        b += AVX512_NR;
+    }
+    __m512 va = _mm512_set1_ps(alpha);
+    if (mr == AVX512_MR && nr == AVX512_NR && cs == 1) {
+        __m512 vb = _mm512_set1_ps(beta);
+#pragma unroll
+        for (int i = 0; i < AVX512_MR; i++) {
+            float *row = c + i * rs;
+            __m512 v0 = _mm512_mul_ps(acc0[i], va), v1 = _mm512_mul_ps(acc1[i], va);
+            if (beta != 0.0f) {
+                v0 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row), v0);
+                v1 = _mm512_fmadd_ps(vb, _mm512_loadu_ps(row + 16), v1);
+            }
+            _mm512_storeu_ps(row, v0);
+            _mm512_storeu_ps(row + 16, v1);
+        }
+    } else {
+        float tile[AVX512_MR * AVX512_NR] __attribute__((aligned(64)));
+        for (int i = 0; i < AVX512_MR; i++) {
+            _mm512_store_ps(tile + i * AVX512_NR, acc0[i]);
+            _mm512_store_ps(tile + i * AVX512_NR + 16, acc1[i]);
+        }
+        write_back(tile, AVX512_NR, c, rs, cs, alpha, beta, mr, nr);
+    }
+}
+#endif
+
+/* ---------------------------------------------------------------- driver */
+
+typedef struct {
+    int mr, nr;
+    bnn_kernel kernel;
+} gemm_isa;
+
+static gemm_isa current_isa(void) {
+#if defined(__x86_64__)
+    switch (bnn_isa_level()) {
+    case BNN_ISA_AVX512: return (gemm_isa){AVX512_MR, AVX512_NR, kernel_avx512};
+    case BNN_ISA_AVX2: return (gemm_isa){AVX2_MR, AVX2_NR, kernel_avx2};
+    default: break;
+    }
+#endif
+    return (gemm_isa){PLAIN_MR, PLAIN_NR, kernel_plain};
+}
+
+/* Block sizes: KC·MR floats of A stay in L1, KC·NC of B in L2, MC·KC of A in L3. */
+static long block_kc = 384, block_mc = 960, block_nc = 512;
+
+void bnn_sgemm_set_blocking(long kc, long mc, long nc) {
+    if (kc > 0) block_kc = kc;
+    if (mc > 0) block_mc = mc;
+    if (nc > 0) block_nc = nc;
+}
+
+/* Per-thread packing buffers, grown on demand and kept for the life of the thread, so the hot path does
+   not allocate; a pthread key frees them when a (pool) thread exits. Aligned to 64 bytes for aligned
+   vector loads of packed micro-panels. */
+typedef struct {
+    float *data;
+    size_t floats;
+} scratch_space;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_release(void *pointer) {
+    scratch_space *space = pointer;
+    free(space->data);
+    free(space);
+}
+
+static void scratch_make_key(void) { pthread_key_create(&scratch_key, scratch_release); }
+
+static float *scratch_buffer(size_t floats) {
+    pthread_once(&scratch_once, scratch_make_key);
+    scratch_space *space = pthread_getspecific(scratch_key);
+    if (!space) {
+        space = calloc(1, sizeof *space);
+        if (!space) return NULL;
+        pthread_setspecific(scratch_key, space);
+    }
+    if (floats > space->floats) {
+        free(space->data);
+        size_t bytes = ((floats * sizeof(float)) + 63) & ~(size_t)63;
+        space->data = aligned_alloc(64, bytes);
+        space->floats = space->data ? floats : 0;
+    }
+    return space->data;
+}
+
+/* dst[panel][p][r] = op(A)[i0 + panel·MR + r, p0 + p], zero for rows past mc. */
+static void pack_a(const float *a, long rs, long cs, long mc, long kc, int mr, float *restrict dst) {
+    for (long i = 0; i < mc; i += mr) {
+        long rows = mc - i < mr ? mc - i : mr;
+        const float *src = a + i * rs;
+        if (cs == 1) {
+            /* Rows are contiguous in memory: read along them. */
+            for (long r = 0; r < rows; r++) {
+                const float *row = src + r * rs;
+                for (long p = 0; p < kc; p++) dst[p * mr + r] = row[p];
+            }
+        } else {
+            for (long p = 0; p < kc; p++) {
+                const float *column = src + p * cs;
+                for (long r = 0; r < rows; r++) dst[p * mr + r] = column[r * rs];
+            }
+        }
+        if (rows < mr)
+            for (long p = 0; p < kc; p++)
+                for (long r = rows; r < mr; r++) dst[p * mr + r] = 0.0f;
+        dst += (long)mr * kc;
+    }
+}
+
+/* dst[panel][p][j] = op(B)[p0 + p, j0 + panel·NR + j], zero for columns past nc. */
+static void pack_b(const float *b, long rs, long cs, long kc, long nc, int nr, float *restrict dst) {
+    long panels = (nc + nr - 1) / nr;
+    if (cs == 1) {
+        /* Rows of op(B) are contiguous: walk each row once, dealing it out to the panels, so the source
+           is read as a stream (not kc short pieces at a large stride per panel). */
+        for (long p = 0; p < kc; p++) {
+            const float *row = b + p * rs;
+            for (long panel = 0; panel < panels; panel++) {
+                long j = panel * nr;
+                long columns = nc - j < nr ? nc - j : nr;
+                float *out = dst + panel * nr * kc + p * nr;
+                for (long q = 0; q < columns; q++) out[q] = row[j + q];
+                for (long q = columns; q < nr; q++) out[q] = 0.0f;
+            }
+        }
+        return;
+    }
+    for (long panel = 0; panel < panels; panel++) {
+        long j = panel * nr;
+        long columns = nc - j < nr ? nc - j : nr;
+        float *out = dst + panel * nr * kc;
+        for (long q = 0; q < columns; q++) {
+            const float *column = b + (j + q) * cs;
+            for (long p = 0; p < kc; p++) out[p * nr + q] = column[p * rs];
+        }
+        if (columns < nr)
+            for (long p = 0; p < kc; p++)
+                for (long q = columns; q < nr; q++) out[p * nr + q] = 0.0f;
+    }
+}
+
+static long round_up(long x, long multiple) { return (x + multiple - 1) / multiple * multiple; }
+
+static void scale_c(long m, long n, float beta, float *c, long rs, long cs) {
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++) {
+            float *target = c + i * rs + j * cs;
+            *target = beta == 0.0f ? 0.0f : beta * *target;
+        }
+}
+
+static void driver(const gemm_isa *isa, long m, long n, long k, float alpha, const float *a, long ars, long acs,
+                   const float *b, long brs, long bcs, float beta, float *c, long crs, long ccs) {
+    const int mr = isa->mr, nr = isa->nr;
+    /* Balance the k slabs (784 → 2 × 392, not 384 + 384 + 16). */
+    long slabs = (k + block_kc - 1) / block_kc;
+    long kcMax = (k + slabs - 1) / slabs;
+    long mcMax = block_mc < round_up(m, mr) ? round_up(block_mc, mr) : round_up(m, mr);
+    long ncMax = block_nc < round_up(n, nr) ? round_up(block_nc, nr) : round_up(n, nr);
+    float *buffer = scratch_buffer((size_t)(mcMax * kcMax + kcMax * ncMax) + 64);
+    if (!buffer) {
+        /* Out of memory for packing: fall back to the unpacked plain loop rather than crash. */
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) {
+                float sum = 0.0f;
+                for (long p = 0; p < k; p++) sum += a[i * ars + p * acs] * b[p * brs + j * bcs];
+                float *target = c + i * crs + j * ccs;
+                *target = beta == 0.0f ? alpha * sum : alpha * sum + beta * *target;
+            }
+        return;
+    }
+    float *packedA = buffer;
+    float *packedB = buffer + round_up(mcMax * kcMax, 16);
+    for (long pc = 0; pc < k; pc += kcMax) {
+        long kc = k - pc < kcMax ? k - pc : kcMax;
+        /* Later slabs accumulate onto what the first one wrote. */
+        float slabBeta = pc == 0 ? beta : 1.0f;
+        for (long ic = 0; ic < m; ic += mcMax) {
+            long mc = m - ic < mcMax ? m - ic : mcMax;
+            pack_a(a + ic * ars + pc * acs, ars, acs, mc, kc, mr, packedA);
+            for (long jc = 0; jc < n; jc += ncMax) {
+                long nc = n - jc < ncMax ? n - jc : ncMax;
+                pack_b(b + pc * brs + jc * bcs, brs, bcs, kc, nc, nr, packedB);
+                for (long ir = 0; ir < mc; ir += mr) {
+                    const float *panelA = packedA + (ir / mr) * mr * kc;
+                    int rows = (int)(mc - ir < mr ? mc - ir : mr);
+                    float *cRow = c + (ic + ir) * crs + jc * ccs;
+                    for (long jr = 0; jr < nc; jr += nr) {
+                        int columns = (int)(nc - jr < nr ? nc - jr : nr);
+                        isa->kernel(kc, panelA, packedB + (jr / nr) * nr * kc, cRow + jr * ccs, crs, ccs, alpha,
+                                    slabBeta, rows, columns);
+                    }
+                }
+            }
+        }
+    }
+}
+
+void bnn_sgemm(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+               const float *b, long ldb, float beta, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0.0f) {
+        scale_c(m, n, beta, c, ldc, 1);
+        return;
+    }
+    gemm_isa isa = current_isa();
+    /* op(A)[i, p] = a[i·ars + p·acs], op(B)[p, j] = b[p·brs + j·bcs]. */
+    long ars = transposeA ? 1 : lda, acs = transposeA ? lda : 1;
+    long brs = transposeB ? 1 : ldb, bcs = transposeB ? ldb : 1;
+    /* Micro-tiles are wide (NR) and short (MR). When n is narrow (e.g. a 10-class output layer), padding
+       n up to NR wastes most of the work; computing Cᵀ = op(B)ᵀ·op(A)ᵀ instead pads less. */
+    long work = round_up(m, isa.mr) * round_up(n, isa.nr);
+    long swappedWork = round_up(n, isa.mr) * round_up(m, isa.nr);
+    if (swappedWork < work) {
+        driver(&isa, n, m, k, alpha, b, bcs, brs, a, acs, ars, beta, c, 1, ldc);
+    } else {
+        driver(&isa, m, n, k, alpha, a, ars, acs, b, brs, bcs, beta, c, ldc, 1);
+    }
+}
+
+void bnn_sgemm_micro_tile(int *mr, int *nr) {
+    gemm_isa isa = current_isa();
+    *mr = isa.mr;
+    *nr = isa.nr;
+}

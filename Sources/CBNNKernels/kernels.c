@@ -1,2 +1,0 @@
-#include "CBNNKernels.h"
-int bnn_kernels_version(void) { return 1; }
