@@ -353,7 +353,8 @@ void bnn_sgemm(int transposeA, int transposeB, long m, long n, long k, float alp
        n up to NR wastes most of the work; computing Cᵀ = op(B)ᵀ·op(A)ᵀ instead pads less. */
     long work = round_up(m, isa.mr) * round_up(n, isa.nr);
     long swappedWork = round_up(n, isa.mr) * round_up(m, isa.nr);
-    if (swappedWork < work) {
+    /* The transposed form writes C through the scalar strided path, so it must save a good deal. */
+    if (swappedWork * 3 < work * 2) {
         driver(&isa, n, m, k, alpha, b, bcs, brs, a, acs, ars, beta, c, 1, ldc);
     } else {
         driver(&isa, m, n, k, alpha, a, ars, acs, b, brs, bcs, beta, c, ldc, 1);
