@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // Portable SIMD kernels (GEMM, normal sampling) with run-time CPU dispatch; see DESIGN.md.
@@ -20,14 +21,33 @@ let package = Package(
             name: "BNN",
             dependencies: ["CBNNKernels", "CZlib"]
         ),
+        // SVG charts and the self-contained HTML report.
+        .target(name: "BNNReport", dependencies: ["BNN"]),
+        // The web demo; kept out of the core library so that `import BNN` stays light.
+        .target(
+            name: "BNNServer",
+            dependencies: [
+                "BNN", "BNNReport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "bnn",
             dependencies: [
-                "BNN",
+                "BNN", "BNNReport", "BNNServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "BNNTests", dependencies: ["BNN"]),
+        .testTarget(name: "BNNReportTests", dependencies: ["BNNReport", "BNN"]),
+        .testTarget(
+            name: "BNNServerTests",
+            dependencies: [
+                "BNNServer", "BNN",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

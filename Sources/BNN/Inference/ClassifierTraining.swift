@@ -1,0 +1,53 @@
+import Foundation
+
+/// Training a `BayesianClassifier` end to end: build the network of a configuration, initialise its
+/// posterior, fit it, and calibrate the refusal threshold on the validation split.
+public enum ClassifierTraining {
+    /// Builds and initialises the network a configuration describes.
+    public static func makeNetwork(_ configuration: TrainingConfiguration, inputShape: [Int] = [784], classes: Int = 10,
+                                   generator: inout RandomGenerator) throws -> Sequential {
+        let network: Sequential
+        switch configuration.architecture {
+        case .mlp:
+            network = NetworkBuilder.mlp(inputs: inputShape.reduce(1, *), hidden: configuration.hidden, classes: classes,
+                                         estimator: configuration.estimator, priorSigma: configuration.priorSigma)
+        case .cnn:
+            network = try NetworkBuilder.cnn(configuration, classes: classes)
+        }
+        for layer in network.layers {
+            if let bayesian = layer as? BayesianDense {
+                bayesian.initialize(configuration.initialization, initialSigma: configuration.initialSigma, generator: &generator)
+            } else if let dense = layer as? Dense {
+                dense.initialize(generator: &generator)
+            } else if let initializable = layer as? InitializableLayer {
+                initializable.initialize(configuration.initialization, initialSigma: configuration.initialSigma, generator: &generator)
+            }
+        }
+        return network
+    }
+
+    /// Trains a classifier on `training`, scoring `validation` after each epoch and fitting the
+    /// `calibrated` rule's threshold on it at the end.
+    public static func train(
+        _ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
+        progress: (TrainingProgress) -> Void = { _ in }
+    ) throws -> BayesianClassifier {
+        var generator = RandomGenerator(seed: configuration.seed)
+        let network = try makeNetwork(configuration, inputShape: [training.images.columns], generator: &generator)
+        let trainer = Trainer(network: network, configuration: configuration, generator: generator.split())
+        trainer.train(on: training, validation: validation, progress: progress)
+        let model = BayesianClassifier(network: network, training: configuration, history: trainer.history)
+        if let validation, validation.count > 0 {
+            var calibrationGenerator = generator.split()
+            model.calibration = ThresholdCalibration.calibrate(
+                model: model, validation: validation, samples: configuration.calibrationSamples,
+                coverage: configuration.calibrationCoverage, generator: &calibrationGenerator)
+        }
+        return model
+    }
+}
+
+/// A layer other than the built-in dense ones that can initialise its own posterior.
+public protocol InitializableLayer: Layer {
+    func initialize(_ initialization: PosteriorInitialization, initialSigma: Float, generator: inout RandomGenerator)
+}

@@ -1,0 +1,4 @@
+import BNN
+
+/// The web demo (placeholder).
+public enum BNNServer {}

@@ -1,0 +1,212 @@
+import ArgumentParser
+import BNN
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure matrix-multiply throughput, training epochs, the uncertainty pass and sampling speed.",
+        discussion: """
+            Every kernel's result is checked against the reference before it is timed. Figures are medians of \
+            several runs on this machine; ratios compare achieved FLOP/s with the best matrix multiply measured \
+            in the same run. Uses MNIST when found, else synthetic data of the same shape.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var compute: ComputeOptions
+    @Option(help: "Runs per measurement (the median is reported).")
+    var repeats: Int = 3
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            compute.apply()
+            var report = BenchReport()
+            report.machine = .init(cores: ProcessInfo.processInfo.activeProcessorCount, threads: ComputeSettings.threads,
+                                   blas: MatrixMultiply.blasDescription ?? "none", cpu: cpuName())
+            let log: (String) -> Void = json ? { _ in } : { Console.info($0) }
+            log("Machine: \(report.machine.cpu), \(report.machine.cores) cores, \(report.machine.threads) threads; BLAS: \(report.machine.blas)")
+
+            // (a) Matrix multiply at the training shapes and 1024³, every path, checked first.
+            let shapes: [(String, Bool, Bool, Int, Int, Int)] = [
+                ("X·W (128×784·784×1024)", false, false, 128, 1024, 784),
+                ("Xᵀ·G (784×128·128×1024)", true, false, 784, 1024, 128),
+                ("H·W2 (128×1024·1024×10)", false, false, 128, 10, 1024),
+                ("square 1024³", false, false, 1024, 1024, 1024),
+            ]
+            for (label, ta, tb, m, n, k) in shapes {
+                let a = randomTensor(ta ? [k, m] : [m, k], seed: 1)
+                let b = randomTensor(tb ? [n, k] : [k, n], seed: 2)
+                let expected = Tensor(shape: [m, n])
+                MatrixMultiply.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.pointer, lda: ta ? m : k,
+                                    b: b.pointer, ldb: tb ? k : n, c: expected.pointer, ldc: n, path: .reference)
+                for path in MatrixMultiply.availablePaths {
+                    if path == .reference && m * n * k > 200_000_000 { continue }
+                    let c = Tensor(shape: [m, n])
+                    let call = {
+                        MatrixMultiply.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.pointer, lda: ta ? m : k,
+                                            b: b.pointer, ldb: tb ? k : n, c: c.pointer, ldc: n, path: path)
+                    }
+                    call()
+                    let error = maximumRelativeError(c, expected)
+                    guard error < 1e-4 else {
+                        throw BenchError(description: "\(path.rawValue) matrix multiply is wrong at \(label): relative error \(error)")
+                    }
+                    let flops = 2.0 * Double(m * n * k)
+                    let inner = max(1, Int(2e9 / flops / (path == .reference ? 50 : 1)))
+                    let seconds = median((0..<(path == .reference ? 1 : repeats)).map { _ in
+                        time { for _ in 0..<min(inner, path == .reference ? 1 : 200) { call() } } / Double(min(inner, path == .reference ? 1 : 200))
+                    })
+                    let entry = BenchReport.GEMM(path: path.rawValue, label: label, m: m, k: k, n: n, transposeA: ta, transposeB: tb,
+                                                 gflops: flops / seconds / 1e9)
+                    report.gemm.append(entry)
+                    log(String(format: "  gemm %-9@ %-26@ %8.1f GFLOP/s", path.rawValue, label, entry.gflops))
+                }
+            }
+            let bestGEMM = report.gemm.filter { $0.m == 128 && $0.k == 784 }.map(\.gflops).max() ?? 1
+
+            // (b) One training epoch per estimator.
+            let mnist = try? MNIST.load(dataDirectory: data.dataDirectory, download: false)
+            let training = mnist?.train ?? syntheticDigits(count: 55_000)
+            let test = mnist?.test ?? syntheticDigits(count: 10_000)
+            report.data = mnist == nil ? "synthetic" : "mnist"
+            for estimator in [GradientEstimator.local, .weights] {
+                var configuration = TrainingConfiguration.default
+                configuration.estimator = estimator
+                configuration.epochs = 1
+                var seconds: [Double] = []
+                for run in 0..<repeats {
+                    var generator = RandomGenerator(seed: UInt64(run))
+                    let network = try ClassifierTraining.makeNetwork(configuration, generator: &generator)
+                    let trainer = Trainer(network: network, configuration: configuration, generator: generator)
+                    seconds.append(time { trainer.train(on: training, validation: nil) })
+                }
+                let epoch = median(seconds)
+                report.epochSeconds[estimator.rawValue] = epoch
+                // FLOPs of the matrix multiplies in one epoch of 784→1024→10 (forward and backward).
+                let gemmsPerBatch = estimator == .local ? 4.0 : 2.0
+                let flops = Double(training.count) * (gemmsPerBatch * 2 * 784 * 1024 + (estimator == .local ? 6.0 : 3.0) * 2 * 1024 * 10)
+                report.epochGemmFraction[estimator.rawValue] = flops / epoch / 1e9 / bestGEMM
+                log(String(format: "  epoch (%@): %.2f s  (%.0f%% of the best GEMM's rate)", estimator.rawValue, epoch,
+                           100 * flops / epoch / 1e9 / bestGEMM))
+            }
+
+            // (c) The 100-sample uncertainty pass over the test images.
+            var generator = RandomGenerator(seed: 7)
+            let network = try ClassifierTraining.makeNetwork(.default, generator: &generator)
+            let predictive = Predictive(network: network)
+            report.evaluateSeconds = median((0..<repeats).map { _ in
+                time {
+                    let probabilities = predictive.sampleProbabilities(test.images, samples: 100, generator: &generator)
+                    _ = PredictiveSummary(probabilities: probabilities)
+                }
+            })
+            log(String(format: "  uncertainty pass (100 samples × %d images): %.2f s", test.count, report.evaluateSeconds))
+
+            // (d) Normal draws.
+            let buffer = Tensor(shape: [1 << 24])
+            let normalSeconds = median((0..<max(repeats, 5)).map { _ in time { generator.fillNormal(buffer) } })
+            report.normalsPerSecond = Double(buffer.count) / normalSeconds
+            log(String(format: "  normal draws: %.2e per second", report.normalsPerSecond))
+
+            report.peakRSSMegabytes = peakResidentMegabytes()
+            log(String(format: "  peak resident memory: %.0f MB", report.peakRSSMegabytes))
+            if json { print(try report.json()) }
+        }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible { let description: String }
+
+/// The JSON object of `bnn bench --json` (issue 3's contract, with more keys).
+struct BenchReport: Encodable {
+    struct Machine: Encodable { var cores = 0; var threads = 0; var blas = ""; var cpu = "" }
+    struct GEMM: Encodable {
+        var path: String; var label: String; var m: Int; var k: Int; var n: Int
+        var transposeA: Bool; var transposeB: Bool; var gflops: Double
+        enum CodingKeys: String, CodingKey { case path, label, m, k, n, gflops; case transposeA = "transpose_a"; case transposeB = "transpose_b" }
+    }
+    var machine = Machine()
+    var data = ""
+    var gemm: [GEMM] = []
+    var epochSeconds: [String: Double] = [:]
+    var epochGemmFraction: [String: Double] = [:]
+    var evaluateSeconds = 0.0
+    var normalsPerSecond = 0.0
+    var peakRSSMegabytes = 0.0
+
+    enum CodingKeys: String, CodingKey {
+        case machine, data, gemm
+        case epochSeconds = "epoch_seconds"
+        case epochGemmFraction = "epoch_fraction_of_gemm_limit"
+        case evaluateSeconds = "evaluate_seconds"
+        case normalsPerSecond = "normals_per_second"
+        case peakRSSMegabytes = "peak_rss_mb"
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
+
+func time(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+    var generator = RandomGenerator(seed: seed)
+    let tensor = Tensor(shape: shape)
+    generator.fillNormal(tensor)
+    return tensor
+}
+
+func maximumRelativeError(_ a: Tensor, _ b: Tensor) -> Float {
+    var scale: Float = 0, error: Float = 0
+    for i in 0..<b.count { scale = max(scale, abs(b.pointer[i])) }
+    for i in 0..<a.count { error = max(error, abs(a.pointer[i] - b.pointer[i])) }
+    return error / max(scale, 1e-30)
+}
+
+/// Random "digits" (uniform pixels, random labels) with MNIST's shape, when MNIST is not available.
+func syntheticDigits(count: Int) -> LabeledImages {
+    var generator = RandomGenerator(seed: 3)
+    let images = Tensor(shape: [count, 784])
+    generator.fillUniform(images.pointer, count: images.count)
+    return LabeledImages(images: images, labels: (0..<count).map { _ in generator.integer(below: 10) }, rows: 28, columns: 28)
+}
+
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    #if os(macOS)
+    return Double(usage.ru_maxrss) / 1_048_576
+    #else
+    return Double(usage.ru_maxrss) / 1024
+    #endif
+}
+
+func cpuName() -> String {
+    #if os(Linux)
+    if let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+       let colon = line.firstIndex(of: ":") {
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    #endif
+    return "unknown CPU"
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import BNN
+import Foundation
+
+extension DecisionRuleKind: ExpressibleByArgument {}
+
+/// Options shared by the commands that apply a decision rule.
+struct RuleOptions: ParsableArguments {
+    @Option(help: "Posterior samples per input.")
+    var samples: Int = 100
+    @Option(help: "Decision rule: calibrated (default), median, percentile, mean, entropy or mutual-information.")
+    var rule: DecisionRuleKind = .calibrated
+    @Option(help: "q of the percentile rule, 0–100 (default 10).")
+    var percentile: Float?
+    @Option(help: "The rule's threshold τ (default: the model's calibrated one, 0.2 for median, 0.5 for percentile and mean).")
+    var threshold: Float?
+
+    func validate() throws {
+        if samples < 1 { throw ValidationError("--samples must be at least 1.") }
+        if let percentile, !(0...100).contains(percentile) { throw ValidationError("--percentile must be within 0–100.") }
+        if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number.") }
+    }
+
+    func decisionRule(for model: BayesianClassifier) throws -> DecisionRule {
+        try DecisionRule.make(kind: rule, model: model, threshold: threshold, percentile: percentile)
+    }
+}
+
+/// `NAME=PATH` for an out-of-distribution IDX image file.
+struct NamedPath: ExpressibleByArgument {
+    let name: String
+    let path: String
+
+    init?(argument: String) {
+        guard let equals = argument.firstIndex(of: "="), equals != argument.startIndex else { return nil }
+        name = String(argument[..<equals])
+        path = String(argument[argument.index(after: equals)...])
+        if path.isEmpty || name.contains(" ") { return nil }
+    }
+}
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Measure accuracy and refusals on MNIST, white noise, notMNIST and any other image set.",
+        discussion: """
+            The MNIST test set is the in-distribution set; white noise (1,000 images from --seed) and notMNIST \
+            (when the data folder has notmnist/) are out-of-distribution sets, and --ood adds more. With --json \
+            the result is one JSON object on stdout (see DESIGN.md).
+            """)
+
+    @Option(help: "The model file (.safetensors) written by `bnn train`.")
+    var model: String
+    @OptionGroup var data: DataOptions
+    @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup var compute: ComputeOptions
+    @Option(help: ArgumentHelp("An extra out-of-distribution set: an IDX file of 28×28 images (gzip or raw).", valueName: "name=path"))
+    var ood: [NamedPath] = []
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            compute.apply()
+            let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
+            let rule = try ruleOptions.decisionRule(for: classifier)
+            let mnist = try loadMNIST(data)
+            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
+            var generator = RandomGenerator(seed: compute.seed)
+            let (result, _) = ClassifierEvaluation.evaluate(
+                model: classifier, rule: rule, samples: ruleOptions.samples, test: mnist.test,
+                outOfDistribution: sets, generator: &generator)
+            if json {
+                print(try result.json())
+            } else {
+                print(resultTable(result))
+            }
+        }
+    }
+}
+
+/// White noise, notMNIST when present, and the `--ood` sets.
+func outOfDistributionSets(data: DataOptions, extra: [NamedPath], seed: UInt64, log: (String) -> Void) throws -> [(name: String, images: Tensor)] {
+    var generator = RandomGenerator(seed: seed ^ 0x5EED_0F_4015E)
+    var sets: [(name: String, images: Tensor)] = [("noise", WhiteNoise.images(count: 1000, rows: 28, columns: 28, generator: &generator).images)]
+    if let notMNIST = try NotMNIST.loadImages(dataDirectory: data.dataDirectory) {
+        sets.append(("notmnist", notMNIST.images))
+    } else {
+        log("notMNIST not found in the data folder (notmnist/t10k-images-idx3-ubyte[.gz]); evaluating without it")
+    }
+    for entry in extra {
+        let images = try UnlabeledImages.load(images: URL(fileURLWithPath: entry.path))
+        sets.append((entry.name, images.images))
+    }
+    return sets
+}
+
+/// A human-readable table of an evaluation.
+func resultTable(_ result: EvaluationResult) -> String {
+    func percent(_ value: Double?) -> String { value.map { String(format: "%6.2f%%", $0 * 100) } ?? "     -" }
+    func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "     -" }
+    var lines = [
+        String(format: "Rule %@ (score %@, threshold %.4g), %d samples; forced accuracy %.2f%%; %.1fs",
+               result.rule, result.score, result.threshold, result.samples, result.forcedAccuracy * 100, result.seconds),
+        "",
+        "data set        count   refused   accepted acc   AUROC (rule / entropy / MI)     ECE     NLL",
+    ]
+    let names = ["mnist"] + result.datasets.keys.filter { $0 != "mnist" }.sorted { a, b in
+        let order = ["noise": 0, "notmnist": 1]
+        return (order[a] ?? 2, a) < (order[b] ?? 2, b)
+    }
+    for name in names {
+        guard let d = result.datasets[name] else { continue }
+        let auroc = d.auroc == nil ? "            -" : "\(number(d.auroc)) / \(number(d.aurocEntropy)) / \(number(d.aurocMutualInformation))"
+        lines.append(String(format: "%-12@ %8d  %@      %@     %@   %@  %@", name as NSString, d.count, percent(d.refused),
+                            percent(d.acceptedAccuracy), auroc.padding(toLength: 26, withPad: " ", startingAt: 0), number(d.ece), number(d.nll)))
+    }
+    return lines.joined(separator: "\n")
+}

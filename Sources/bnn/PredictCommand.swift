@@ -1,0 +1,69 @@
+import ArgumentParser
+import BNN
+import Foundation
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Classify image files, or say \"I don't know\".",
+        discussion: """
+            Accepts 8- or 16-bit grey, grey+alpha, RGB, RGBA and palette PNG files and PGM (P2/P5) files of any \
+            size. Each image is normalised the way MNIST was made: a dark digit on a light ground is inverted, \
+            the ink is cropped, scaled to fit 20×20 and centred by its centre of mass in 28×28.
+            """)
+
+    @Option(help: "The model file (.safetensors).")
+    var model: String
+    @Argument(help: "PNG or PGM image files.")
+    var images: [String]
+    @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup var compute: ComputeOptions
+    @Flag(help: "Print one JSON object per image (a JSON array).")
+    var json = false
+
+    func validate() throws {
+        if images.isEmpty { throw ValidationError("Name at least one image file.") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            compute.apply()
+            let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
+            let rule = try ruleOptions.decisionRule(for: classifier)
+            let inputs = Tensor(shape: [images.count, classifier.network.inputCount])
+            for (index, path) in images.enumerated() {
+                let pixels = DigitNormalizer.normalize(try ImageFile.load(path))
+                guard pixels.count == classifier.network.inputCount else {
+                    throw BenchError(description: "\(path): normalised to \(pixels.count) values, the model expects \(classifier.network.inputCount)")
+                }
+                pixels.withUnsafeBufferPointer { (inputs.pointer + index * pixels.count).update(from: $0.baseAddress!, count: pixels.count) }
+            }
+            var generator = RandomGenerator(seed: compute.seed)
+            let results = classifier.predict(inputs, rule: rule, samples: ruleOptions.samples, generator: &generator)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                struct Entry: Encodable { let file: String; let result: PredictionResult
+                    func encode(to encoder: Encoder) throws {
+                        try result.encode(to: encoder)
+                        var container = encoder.container(keyedBy: Key.self)
+                        try container.encode(file, forKey: .file)
+                    }
+                    enum Key: String, CodingKey { case file }
+                }
+                print(String(decoding: try encoder.encode(zip(images, results).map { Entry(file: $0, result: $1) }), as: UTF8.self))
+            } else {
+                for (path, result) in zip(images, results) {
+                    print("\(path): \(result.answer)")
+                    print(String(format: "  %@ = %.4f (refuse above %.4f), entropy %.3f, mutual information %.4f, %d samples",
+                                 result.score, result.scoreValue, result.threshold, result.entropy, result.mutualInformation, result.samples))
+                    print("  class  median   5%–95% band")
+                    for c in 0..<result.median.count {
+                        let mark = result.classes.contains(c) ? "◀" : " "
+                        print(String(format: "  %5@  %6.3f   %5.3f–%5.3f %@", classifier.classNames[c], result.median[c], result.p05[c], result.p95[c], mark))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import BNN
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a Bayesian classifier on MNIST and save it.",
+        discussion: """
+            The recipe sets every training setting; flags given explicitly override it. The last 5,000 \
+            training images are held out: they score each epoch and calibrate the refusal threshold.
+            """)
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var compute: ComputeOptions
+
+    @Option(help: "Settings to start from: default (our best model) or seed (the Pyro tutorial's).")
+    var recipe: String = "default"
+    @Option(help: "Network: mlp (784 → hidden → 10) or cnn.")
+    var arch: Architecture?
+    @Option(help: "Hidden units of the MLP.")
+    var hidden: Int?
+    @Option(help: "Passes over the training set.")
+    var epochs: Int?
+    @Option(name: .customLong("batch-size"), help: "Examples per minibatch.")
+    var batchSize: Int?
+    @Option(name: .customLong("learning-rate"), help: "Adam's initial step size.")
+    var learningRate: Float?
+    @Option(name: .customLong("prior-sigma"), help: "Standard deviation of the Normal(0, s) prior.")
+    var priorSigma: Float?
+    @Option(name: .customLong("initial-sigma"), help: "Initial posterior standard deviation (He initialisation).")
+    var initialSigma: Float?
+    @Option(name: .customLong("kl-weight"), help: "Weight of the KL term in the ELBO (1 = the true ELBO).")
+    var klWeight: Float?
+    @Option(help: "Gradient estimator: local (local reparameterisation) or weights (one weight sample per minibatch).")
+    var estimator: GradientEstimator?
+    @Option(name: .customLong("train-count"), help: "Use only the first N training images (quick experiments).")
+    var trainCount: Int?
+    @Option(name: [.short, .long], help: "Where to save the model (.safetensors).")
+    var output: String
+
+    func validate() throws {
+        guard TrainingConfiguration.recipe(named: recipe) != nil else {
+            throw ValidationError("Unknown recipe '\(recipe)': use default or seed.")
+        }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1.") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
+        if let hidden, hidden < 1 { throw ValidationError("--hidden must be at least 1.") }
+        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive.") }
+        if let priorSigma, !(priorSigma > 0) { throw ValidationError("--prior-sigma must be positive.") }
+        if let initialSigma, !(initialSigma > 0) { throw ValidationError("--initial-sigma must be positive.") }
+        if let klWeight, !(klWeight >= 0) { throw ValidationError("--kl-weight must be non-negative.") }
+    }
+
+    /// The recipe with the explicit flags applied.
+    func trainingConfiguration() -> TrainingConfiguration {
+        var configuration = TrainingConfiguration.recipe(named: recipe)!
+        if let arch { configuration.architecture = arch }
+        if let hidden { configuration.hidden = hidden }
+        if let epochs { configuration.epochs = epochs }
+        if let batchSize { configuration.batchSize = batchSize }
+        if let learningRate { configuration.learningRate = learningRate }
+        if let priorSigma { configuration.priorSigma = priorSigma }
+        if let initialSigma { configuration.initialSigma = initialSigma }
+        if let klWeight { configuration.klWeight = klWeight }
+        if let estimator { configuration.estimator = estimator }
+        configuration.seed = compute.seed
+        return configuration
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            compute.apply()
+            let configuration = trainingConfiguration()
+            let splits = try loadMNIST(data)
+            var training = splits.train
+            if let trainCount { training = training.subset(0..<min(trainCount, training.count)) }
+            _ = try trainAndSave(configuration, training: training, validation: splits.validation, output: URL(fileURLWithPath: output))
+        }
+    }
+}
+
+/// Trains with progress on stderr, saves atomically, and prints a summary line.
+func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages,
+                  output: URL) throws -> BayesianClassifier {
+    Console.info("Training \(configuration.architecture.rawValue) (recipe \(configuration.recipe), \(configuration.estimator.rawValue) estimator) "
+                 + "on \(training.count) images for \(configuration.epochs) epochs; \(ComputeSettings.threads) threads, "
+                 + "matrix multiply: \(MatrixMultiply.blasDescription ?? "portable Swift kernels").")
+    let started = Date()
+    let model = try ClassifierTraining.train(configuration, training: training, validation: validation) { progress in
+        if let record = progress.record {
+            Console.progress(String(format: "epoch %2d/%d  loss %.4f (data %.4f + KL %.4f)  train acc %.4f  val acc %@  %.0f ex/s  %@  ETA %@",
+                                    record.epoch, progress.epochs, record.loss, record.dataTerm, record.klTerm, record.trainAccuracy,
+                                    record.validationAccuracy.map { String(format: "%.4f", $0) } ?? "-",
+                                    progress.examplesPerSecond, formatDuration(record.seconds), formatDuration(progress.secondsRemaining)),
+                             final: true)
+        } else {
+            Console.progress(String(format: "epoch %2d/%d  batch %d/%d  data %.4f  acc %.4f  %.0f ex/s  ETA %@",
+                                    progress.epoch, progress.epochs, progress.batch, progress.batches, progress.dataTerm,
+                                    progress.trainAccuracy, progress.examplesPerSecond, formatDuration(progress.secondsRemaining)),
+                             final: false)
+        }
+    }
+    try model.save(to: output)
+    var summary = "Saved \(output.path) after \(formatDuration(Date().timeIntervalSince(started)))."
+    if let calibration = model.calibration {
+        summary += String(format: " Calibrated rule: refuse when %@ > %.4f (accepts %.1f%% of validation digits, %.2f%% accurate).",
+                          calibration.score.rawValue, calibration.threshold, calibration.coverage * 100, calibration.acceptedAccuracy * 100)
+    }
+    Console.info(summary)
+    return model
+}
+
+/// MNIST's three splits from the data folder the options name.
+func loadMNIST(_ options: DataOptions) throws -> MNIST {
+    try MNIST.load(dataDirectory: options.dataDirectory, log: { Console.warning($0) })
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import BNNServer
+
+@Suite struct ServerPlaceholderTests {
+    @Test func moduleLoads() { #expect(String(describing: BNNServer.self) == "BNNServer") }
+}
