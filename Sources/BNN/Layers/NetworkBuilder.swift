@@ -17,7 +17,7 @@ public enum NetworkBuilder {
 
     /// The convolutional architecture (`--arch cnn`).
     public static func cnn(_ configuration: TrainingConfiguration, classes: Int) throws -> Sequential {
-        throw UnknownLayer(description: "the convolutional architecture is not available in this build yet")
+        cnnNetwork(configuration: configuration, classes: classes)
     }
 
     /// Rebuilds a network (with zero parameters) from stored layer configurations.
@@ -38,6 +38,8 @@ public enum NetworkBuilder {
                 return Dense(inputs: inputs, outputs: outputs)
             case "relu":
                 return ReLU()
+            case "bayesian_conv2d", "conv2d", "max_pool2d", "flatten":
+                return try convolutionalLayer(from: configuration)
             default:
                 throw UnknownLayer(description: "unknown layer kind '\(configuration.kind)'")
             }
@@ -50,6 +52,9 @@ public enum NetworkBuilder {
             }
             if let dense = layer as? Dense, shape.reduce(1, *) != dense.inputs {
                 throw UnknownLayer(description: "layer \(index) expects \(dense.inputs) inputs but receives \(shape.reduce(1, *))")
+            }
+            if let expected = expectedInputCount(of: layer), shape.reduce(1, *) != expected {
+                throw UnknownLayer(description: "layer \(index) (\(layer.kind)) expects \(expected) values per example but receives \(shape.reduce(1, *))")
             }
             shape = layer.outputShape(for: shape)
         }

@@ -1,0 +1,102 @@
+/// The convolutional architecture and the rebuilding of convolutional layers from model files.
+extension NetworkBuilder {
+    /// The default convolutional network (`--arch cnn`), LeNet-style, every weight layer Bayesian:
+    ///
+    ///     [1, 28, 28] → BayesianConv2D 32 × 5×5, pad 2 → ReLU → MaxPool 2×2   → [32, 14, 14]
+    ///                 → BayesianConv2D 64 × 5×5, pad 2 → ReLU → MaxPool 2×2   → [64, 7, 7]
+    ///                 → Flatten → BayesianDense 3136 → hidden → ReLU → BayesianDense hidden → classes
+    ///
+    /// The first layer reads the trainer's `[batch, 784]` image rows as `[batch, 1, 28, 28]` (same memory),
+    /// and, being a `MomentLayer`, gives `Predictive` its fast path (first-layer moments computed once per
+    /// input). `hidden`, `estimator` and `priorSigma` come from `configuration`.
+    public static func cnnNetwork(configuration: TrainingConfiguration, classes: Int = 10,
+                                  inputShape: [Int] = [1, MNIST.side, MNIST.side]) -> Sequential {
+        precondition(inputShape.count == 3, "cnnNetwork expects a [channels, height, width] input shape, got \(inputShape)")
+        let estimator = configuration.estimator, prior = configuration.priorSigma
+        let (channels, height, width) = (inputShape[0], inputShape[1], inputShape[2])
+        let convolution1 = BayesianConv2D(channels: channels, height: height, width: width, filters: 32, kernelSize: 5,
+                                          padding: 2, estimator: estimator, priorSigma: prior)
+        let pool1 = MaxPool2D(channels: 32, height: height, width: width)
+        let convolution2 = BayesianConv2D(channels: 32, height: pool1.outputHeight, width: pool1.outputWidth, filters: 64,
+                                          kernelSize: 5, padding: 2, estimator: estimator, priorSigma: prior)
+        let pool2 = MaxPool2D(channels: 64, height: pool1.outputHeight, width: pool1.outputWidth)
+        let flat = 64 * pool2.outputHeight * pool2.outputWidth
+        return Sequential(inputShape: inputShape, layers: [
+            convolution1, ReLU(), pool1,
+            convolution2, ReLU(), pool2,
+            Flatten(),
+            BayesianDense(inputs: flat, outputs: configuration.hidden, estimator: estimator, priorSigma: prior),
+            ReLU(),
+            BayesianDense(inputs: configuration.hidden, outputs: classes, estimator: estimator, priorSigma: prior),
+        ])
+    }
+
+    /// Initialises every layer of `network` with the settings of `configuration`: Bayesian layers with
+    /// `configuration.initialization` and `initialSigma`, deterministic layers with He initialisation.
+    public static func initialize(_ network: Sequential, configuration: TrainingConfiguration, generator: inout RandomGenerator) {
+        for layer in network.layers {
+            switch layer {
+            case let layer as BayesianDense:
+                layer.initialize(configuration.initialization, initialSigma: configuration.initialSigma, generator: &generator)
+            case let layer as BayesianConv2D:
+                layer.initialize(configuration.initialization, initialSigma: configuration.initialSigma, generator: &generator)
+            case let layer as Dense:
+                layer.initialize(generator: &generator)
+            case let layer as Conv2D:
+                layer.initialize(generator: &generator)
+            default:
+                break
+            }
+        }
+    }
+
+    /// A convolutional-family layer (`bayesian_conv2d`, `conv2d`, `max_pool2d`, `flatten`) rebuilt from its
+    /// stored configuration, or a thrown error naming the bad setting (never a trap on file input).
+    static func convolutionalLayer(from configuration: LayerConfiguration) throws -> Layer {
+        let kind = configuration.kind
+        if kind == "flatten" { return Flatten() }
+        guard let channels = configuration.channels, let height = configuration.height, let width = configuration.width,
+              let kernelSize = configuration.kernelSize else {
+            throw UnknownLayer(description: "\(kind) layer needs channels, height, width and kernelSize")
+        }
+        switch kind {
+        case "max_pool2d":
+            let stride = configuration.stride ?? kernelSize
+            guard channels > 0, height > 0, width > 0, kernelSize > 0, stride > 0, kernelSize <= height, kernelSize <= width,
+                  height * width < Int(Int32.max) else {
+                throw UnknownLayer(description: "max_pool2d window \(kernelSize) stride \(stride) does not fit [\(channels), \(height), \(width)]")
+            }
+            return MaxPool2D(channels: channels, height: height, width: width, size: kernelSize, stride: stride)
+        case "conv2d", "bayesian_conv2d":
+            let stride = configuration.stride ?? 1, padding = configuration.padding ?? 0
+            guard let filters = configuration.filters, filters > 0,
+                  ConvolutionGeometry.isValid(channels: channels, height: height, width: width, kernelSize: kernelSize,
+                                              stride: stride, padding: padding) else {
+                throw UnknownLayer(description: "\(kind) layer has an invalid geometry: \(configuration)")
+            }
+            if kind == "conv2d" {
+                return Conv2D(channels: channels, height: height, width: width, filters: filters, kernelSize: kernelSize,
+                              stride: stride, padding: padding)
+            }
+            guard let estimator = GradientEstimator(rawValue: configuration.estimator ?? "local") else {
+                throw UnknownLayer(description: "bayesian_conv2d layer has an unknown estimator '\(configuration.estimator ?? "")'")
+            }
+            let prior = configuration.priorSigma ?? 1
+            guard prior > 0, prior.isFinite else { throw UnknownLayer(description: "bayesian_conv2d layer has prior σ \(prior)") }
+            return BayesianConv2D(channels: channels, height: height, width: width, filters: filters, kernelSize: kernelSize,
+                                  stride: stride, padding: padding, estimator: estimator, priorSigma: prior)
+        default:
+            throw UnknownLayer(description: "unknown layer kind '\(kind)'")
+        }
+    }
+
+    /// The number of values per example a convolutional-family layer reads, or nil when any count fits.
+    static func expectedInputCount(of layer: Layer) -> Int? {
+        switch layer {
+        case let layer as BayesianConv2D: return layer.geometry.inputSize
+        case let layer as Conv2D: return layer.geometry.inputSize
+        case let layer as MaxPool2D: return layer.channels * layer.height * layer.width
+        default: return nil
+        }
+    }
+}
