@@ -10,7 +10,7 @@
  * Packing pads partial micro-panels with zeros; partial tiles of C go through a small buffer.
  */
 #include "CBNNKernels.h"
-#include "Dispatch.h"
+#include "KernelDispatch.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * function with target attributes; the plain variant is compiled for the baseline CPU.
  */
 #include "CBNNKernels.h"
-#include "Dispatch.h"
+#include "KernelDispatch.h"
 #include <stdint.h>
 
 #if defined(__x86_64__)

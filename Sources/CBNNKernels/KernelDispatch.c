@@ -1,5 +1,5 @@
 #include "CBNNKernels.h"
-#include "Dispatch.h"
+#include "KernelDispatch.h"
 #include <stdlib.h>
 #include <string.h>
 
