@@ -64,8 +64,9 @@ struct EvaluateCommand: ParsableCommand {
             compute.apply()
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
-            let mnist = try loadMNIST(data)
+            // Out-of-distribution files first: a bad --ood file fails before the slow work.
             let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
+            let mnist = try loadMNIST(data)
             var generator = RandomGenerator(seed: compute.seed)
             let (result, _) = ClassifierEvaluation.evaluate(
                 model: classifier, rule: rule, samples: ruleOptions.samples, test: mnist.test,

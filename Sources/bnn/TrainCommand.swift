@@ -112,6 +112,8 @@ func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImage
 }
 
 /// MNIST's three splits from the data folder the options name.
+/// Missing MNIST is downloaded unless `BNN_NO_DOWNLOAD=1` (tests and offline machines set it).
 func loadMNIST(_ options: DataOptions) throws -> MNIST {
-    try MNIST.load(dataDirectory: options.dataDirectory, log: { Console.warning($0) })
+    let download = ProcessInfo.processInfo.environment["BNN_NO_DOWNLOAD"] != "1"
+    return try MNIST.load(dataDirectory: options.dataDirectory, download: download, log: { Console.warning($0) })
 }

@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+@testable import BNN
+
+/// Runs the built `bnn` executable: bad input gets one clear line on stderr and a non-zero exit code;
+/// with real data (BNN_DATA_DIR), train → evaluate → predict works end to end.
+@Suite(.serialized) struct CommandLineTests {
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The `bnn` binary built beside the test bundle.
+    static let executable: URL? = {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent(), directory.deletingLastPathComponent().deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("bnn")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return nil
+    }()
+
+    static let dataDirectory = ProcessInfo.processInfo.environment["BNN_DATA_DIR"].flatMap {
+        FileManager.default.fileExists(atPath: $0 + "/mnist") ? $0 : nil
+    }
+
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Outcome {
+        let executable = try #require(Self.executable, "bnn executable not found next to the test bundle")
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["BNN_NO_DOWNLOAD"] = "1"
+        for (key, value) in extra { environment[key] = value }
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bnn-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// One line on stderr that names `file`, exit status 1.
+    func expectCleanError(_ outcome: Outcome, naming file: String, mentioning words: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(outcome.status == 1, "exit status \(outcome.status); stderr: \(outcome.stderr)", sourceLocation: sourceLocation)
+        let lines = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("bnn: error:") }
+        #expect(lines.count == 1, "expected one error line, got: \(outcome.stderr)", sourceLocation: sourceLocation)
+        #expect(outcome.stderr.contains(file), "error does not name \(file): \(outcome.stderr)", sourceLocation: sourceLocation)
+        for word in words {
+            #expect(outcome.stderr.lowercased().contains(word.lowercased()), "error lacks '\(word)': \(outcome.stderr)", sourceLocation: sourceLocation)
+        }
+        #expect(!outcome.stderr.contains("Fatal error"), sourceLocation: sourceLocation)
+    }
+
+    /// A small valid model file.
+    func writeModel(to url: URL) throws {
+        var generator = RandomGenerator(seed: 1)
+        let network = NetworkBuilder.mlp(inputs: 784, hidden: 8)
+        for case let layer as BayesianDense in network.layers { layer.initialize(.he, initialSigma: 0.05, generator: &generator) }
+        let model = BayesianClassifier(network: network, training: .default)
+        model.calibration = Calibration(score: .mutualInformation, threshold: 0.1, coverage: 0.975, samples: 10, validationCount: 100, acceptedAccuracy: 0.99)
+        try model.save(to: url)
+    }
+
+    @Test func usageErrorsExit64() throws {
+        let outcome = try run(["train"])  // --output is required
+        #expect(outcome.status == 64, "status \(outcome.status)")
+        let badRule = try run(["evaluate", "--model", "m.safetensors", "--rule", "vibes"])
+        #expect(badRule.status == 64)
+    }
+
+    @Test func missingModelFile() throws {
+        let outcome = try run(["predict", "--model", "/nonexistent/model.safetensors", "x.png"])
+        expectCleanError(outcome, naming: "/nonexistent/model.safetensors")
+    }
+
+    @Test func truncatedAndMalformedModelFiles() throws {
+        let folder = try temporaryDirectory()
+        let good = folder.appendingPathComponent("good.safetensors")
+        try writeModel(to: good)
+        let bytes = try Data(contentsOf: good)
+        let truncated = folder.appendingPathComponent("truncated.safetensors")
+        try bytes.prefix(bytes.count / 2).write(to: truncated)
+        expectCleanError(try run(["predict", "--model", truncated.path, "x.png"]), naming: "truncated.safetensors")
+
+        var malformed = bytes
+        malformed[10] = UInt8(ascii: "}")  // breaks the JSON header
+        let broken = folder.appendingPathComponent("broken.safetensors")
+        try malformed.write(to: broken)
+        expectCleanError(try run(["predict", "--model", broken.path, "x.png"]), naming: "broken.safetensors")
+
+        let notAModel = folder.appendingPathComponent("other.safetensors")
+        try SafeTensorsFile(tensors: [(name: "x", tensor: Tensor(shape: [2]))], metadata: [:]).write(to: notAModel)
+        expectCleanError(try run(["predict", "--model", notAModel.path, "x.png"]), naming: "other.safetensors", mentioning: ["swift-bnn"])
+    }
+
+    @Test func imageThatIsNotPNGOrPGM() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        let text = folder.appendingPathComponent("notes.txt")
+        try Data("hello".utf8).write(to: text)
+        expectCleanError(try run(["predict", "--model", model.path, text.path]), naming: "notes.txt")
+        let missing = folder.appendingPathComponent("missing.png")
+        expectCleanError(try run(["predict", "--model", model.path, missing.path]), naming: "missing.png")
+    }
+
+    @Test func missingDataFolderHasHint() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        let outcome = try run(["evaluate", "--model", model.path, "--data-dir", folder.appendingPathComponent("nowhere").path])
+        expectCleanError(outcome, naming: "nowhere", mentioning: ["BNN_DATA_DIR"])
+    }
+
+    @Test(.enabled(if: dataDirectory != nil, "needs BNN_DATA_DIR with mnist/"))
+    func badOutOfDistributionFiles() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        let good = IDXFile(dimensions: [3, 28, 28], bytes: [UInt8](repeating: 7, count: 3 * 784))
+        let encoded = good.encoded()
+        let cases: [(String, [UInt8], String)] = [
+            ("truncated.idx", Array(encoded.prefix(encoded.count - 100)), "truncated"),
+            ("magic.idx", [0, 0, 9, 3] + Array(encoded.dropFirst(4)), "magic"),
+            ("claims-more.idx", Array(encoded.prefix(4)) + [0, 0, 0, 9] + Array(encoded.dropFirst(8)), "9"),
+            ("corrupt.idx.gz", Array(Zlib.compress(encoded).prefix(40)) + [1, 2, 3, 4, 5, 6, 7, 8], "gzip"),
+        ]
+        for (name, bytes, word) in cases {
+            let url = folder.appendingPathComponent(name)
+            try Data(bytes).write(to: url)
+            let outcome = try run(["evaluate", "--model", model.path, "--samples", "2", "--ood", "bad=\(url.path)"])
+            expectCleanError(outcome, naming: name, mentioning: [word])
+        }
+    }
+
+    /// train → evaluate --json → predict, on real MNIST (a small, quick model).
+    @Test(.enabled(if: dataDirectory != nil, "needs BNN_DATA_DIR with mnist/"))
+    func trainEvaluatePredict() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        let trained = try run(["train", "--epochs", "2", "--hidden", "128", "--train-count", "6000", "--output", model.path])
+        #expect(trained.status == 0, "train failed: \(trained.stderr)")
+        #expect(trained.stderr.contains("epoch  2/2"))
+
+        let evaluated = try run(["evaluate", "--model", model.path, "--samples", "10", "--json"])
+        #expect(evaluated.status == 0, "evaluate failed: \(evaluated.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
+        for key in ["samples", "rule", "threshold", "score", "forced_accuracy", "datasets", "seconds"] {
+            #expect(object[key] != nil, "missing key \(key)")
+        }
+        let datasets = try #require(object["datasets"] as? [String: [String: Any]])
+        let mnist = try #require(datasets["mnist"])
+        for key in ["count", "refused", "accepted_accuracy", "ece", "nll"] { #expect(mnist[key] != nil, "mnist lacks \(key)") }
+        #expect(mnist["count"] as? Int == 10000)
+        let noise = try #require(datasets["noise"])
+        for key in ["count", "refused", "auroc", "auroc_entropy", "auroc_mutual_information"] { #expect(noise[key] != nil, "noise lacks \(key)") }
+        let forced = try #require(object["forced_accuracy"] as? Double)
+        #expect(forced > 0.85, "a 2-epoch model on 6,000 images should be > 85% accurate, got \(forced)")
+
+        // A real test digit as a black-on-white PNG of another size: predicted like the original.
+        let mnistData = try MNIST.load(dataDirectory: Self.dataDirectory, download: false)
+        let digit = mnistData.test.subset(0..<1)
+        var grey = [UInt8](repeating: 255, count: 56 * 56)
+        for y in 0..<56 { for x in 0..<56 { grey[y * 56 + x] = UInt8(255 - Int(digit.images[(y / 2) * 28 + x / 2] * 255)) } }
+        let png = folder.appendingPathComponent("digit.png")
+        try Data(PNGEncoder.encode(grey: grey, width: 56, height: 56)).write(to: png)
+        let predicted = try run(["predict", "--model", model.path, "--json", "--rule", "median", png.path])
+        #expect(predicted.status == 0, "predict failed: \(predicted.stderr)")
+        let answers = try #require(try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [[String: Any]])
+        #expect(answers.first?["prediction"] as? Int == digit.labels[0])
+        #expect(answers.first?["file"] as? String == png.path)
+    }
+}

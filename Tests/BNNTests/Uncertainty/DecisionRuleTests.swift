@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+@testable import BNN
+
+/// Decision rules on hand-made sampled probabilities.
+@Suite struct DecisionRuleTests {
+    /// `[S, N, C]` probabilities from per-input lists of per-sample rows.
+    func probabilities(_ inputs: [[[Float]]]) -> Tensor {
+        let samples = inputs[0].count, count = inputs.count, classes = inputs[0][0].count
+        let tensor = Tensor(shape: [samples, count, classes])
+        for (n, rows) in inputs.enumerated() {
+            for (s, row) in rows.enumerated() {
+                for (c, value) in row.enumerated() { tensor[(s * count + n) * classes + c] = value }
+            }
+        }
+        return tensor
+    }
+
+    @Test func medianRuleSelectsOneTwoOrNoClasses() {
+        let summary = PredictiveSummary(probabilities: probabilities([
+            // Confident: class 1 median 0.9.
+            [[0.1, 0.9, 0], [0.05, 0.9, 0.05], [0.1, 0.85, 0.05]],
+            // Torn between 0 and 2: medians 0.45 and 0.45.
+            [[0.45, 0.1, 0.45], [0.5, 0.1, 0.4], [0.4, 0.1, 0.5]],
+            // Samples disagree completely: every median is 0.
+            [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+        ]))
+        let rule = DecisionRule(kind: .median, threshold: 0.2, score: .medianProbability)
+        #expect(rule.decide(summary, index: 0).classes == [1])
+        #expect(Set(rule.decide(summary, index: 1).classes) == [0, 2])
+        let refused = rule.decide(summary, index: 2)
+        #expect(refused.refused)
+        #expect(abs(refused.score - 1) < 1e-6)  // 1 − max median = 1 − 0
+    }
+
+    @Test func calibratedRuleRefusesAboveThreshold() {
+        let summary = PredictiveSummary(probabilities: probabilities([
+            [[0, 1, 0], [0, 1, 0]],   // MI 0
+            [[1, 0, 0], [0, 1, 0]],   // MI ln 2
+        ]))
+        let rule = DecisionRule(kind: .calibrated, threshold: 0.5, score: .mutualInformation)
+        let sure = rule.decide(summary, index: 0)
+        #expect(sure.classes == [1] && !sure.refused && sure.score == 0)
+        let unsure = rule.decide(summary, index: 1)
+        #expect(unsure.refused)
+        #expect(abs(unsure.score - Float(log(2.0))) < 1e-5)
+        #expect(unsure.prediction == 0 || unsure.prediction == 1)
+    }
+
+    @Test func meanRuleAndScores() {
+        let summary = PredictiveSummary(probabilities: probabilities([[[0.3, 0.7], [0.5, 0.5]]]))
+        // Mean = (0.4, 0.6); entropy = −0.4 ln 0.4 − 0.6 ln 0.6.
+        let entropy = -(0.4 * log(0.4) + 0.6 * log(0.6))
+        #expect(abs(Double(summary.score(.entropy, index: 0)) - entropy) < 1e-5)
+        #expect(abs(summary.score(.maxProbability, index: 0) - 0.4) < 1e-6)
+        #expect(DecisionRule(kind: .mean, threshold: 0.55, score: .maxProbability).decide(summary, index: 0).classes == [1])
+        #expect(DecisionRule(kind: .mean, threshold: 0.65, score: .maxProbability).decide(summary, index: 0).refused)
+    }
+
+    @Test func percentileRuleIsStricterThanMedian() {
+        // Class 0 samples: 0.1, 0.85, 0.9, 0.95, 0.97 → median 0.9, 10th percentile 0.1 + 0.4·0.75 = 0.4
+        // (linear interpolation); class 1: median 0.1.
+        let rows: [[Float]] = [[0.1, 0.9], [0.85, 0.15], [0.9, 0.1], [0.95, 0.05], [0.97, 0.03]]
+        let summary = PredictiveSummary(probabilities: probabilities([rows]), percentile: 10)
+        #expect(abs(summary.lowerPercentile(0)[0] - 0.4) < 1e-6)
+        #expect(DecisionRule(kind: .median, threshold: 0.2).decide(summary, index: 0).classes == [0])
+        #expect(DecisionRule(kind: .percentile, threshold: 0.5, percentile: 10).decide(summary, index: 0).refused)
+    }
+
+    @Test func rulesNeedingThresholdsSayWhichFlag() throws {
+        let model = BayesianClassifier(network: NetworkBuilder.mlp(inputs: 4, hidden: 3, classes: 2), training: .default)
+        #expect(throws: RuleError.self) { try DecisionRule.make(kind: .calibrated, model: model) }
+        #expect(throws: RuleError.self) { try DecisionRule.make(kind: .entropy, model: model) }
+        let median = try DecisionRule.make(kind: .median, model: model)
+        #expect(median.threshold == 0.2 && median.percentile == 50)
+        let percentile = try DecisionRule.make(kind: .percentile, model: model)
+        #expect(percentile.threshold == 0.5 && percentile.percentile == 10)
+    }
+}
