@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var compute: ComputeOptions
 
-    @Option(help: "Settings to start from: default (our best model) or seed (the Pyro tutorial's).")
+    @Option(help: "Settings to start from: default (our best model; with --arch cnn, the CNN's) or seed (the Pyro tutorial's).")
     var recipe: String = "default"
     @Option(help: "Network: mlp (784 → hidden → 10) or cnn.")
     var arch: Architecture?
@@ -55,6 +55,8 @@ struct TrainCommand: ParsableCommand {
     /// The recipe with the explicit flags applied.
     func trainingConfiguration() -> TrainingConfiguration {
         var configuration = TrainingConfiguration.recipe(named: recipe)!
+        // `--arch cnn` starts from the convolutional network's own default recipe.
+        if arch == .cnn && recipe == "default" { configuration = .defaultCNN }
         if let arch { configuration.architecture = arch }
         if let hidden { configuration.hidden = hidden }
         if let epochs { configuration.epochs = epochs }
