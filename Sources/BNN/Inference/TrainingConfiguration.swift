@@ -55,11 +55,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         initialization: .standardNormal, estimator: .weights, klWeight: 1, klScaling: .perBatch, seed: 0,
         validationCount: 5000, calibrationCoverage: 0.975, calibrationSamples: 100)
 
-    /// Our best MLP for a budget of about three minutes on two cores (see README, "Choosing the recipe").
+    /// Our best MLP for a budget of about three minutes on two cores (see README, "Choosing the recipe"):
+    /// He-initialised means with σ₀ = 0.03, local reparameterisation, Adam 2e-3 with cosine decay over
+    /// 30 epochs, prior N(0, 1), and the KL term weighted 0.2 (a tempered posterior: with weight 1 the
+    /// 800k-weight posterior is pulled so close to the prior that training accuracy stays near 94%).
     public static let `default` = TrainingConfiguration(
         recipe: "default", architecture: .mlp, hidden: 1024, epochs: 30, batchSize: 128, learningRate: 2e-3,
         learningRateSchedule: .cosine, finalLearningRateFraction: 0.05, priorSigma: 1, initialSigma: 0.03,
-        initialization: .he, estimator: .local, klWeight: 1, klScaling: .perExample, seed: 0,
+        initialization: .he, estimator: .local, klWeight: 0.2, klScaling: .perExample, seed: 0,
         validationCount: 5000, calibrationCoverage: 0.975, calibrationSamples: 100)
 
     /// The recipe named `name` (`default` or `seed`), or nil.

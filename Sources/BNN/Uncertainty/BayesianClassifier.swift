@@ -8,6 +8,21 @@ public enum UncertaintyScore: String, Codable, Sendable, CaseIterable {
     case maxProbability = "max_probability"
     /// 1 − max_c median_w p(c|x,w) (the score of the tutorial's median rule).
     case medianProbability = "median_probability"
+    /// max(H / s_H, I / s_I): entropy and mutual information, each divided by its own scale (its
+    /// high quantile on validation digits), so that the input is refused when either is unusually
+    /// high for a digit — ambiguous digits raise the entropy, non-digits the mutual information.
+    case entropyOrMutualInformation = "entropy_or_mutual_information"
+}
+
+/// The scales of the `entropyOrMutualInformation` score (1 for the other scores).
+public struct ScoreScales: Codable, Sendable, Equatable {
+    public var entropy: Float
+    public var mutualInformation: Float
+
+    public init(entropy: Float = 1, mutualInformation: Float = 1) {
+        self.entropy = entropy
+        self.mutualInformation = mutualInformation
+    }
 }
 
 /// The refusal threshold fitted at training time on the validation split (the `calibrated` rule).
@@ -24,14 +39,18 @@ public struct Calibration: Codable, Sendable, Equatable {
     public var validationCount: Int
     /// Accuracy on the accepted validation digits.
     public var acceptedAccuracy: Double
+    /// The scales of a combined score (nil for single scores).
+    public var scales: ScoreScales?
 
-    public init(score: UncertaintyScore, threshold: Float, coverage: Float, samples: Int, validationCount: Int, acceptedAccuracy: Double) {
+    public init(score: UncertaintyScore, threshold: Float, coverage: Float, samples: Int, validationCount: Int,
+                acceptedAccuracy: Double, scales: ScoreScales? = nil) {
         self.score = score
         self.threshold = threshold
         self.coverage = coverage
         self.samples = samples
         self.validationCount = validationCount
         self.acceptedAccuracy = acceptedAccuracy
+        self.scales = scales
     }
 }
 

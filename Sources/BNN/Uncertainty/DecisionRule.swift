@@ -34,12 +34,16 @@ public struct DecisionRule: Sendable, Equatable {
     public var percentile: Float
     /// The score thresholded by `calibrated`.
     public var score: UncertaintyScore
+    /// The scales of a combined score.
+    public var scales: ScoreScales
 
-    public init(kind: DecisionRuleKind, threshold: Float, percentile: Float = 50, score: UncertaintyScore = .mutualInformation) {
+    public init(kind: DecisionRuleKind, threshold: Float, percentile: Float = 50, score: UncertaintyScore = .mutualInformation,
+                scales: ScoreScales = ScoreScales()) {
         self.kind = kind
         self.threshold = threshold
         self.percentile = percentile
         self.score = score
+        self.scales = scales
     }
 
     /// The rule `kind` for `model`, with the model's calibration for `calibrated` and the documented
@@ -51,7 +55,8 @@ public struct DecisionRule: Sendable, Equatable {
             guard let calibration = model.calibration else {
                 throw RuleError(description: "the model has no calibrated threshold (train it with `bnn train`, or pick --rule median)")
             }
-            return DecisionRule(kind: .calibrated, threshold: threshold ?? calibration.threshold, score: calibration.score)
+            return DecisionRule(kind: .calibrated, threshold: threshold ?? calibration.threshold, score: calibration.score,
+                                scales: calibration.scales ?? ScoreScales())
         case .median:
             return DecisionRule(kind: .median, threshold: threshold ?? 0.2, percentile: 50, score: .medianProbability)
         case .percentile:
@@ -83,7 +88,7 @@ public struct DecisionRule: Sendable, Equatable {
         case .mean:
             return Decision(classes: mean[forced] >= threshold ? [forced] : [], prediction: forced, score: 1 - mean[forced])
         case .calibrated, .entropy, .mutualInformation:
-            let value = summary.score(score, index: index)
+            let value = summary.score(score, index: index, scales: scales)
             guard value <= threshold else { return Decision(classes: [], prediction: forced, score: value) }
             // A confident answer may still name a runner-up the samples often prefer (as the median rule would).
             let median = summary.median(index)

@@ -55,9 +55,11 @@ public struct PredictiveSummary: @unchecked Sendable {
     /// The arg-max of the mean probability for input `index` (the forced prediction).
     public func forcedPrediction(_ index: Int) -> Int { DecisionRule.argmax(mean(index), classes) }
 
-    /// The value of `score` for input `index`.
-    public func score(_ score: UncertaintyScore, index: Int) -> Float {
+    /// The value of `score` for input `index` (`scales` serve the combined score).
+    public func score(_ score: UncertaintyScore, index: Int, scales: ScoreScales = ScoreScales()) -> Float {
         switch score {
+        case .entropyOrMutualInformation:
+            return max(entropy.pointer[index] / scales.entropy, mutualInformation.pointer[index] / scales.mutualInformation)
         case .entropy: return entropy.pointer[index]
         case .mutualInformation: return mutualInformation.pointer[index]
         case .maxProbability: return 1 - mean(index)[forcedPrediction(index)]
@@ -68,5 +70,7 @@ public struct PredictiveSummary: @unchecked Sendable {
     }
 
     /// `score` for every input.
-    public func scores(_ score: UncertaintyScore) -> [Float] { (0..<count).map { self.score(score, index: $0) } }
+    public func scores(_ score: UncertaintyScore, scales: ScoreScales = ScoreScales()) -> [Float] {
+        (0..<count).map { self.score(score, index: $0, scales: scales) }
+    }
 }

@@ -1,43 +1,68 @@
 /// Fits the `calibrated` rule on the validation split: chooses the uncertainty score and the threshold
 /// that accepts the target share of validation digits.
 ///
-/// The score is chosen without any real out-of-distribution data: each candidate (entropy, mutual
-/// information, 1 − max mean probability) is scored by how well it separates validation digits from
-/// `SyntheticOutliers` made from them (AUROC), plus how well it ranks the validation digits the model gets
-/// wrong (AUROC of errors vs correct answers); the best average wins. The threshold is then the
-/// `coverage` quantile of that score over validation digits.
+/// The score is chosen without any real out-of-distribution data. Candidates: predictive entropy, mutual
+/// information, 1 − max mean probability, and their union `entropyOrMutualInformation` (each of entropy
+/// and mutual information divided by its own (1 + coverage)/2 quantile on validation digits, i.e. the
+/// refusal budget split between the two). Each candidate is rated by the mean of two AUROCs on validation
+/// data only: validation digits against `SyntheticOutliers` made from them, and the digits the model gets
+/// wrong against those it gets right. The best wins; its threshold is the `coverage` quantile of its value
+/// over validation digits (`Metrics.threshold(forCoverage:scores:)`).
 public enum ThresholdCalibration {
+    /// How one candidate score did on the validation split.
+    public struct Candidate: Sendable {
+        public var score: UncertaintyScore
+        public var scales: ScoreScales
+        public var outlierAUROC: Double
+        public var errorAUROC: Double
+        public var quality: Double { errorAUROC.isNaN ? outlierAUROC : (outlierAUROC + errorAUROC) / 2 }
+    }
+
     public static func calibrate(
         model: BayesianClassifier, validation: LabeledImages, samples: Int, coverage: Float,
         generator: inout RandomGenerator
     ) -> Calibration {
+        calibrateWithCandidates(model: model, validation: validation, samples: samples, coverage: coverage, generator: &generator).calibration
+    }
+
+    /// `calibrate`, also returning how every candidate score did (for reports and tests).
+    public static func calibrateWithCandidates(
+        model: BayesianClassifier, validation: LabeledImages, samples: Int, coverage: Float,
+        generator: inout RandomGenerator
+    ) -> (calibration: Calibration, candidates: [Candidate]) {
         let predictive = Predictive(network: model.network)
         let summary = PredictiveSummary(probabilities: predictive.sampleProbabilities(validation.images, samples: samples, generator: &generator))
-        let outlierCount = min(3000, validation.count)
-        let outliers = SyntheticOutliers.make(from: validation, count: outlierCount, generator: &generator)
+        let outliers = SyntheticOutliers.make(from: validation, count: min(3000, validation.count), generator: &generator)
         let outlierSummary = PredictiveSummary(probabilities: predictive.sampleProbabilities(outliers, samples: samples, generator: &generator))
         let correct = (0..<validation.count).map { summary.forcedPrediction($0) == validation.labels[$0] }
 
-        var best: (score: UncertaintyScore, quality: Double)? = nil
-        for candidate in [UncertaintyScore.mutualInformation, .entropy, .maxProbability] {
-            let digitScores = summary.scores(candidate)
-            let outlierAUROC = Metrics.auroc(inDistribution: digitScores, outOfDistribution: outlierSummary.scores(candidate))
+        let componentCoverage = Double(1 + coverage) / 2
+        let combinedScales = ScoreScales(
+            entropy: max(Metrics.threshold(forCoverage: componentCoverage, scores: summary.scores(.entropy)) ?? 1, 1e-12),
+            mutualInformation: max(Metrics.threshold(forCoverage: componentCoverage, scores: summary.scores(.mutualInformation)) ?? 1, 1e-12))
+        var candidates: [Candidate] = []
+        for score in [UncertaintyScore.mutualInformation, .entropy, .maxProbability, .entropyOrMutualInformation] {
+            let scales = score == .entropyOrMutualInformation ? combinedScales : ScoreScales()
+            let digitScores = summary.scores(score, scales: scales)
+            let outlierAUROC = Metrics.auroc(inDistribution: digitScores, outOfDistribution: outlierSummary.scores(score, scales: scales))
             let errorAUROC = Metrics.auroc(
                 inDistribution: zip(digitScores, correct).filter { $0.1 }.map(\.0),
                 outOfDistribution: zip(digitScores, correct).filter { !$0.1 }.map(\.0))
-            let quality = (outlierAUROC + (errorAUROC.isNaN ? outlierAUROC : errorAUROC)) / 2
-            if best == nil || quality > best!.quality { best = (candidate, quality) }
+            candidates.append(Candidate(score: score, scales: scales, outlierAUROC: outlierAUROC, errorAUROC: errorAUROC))
         }
-        let score = best!.score
-        let digitScores = summary.scores(score)
+        let best = candidates.max { $0.quality < $1.quality }!
+        let digitScores = summary.scores(best.score, scales: best.scales)
         let threshold = Metrics.threshold(forCoverage: Double(coverage), scores: digitScores) ?? .infinity
         var accepted = 0, acceptedCorrect = 0
         for (index, value) in digitScores.enumerated() where value <= threshold {
             accepted += 1
             if correct[index] { acceptedCorrect += 1 }
         }
-        return Calibration(score: score, threshold: threshold, coverage: Float(accepted) / Float(max(validation.count, 1)),
-                           samples: samples, validationCount: validation.count,
-                           acceptedAccuracy: Double(acceptedCorrect) / Double(max(accepted, 1)))
+        let calibration = Calibration(
+            score: best.score, threshold: threshold, coverage: Float(accepted) / Float(max(validation.count, 1)),
+            samples: samples, validationCount: validation.count,
+            acceptedAccuracy: Double(acceptedCorrect) / Double(max(accepted, 1)),
+            scales: best.score == .entropyOrMutualInformation ? best.scales : nil)
+        return (calibration, candidates)
     }
 }

@@ -47,6 +47,20 @@ import Testing
         #expect(unsure.prediction == 0 || unsure.prediction == 1)
     }
 
+    /// The combined score is max(H / s_H, I / s_I): either kind of uncertainty can refuse.
+    @Test func combinedScoreTakesTheLargerScaledPart() {
+        let summary = PredictiveSummary(probabilities: probabilities([
+            [[0.5, 0.5], [0.5, 0.5]],   // H = ln 2, I = 0 (ambiguous, samples agree)
+            [[1, 0], [0, 1]],           // H = ln 2, I = ln 2 (samples disagree)
+        ]))
+        let scales = ScoreScales(entropy: 2 * Float(log(2.0)), mutualInformation: Float(log(2.0)) / 4)
+        #expect(abs(summary.score(.entropyOrMutualInformation, index: 0, scales: scales) - 0.5) < 1e-5)
+        #expect(abs(summary.score(.entropyOrMutualInformation, index: 1, scales: scales) - 4) < 1e-4)
+        let rule = DecisionRule(kind: .calibrated, threshold: 1, score: .entropyOrMutualInformation, scales: scales)
+        #expect(!rule.decide(summary, index: 0).refused)
+        #expect(rule.decide(summary, index: 1).refused)
+    }
+
     @Test func meanRuleAndScores() {
         let summary = PredictiveSummary(probabilities: probabilities([[[0.3, 0.7], [0.5, 0.5]]]))
         // Mean = (0.4, 0.6); entropy = −0.4 ln 0.4 − 0.6 ln 0.6.
