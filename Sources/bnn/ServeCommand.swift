@@ -1,15 +1,94 @@
 import ArgumentParser
 import BNN
 import BNNServer
+import Dispatch
 import Foundation
+import Logging
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the draw-a-digit web demo (not built yet).")
+        abstract: "Serve the draw-a-digit web demo and its JSON API.",
+        discussion: """
+            Open http://HOST:PORT/ in a browser, draw a digit and watch the network answer or refuse. The page \
+            uses the JSON API: POST /api/predict with {"pixels": [784 values in 0…1], "samples": 100} or a PNG \
+            body (Content-Type: image/png), GET /api/sample?kind=mnist|notmnist|noise and GET /api/health. \
+            MNIST and notMNIST samples come from the data folder when it has them; nothing is downloaded.
+            """)
+
+    @Option(help: "The model file (.safetensors).")
+    var model: String
+    @Option(help: "The address to listen on (0.0.0.0 to let other machines in).")
+    var host = "127.0.0.1"
+    @Option(help: "The TCP port (0: any free port, shown in the log).")
+    var port = 8080
+    @OptionGroup var data: DataOptions
+    @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup var compute: ComputeOptions
+    @Option(help: "Prediction worker threads, each with its own copy of the model (default: the number of cores, at most 4).")
+    var workers: Int?
+    @Option(help: "The most waiting requests one forward pass serves together.")
+    var maxBatch = 16
+    @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        if !(0...65535).contains(port) { throw ValidationError("--port must be within 0–65535, got \(port).") }
+        if ruleOptions.samples > ServerLimits.maximumSamples {
+            throw ValidationError("--samples must be at most \(ServerLimits.maximumSamples), got \(ruleOptions.samples).")
+        }
+        if let workers, !(1...64).contains(workers) { throw ValidationError("--workers must be within 1–64, got \(workers).") }
+        if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1, got \(maxBatch).") }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'.")
+        }
+    }
 
     func run() throws {
-        Console.error("bnn serve is not available in this build yet")
-        throw ExitCode(1)
+        try runReportingErrors {
+            compute.apply()
+            let workerCount = workers ?? min(4, ProcessInfo.processInfo.activeProcessorCount)
+            // The workers already keep the cores busy with whole requests; letting each also split its matrix
+            // multiplies across threads would only make them fight (measured: see the README's load test).
+            if compute.threads == nil { ComputeSettings.threads = 1 }
+            let url = URL(fileURLWithPath: model)
+            // One copy per worker: a network reuses internal buffers and must not be shared between threads.
+            let models = try (0..<workerCount).map { _ in try BayesianClassifier.load(from: url) }
+            let rule = try ruleOptions.decisionRule(for: models[0])
+            let samples = try SampleImages.load(dataDirectory: data.dataDirectory, seed: compute.seed) { Console.warning($0) }
+            let predictor = Predictor(models: models, rule: rule, maximumBatch: maxBatch, seed: compute.seed)
+
+            let level = Logger.Level(rawValue: logLevel) ?? .info
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            var logger = Logger(label: "bnn.serve")
+            logger.logLevel = level
+            let configuration = ServerConfiguration(
+                host: host, port: port, defaultSamples: ruleOptions.samples, modelName: url.lastPathComponent)
+            let host = host, modelName = url.lastPathComponent, ruleName = rule.kind.rawValue
+            let app = buildApplication(configuration: configuration, predictor: predictor, samples: samples, logger: logger) { port in
+                Console.info("bnn serve: \(modelName), rule \(ruleName), \(workerCount) workers; "
+                             + "open http://\(host):\(port)/ (Ctrl-C stops)")
+            }
+            try Self.runBlocking { try await app.runService() }
+            predictor.shutdown()
+        }
+    }
+
+    /// Runs async work from this synchronous command (the root command is not async), waiting on a thread
+    /// that is not part of Swift's cooperative pool.
+    static func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+        final class Outcome: @unchecked Sendable { var error: (any Error)? }  // written before the signal, read after
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { try await body() } catch { outcome.error = error }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
     }
 }

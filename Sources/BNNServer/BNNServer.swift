@@ -1,4 +1,0 @@
-import BNN
-
-/// The web demo (placeholder).
-public enum BNNServer {}

@@ -1,0 +1,112 @@
+import BNN
+import Foundation
+
+/// What `POST /api/predict` asks for, checked and normalised, ready for the model.
+public struct PredictionInput: Sendable, Equatable {
+    /// The model's input: 784 values in [0, 1], prepared like an MNIST digit.
+    public var pixels: [Float]
+    /// Posterior samples to draw (1…`ServerLimits.maximumSamples`).
+    public var samples: Int
+
+    /// The JSON body: `{"pixels": [784 numbers in 0…1], "samples": 100, "normalize": true}`.
+    struct Body: Decodable {
+        var pixels: [Double]
+        // A Double, so that 2.5 is reported as a bad sample count rather than as bad JSON.
+        var samples: Double?
+        var normalize: Bool?
+    }
+
+    /// Parses a JSON body.
+    ///
+    /// `pixels` are the grey values of a `side`×`side` image (row-major, white ink on black, like MNIST).
+    /// Unless `"normalize": false`, they go through `DigitNormalizer` (crop to the ink, scale into 20×20,
+    /// centre by mass), as `bnn predict` does with image files; `false` sends them to the model as they
+    /// are, as `bnn evaluate` does with MNIST's own images.
+    public static func parseJSON(_ bytes: some Collection<UInt8>, side: Int = DigitNormalizer.side, defaultSamples: Int) throws -> PredictionInput {
+        let body: Body
+        do {
+            body = try JSONDecoder().decode(Body.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw APIError.badRequest(describe(error))
+        } catch {
+            throw APIError.badRequest("the body is not valid JSON")
+        }
+        let count = side * side
+        guard body.pixels.count == count else {
+            throw APIError.badRequest("\"pixels\" must hold \(count) values (a \(side)×\(side) image, row-major); found \(body.pixels.count)")
+        }
+        var pixels = [Float](repeating: 0, count: count)
+        for (index, value) in body.pixels.enumerated() {
+            // `!(0...1).contains` is also true for NaN, should a decoder ever let one through.
+            guard (0.0...1.0).contains(value) else {
+                throw APIError.badRequest("\"pixels\"[\(index)] is \(value); every value must be a number in 0…1 (0 = black, 1 = white ink)")
+            }
+            pixels[index] = Float(value)
+        }
+        var samples = defaultSamples
+        if let requested = body.samples {
+            guard requested.rounded() == requested, abs(requested) < 1e9 else {
+                throw APIError.badRequest("\"samples\" must be an integer in 1…\(ServerLimits.maximumSamples); found \(requested)")
+            }
+            samples = try checkSamples(Int(requested))
+        }
+        if body.normalize ?? true {
+            pixels = DigitNormalizer.normalize(GreyImage(width: side, height: side, pixels: pixels))
+        }
+        return PredictionInput(pixels: pixels, samples: samples)
+    }
+
+    /// Parses a PNG body (any size, grey or colour, either polarity) and normalises it as `bnn predict` does.
+    public static func parsePNG(_ bytes: [UInt8], samples: Int) throws -> PredictionInput {
+        // Check the declared size before inflating anything: a 1 MB PNG can expand to gigabytes.
+        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        guard bytes.count >= 24, bytes.starts(with: signature), bytes[12..<16].elementsEqual(Array("IHDR".utf8)) else {
+            throw APIError.badRequest("the body is not a PNG image (Content-Type is image/png)")
+        }
+        func bigEndian(_ offset: Int) -> Int { bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
+        let width = bigEndian(16), height = bigEndian(20)
+        guard width > 0, height > 0, width * height <= ServerLimits.maximumImagePixels else {
+            throw APIError.badRequest("the PNG is \(width)×\(height); at most \(ServerLimits.maximumImagePixels) pixels are accepted")
+        }
+        let image: GreyImage
+        do {
+            image = try ImageFile.decode(bytes, path: "request body")
+        } catch {
+            throw APIError.badRequest("bad PNG: \(error)")
+        }
+        return PredictionInput(pixels: DigitNormalizer.normalize(image), samples: try checkSamples(samples))
+    }
+
+    /// `samples` if it is within 1…`ServerLimits.maximumSamples`.
+    static func checkSamples(_ samples: Int) throws -> Int {
+        guard (1...ServerLimits.maximumSamples).contains(samples) else {
+            throw APIError.badRequest("\"samples\" must be an integer in 1…\(ServerLimits.maximumSamples); found \(samples)")
+        }
+        return samples
+    }
+
+    /// One sentence for a JSON decoding error, naming the field.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? "\"\(key.stringValue)\"" : ".\(key.stringValue)" }
+            }
+            return text
+        }
+        switch error {
+        case .keyNotFound(let key, _):
+            return "the JSON object has no \"\(key.stringValue)\"; send {\"pixels\": [784 numbers in 0…1], \"samples\": 100}"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let what = type == Double.self ? "a number" : type == Int.self ? "an integer" : type == Bool.self ? "true or false"
+                : type == [Double].self ? "an array of numbers" : "\(type)"
+            let location = path(context.codingPath)
+            return location.isEmpty ? "the body must be a JSON object {\"pixels\": […], \"samples\": 100}" : "\(location) must be \(what)"
+        case .dataCorrupted(let context):
+            let location = path(context.codingPath)
+            return location.isEmpty ? "the body is not valid JSON" : "\(location) is not valid: \(context.debugDescription)"
+        @unknown default:
+            return "the body is not valid JSON"
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import BNN
+import Foundation
+import Hummingbird
+import Logging
+import Testing
+@testable import BNNServer
+
+/// The page in a real browser: starts the server on a free loopback port and runs
+/// `scripts/browser_demo_check.py` (Selenium + headless Chromium) against it.
+///
+/// Skipped when python3/Selenium/Chromium/chromedriver are missing, unless `BNN_REQUIRE_BROWSER=1` (CI),
+/// which turns missing tools into a failure. With `BNN_DATA_DIR` set, a small model is trained on real
+/// MNIST first, and the answers themselves are checked: a drawn 7 is "7", white noise and a notMNIST
+/// letter are "I don't know". Without it the tiny untrained model only shows that the page works.
+@Suite struct BrowserDemoTests {
+    static let environment = ProcessInfo.processInfo.environment
+    static let required = environment["BNN_REQUIRE_BROWSER"] == "1"
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// What is missing to run a browser, or nil when everything is there.
+    static let missingTool: String? = {
+        let path = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
+        func which(_ name: String) -> String? {
+            path.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        }
+        guard let python = which("python3") else { return "python3" }
+        if ["chromium", "chromium-browser", "google-chrome"].allSatisfy({ which($0) == nil }) { return "chromium" }
+        if which("chromedriver") == nil { return "chromedriver" }
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: python)
+        check.arguments = ["-c", "import selenium"]
+        check.standardOutput = FileHandle.nullDevice
+        check.standardError = FileHandle.nullDevice
+        guard (try? check.run()) != nil else { return "python3" }
+        check.waitUntilExit()
+        return check.terminationStatus == 0 ? nil : "the Python selenium package"
+    }()
+
+    @Test(.enabled(if: missingTool == nil || required, "needs Chromium, chromedriver and Selenium (BNN_REQUIRE_BROWSER=1 makes this a failure)"),
+          .timeLimit(.minutes(10)))
+    func drawOnThePageInHeadlessChromium() async throws {
+        if let missing = Self.missingTool {
+            Issue.record("BNN_REQUIRE_BROWSER=1 but \(missing) is missing: apt-get install chromium chromium-driver; pip install selenium")
+            return
+        }
+        let dataDirectory = Self.environment["BNN_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        let models: [BayesianClassifier]
+        let samples: SampleImages
+        if let dataDirectory {
+            models = [try Self.trainRealModel(dataDirectory: dataDirectory)]
+            samples = try SampleImages.load(dataDirectory: dataDirectory, seed: 5)
+        } else {
+            models = [ServerFixtures.tinyModel(threshold: 0.05)]
+            samples = SampleImages(mnistTest: ServerFixtures.fakeMNIST(), notMNIST: nil, seed: 5)
+        }
+        let predictor = Predictor(models: models, rule: try DecisionRule.make(kind: .calibrated, model: models[0]))
+        defer { predictor.shutdown() }
+        var logger = Logger(label: "bnn.serve.browser-test")
+        logger.logLevel = .warning
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = buildApplication(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, defaultSamples: 100, modelName: "browser-test"),
+            predictor: predictor, samples: samples, logger: logger,
+            onServerRunning: { port in portContinuation.yield(port) })
+
+        let screenshots = FileManager.default.temporaryDirectory.appendingPathComponent("bnn-demo-\(ProcessInfo.processInfo.processIdentifier)").path
+        let (status, output) = try await withThrowingTaskGroup(of: (Int32, String)?.self) { group in
+            group.addTask {
+                try await app.runService(gracefulShutdownSignals: [])
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            var arguments = [Self.repository.appendingPathComponent("scripts/browser_demo_check.py").path,
+                             "--url", "http://127.0.0.1:\(port)/", "--screenshot", screenshots]
+            if dataDirectory != nil { arguments += ["--expect-seven", "--expect-refusals"] }
+            let outcome = try await Self.run("python3", arguments)
+            group.cancelAll()
+            return outcome
+        }
+        print("browser check (exit \(status)): \(output)")
+        let report = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] ?? [:]
+        if status == 2 && !Self.required { return }  // a tool could not start after all
+        #expect(status == 0, "browser check failed: \(report["failures"] ?? output)")
+        for (name, path) in (report["screenshots"] as? [String: String] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            print("screenshot \(name): \(path)")
+            #expect(FileManager.default.fileExists(atPath: path))
+        }
+        #expect((report["seven"] as? String).map { !$0.isEmpty && $0 != "Draw a digit" } == true)
+        #expect((report["noise"] as? String).map { !$0.isEmpty } == true)
+        #expect(report["phone_overflow"] as? Bool == false)
+        if dataDirectory != nil {
+            #expect(report["seven"] as? String == "7")
+            #expect(report["noise"] as? String == "I don't know")
+            #expect(report["notmnist"] as? String == "I don't know")
+        }
+    }
+
+    /// A small MLP trained on real MNIST (hidden 256, 2 epochs on 20,000 images), calibrated on 2,000
+    /// validation images: good enough to read a drawn 7 and to refuse noise, quick in a debug build.
+    static func trainRealModel(dataDirectory: String) throws -> BayesianClassifier {
+        let start = ContinuousClock.now
+        let mnist = try MNIST.load(dataDirectory: dataDirectory, download: false, verifyChecksums: false)
+        var configuration = TrainingConfiguration.default
+        configuration.epochs = 2
+        configuration.hidden = 256
+        configuration.calibrationSamples = 50
+        let model = try ClassifierTraining.train(
+            configuration, training: mnist.train.subset(0..<20_000), validation: mnist.validation.subset(0..<2_000))
+        print("trained the browser-test model in \(ContinuousClock.now - start); calibration \(String(describing: model.calibration))")
+        return model
+    }
+
+    /// Runs a program found on PATH and returns its exit status and standard output. Waits on its own
+    /// thread so the server's tasks keep the cooperative pool.
+    static func run(_ program: String, _ arguments: [String]) async throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        return await withCheckedContinuation { continuation in
+            let thread = Thread {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
+            }
+            thread.start()
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import BNNServer
-
-@Suite struct ServerPlaceholderTests {
-    @Test func moduleLoads() { #expect(String(describing: BNNServer.self) == "BNNServer") }
-}
