@@ -121,11 +121,20 @@ def main():
 
         letter = driver.find_element(By.ID, "sample-notmnist")
         if letter.is_enabled():
-            report["notmnist"] = answer_after(letter.click)
-            report["notmnist_caption"] = driver.find_element(By.ID, "caption").text
-            shot("notmnist")
-            if args.expect_refusals and report["notmnist"] != "I don't know":
-                failures.append(f"the notMNIST letter was answered {report['notmnist']!r}")
+            # One letter in ~30 is accepted even by the default model (it refuses ~97% of notMNIST), so
+            # five random letters are shown and at least four must be refused.
+            report["notmnist_answers"] = []
+            for _ in range(5):
+                answer = answer_after(letter.click)
+                caption = driver.find_element(By.ID, "caption").text
+                report["notmnist_answers"].append(f"{caption}: {answer}")
+                if answer == "I don't know" and "notmnist" not in report:
+                    report["notmnist"] = answer
+                    shot("notmnist")
+            report.setdefault("notmnist", answer)
+            refused = sum(entry.endswith(": I don't know") for entry in report["notmnist_answers"])
+            if args.expect_refusals and refused < 4:
+                failures.append(f"only {refused} of 5 notMNIST letters were refused: {report['notmnist_answers']}")
         elif args.expect_refusals:
             failures.append("the notMNIST button is disabled (no notMNIST data)")
 

@@ -206,7 +206,7 @@ function showIdle() {
   updateStrips(null);
 }
 
-function fmt(v) { return Math.abs(v) >= 0.1 ? v.toFixed(2) : v.toFixed(3); }
+function fmt(v) { return Math.abs(v) >= 1e-3 ? v.toPrecision(3) : v.toExponential(1); }
 
 // Rules on probabilities (median, percentile, mean) refuse when their score 1 − p exceeds 1 − τ;
 // score rules (calibrated, entropy, mutual information) refuse when the score exceeds τ.
