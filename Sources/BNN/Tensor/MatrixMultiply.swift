@@ -145,8 +145,14 @@ final class BLASLibrary: @unchecked Sendable {
         }
         var name = path
         if let configSymbol = dlsym(handle, "openblas_get_config") {
+            // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH … Cooperlake MAX_THREADS=64" → "openblas 0.3.21 (Cooperlake)"
             let config = unsafeBitCast(configSymbol, to: GetConfigFunction.self)
-            if let text = config() { name = "openblas " + String(cString: text) }
+            let words = config().map { String(cString: $0) }?.split(separator: " ") ?? []
+            name = "openblas" + (words.count > 1 ? " \(words[1])" : "")
+            if let coreSymbol = dlsym(handle, "openblas_get_corename"),
+               let core = unsafeBitCast(coreSymbol, to: GetConfigFunction.self)() {
+                name += " (\(String(cString: core)))"
+            }
         } else if path.contains("Accelerate") {
             name = "accelerate"
         }
