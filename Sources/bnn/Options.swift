@@ -54,7 +54,9 @@ enum Console {
     }
 
     static func warning(_ message: String) {
-        FileHandle.standardError.write(Data("bnn: warning: \(message)\n".utf8))
+        // Library messages may already say "warning:"; say it once.
+        let text = message.hasPrefix("warning: ") ? String(message.dropFirst(9)) : message
+        FileHandle.standardError.write(Data("bnn: warning: \(text)\n".utf8))
     }
 
     static func info(_ message: String) {
