@@ -301,33 +301,17 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
                 product.tensor(shape: [filters, block * geometry.positions]))
     }
 
-    /// Σ KL(N(μ, σ²) ‖ N(0, s²)) = Σ [log(s/σ) + (σ² + μ²)/(2s²) − ½] over filter weights and biases.
+    /// Σ KL(N(μ, σ²) ‖ N(0, s²)) over filter weights and biases (`GaussianKL`).
     public func klDivergence() -> Double {
         refreshSigma()
-        let inversePriorVariance = 1 / (Double(priorSigma) * Double(priorSigma))
-        let logPrior = Foundation.log(Double(priorSigma))
-        var total = 0.0
-        for (mu, sigma) in [(weightMu.value, weightSigma), (biasMu.value, biasSigma)] {
-            let m = mu.pointer, s = sigma.pointer
-            for i in 0..<mu.count {
-                let sigmaValue = Double(s[i]), muValue = Double(m[i])
-                total += logPrior - Foundation.log(sigmaValue) + 0.5 * (sigmaValue * sigmaValue + muValue * muValue) * inversePriorVariance - 0.5
-            }
-        }
-        return total
+        return GaussianKL.divergence(mu: weightMu.value, sigma: weightSigma, priorSigma: priorSigma)
+            + GaussianKL.divergence(mu: biasMu.value, sigma: biasSigma, priorSigma: priorSigma)
     }
 
-    /// Adds `scale · ∂KL/∂μ = scale · μ/s²` and `scale · ∂KL/∂ρ = scale · (σ/s² − 1/σ) · sigmoid(ρ)`.
+    /// Adds `scale · ∂KL/∂θ` to the gradients of μ and ρ (`GaussianKL`).
     public func accumulateKLGradient(scale: Float) {
         refreshSigma()
-        let inversePriorVariance = 1 / (priorSigma * priorSigma)
-        for (mu, rho, sigma, sigmoid) in [(weightMu, weightRho, weightSigma, weightSigmoid), (biasMu, biasRho, biasSigma, biasSigmoid)] {
-            let m = mu.value.pointer, s = sigma.pointer, d = sigmoid.pointer
-            let gm = mu.gradient.pointer, gr = rho.gradient.pointer
-            for i in 0..<mu.value.count {
-                gm[i] += scale * m[i] * inversePriorVariance
-                gr[i] += scale * (s[i] * inversePriorVariance - 1 / s[i]) * d[i]
-            }
-        }
+        GaussianKL.accumulateGradient(mu: weightMu, rho: weightRho, sigma: weightSigma, sigmoid: weightSigmoid, priorSigma: priorSigma, scale: scale)
+        GaussianKL.accumulateGradient(mu: biasMu, rho: biasRho, sigma: biasSigma, sigmoid: biasSigmoid, priorSigma: priorSigma, scale: scale)
     }
 }
