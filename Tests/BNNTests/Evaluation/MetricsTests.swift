@@ -80,7 +80,7 @@ import Testing
         let value = Metrics.auroc(inDistribution: [0.1, 0.4, 0.35], outOfDistribution: [0.8, 0.4, 0.2])
         #expect(value == 6.5 / 9)
         // Against the quadratic definition on a larger, tie-heavy case.
-        var generator = SplitMix64Metrics(seed: 11)
+        var generator = RandomGenerator(seed: 11)
         let negatives = (0..<157).map { _ in Float(generator.next() % 20) }
         let positives = (0..<93).map { _ in Float(generator.next() % 25) }
         var pairs = 0.0
@@ -138,15 +138,3 @@ import Testing
     }
 }
 
-/// A small deterministic generator for test data (SplitMix64).
-private struct SplitMix64Metrics {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

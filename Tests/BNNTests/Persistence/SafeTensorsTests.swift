@@ -255,7 +255,7 @@ func makePersistenceTestDirectory() throws -> URL {
 
     /// Random and mutated byte sequences must produce errors or files, never a crash.
     @Test func neverCrashesOnDamagedBytes() throws {
-        var generator = SplitMix(seed: 7)
+        var generator = RandomGenerator(seed: 7)
         let valid = try sample().encoded()
         for _ in 0..<2_000 {
             var bytes = valid
@@ -285,15 +285,3 @@ func makePersistenceTestDirectory() throws -> URL {
     }
 }
 
-/// A tiny deterministic generator for fuzzing (SplitMix64).
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

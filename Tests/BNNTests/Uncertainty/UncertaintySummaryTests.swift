@@ -85,7 +85,7 @@ import Testing
     func batchedMatchesPlainComputation(samples: Int) {
         let (inputs, classes) = (23, 7)
         let levels: [Float] = [50, 5, 95, 10, 0, 100]
-        var generator = SplitMix64(seed: UInt64(samples))
+        var generator = RandomGenerator(seed: UInt64(samples))
         let probabilities = Tensor(shape: [samples, inputs, classes])
         for s in 0..<samples {
             for n in 0..<inputs {
@@ -132,7 +132,7 @@ import Testing
     }
 
     @Test func orderStatisticsOnAwkwardInputs() {
-        var generator = SplitMix64(seed: 3)
+        var generator = RandomGenerator(seed: 3)
         for count in [1, 2, 16, 17, 18, 50, 257] {
             for pattern in 0..<4 {
                 var values: [Float] = (0..<count).map { i in
@@ -171,15 +171,3 @@ import Testing
     }
 }
 
-/// A small deterministic generator for test data (SplitMix64).
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
