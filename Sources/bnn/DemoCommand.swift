@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNReport
 import Foundation
 
 struct DemoCommand: ParsableCommand {
@@ -19,6 +20,8 @@ struct DemoCommand: ParsableCommand {
     var retrain = false
     @Option(help: "Posterior samples per input.")
     var samples: Int = 100
+    @Option(help: ArgumentHelp("Where to write the HTML report (see `bnn report`).", valueName: "report.html"))
+    var report: String = "bnn-report.html"
 
     func run() throws {
         try runReportingErrors {
@@ -49,11 +52,20 @@ struct DemoCommand: ParsableCommand {
             let sets = try outOfDistributionSets(data: data, extra: [], seed: compute.seed, log: { Console.warning($0) })
             var generator = RandomGenerator(seed: compute.seed)
             Console.info("Evaluating with \(samples) posterior samples per image…")
-            let (result, _) = ClassifierEvaluation.evaluate(model: classifier, rule: rule, samples: samples, test: mnist.test,
-                                                            outOfDistribution: sets, generator: &generator)
+            let (result, details) = ClassifierEvaluation.evaluate(model: classifier, rule: rule, samples: samples, test: mnist.test,
+                                                                  outOfDistribution: sets, generator: &generator)
             print(resultTable(result))
             print("")
             print(comparisonTable(result, trainingSeconds: trainingSeconds ?? classifier.history.reduce(0) { $0 + $1.seconds }))
+            var content = ReportContent(model: classifier, modelName: modelURL.lastPathComponent, rule: rule, result: result,
+                                        details: details, comparisonRules: ReportContent.comparisonRules(model: classifier, primary: rule),
+                                        seed: compute.seed,
+                                        command: "bnn report --model \(ReportCommand.shellQuoted(modelURL.path))\(data.dataDirectory.map { " --data-dir " + ReportCommand.shellQuoted($0) } ?? "") --seed \(compute.seed) --samples \(samples) --output report.html")
+            content.trainingSeconds = trainingSeconds
+            let reportURL = URL(fileURLWithPath: report)
+            try HTMLReport.write(content, to: reportURL)
+            print("")
+            print("Report: \(reportURL.path) (open it in a browser)")
         }
     }
 }

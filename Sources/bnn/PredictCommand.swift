@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNReport
 import Foundation
 
 struct PredictCommand: ParsableCommand {
@@ -20,6 +21,10 @@ struct PredictCommand: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
     @Flag(help: "Print one JSON object per image (a JSON array).")
     var json = false
+    @Option(help: ArgumentHelp(
+        "Also write the tutorial's figure (the image beside ten histograms of sampled log-probabilities, the selected classes highlighted) to this SVG file: one figure per image, stacked in image order.",
+        valueName: "out.svg"))
+    var plot: String?
 
     func validate() throws {
         if images.isEmpty { throw ValidationError("Name at least one image file.") }
@@ -39,7 +44,24 @@ struct PredictCommand: ParsableCommand {
                 pixels.withUnsafeBufferPointer { (inputs.pointer + index * pixels.count).update(from: $0.baseAddress!, count: pixels.count) }
             }
             var generator = RandomGenerator(seed: compute.seed)
-            let results = classifier.predict(inputs, rule: rule, samples: ruleOptions.samples, generator: &generator)
+            // The same draws as `classifier.predict`, kept so that --plot can show every sample.
+            let probabilities = Predictive(network: classifier.network).sampleProbabilities(inputs, samples: ruleOptions.samples, generator: &generator)
+            let summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentile)
+            let results = (0..<summary.count).map { PredictionResult(summary: summary, index: $0, rule: rule, classNames: classifier.classNames) }
+            if let plot {
+                let side = Int(Double(classifier.network.inputCount).squareRoot())
+                let figures = images.indices.map { index in
+                    let pixels = Array(UnsafeBufferPointer(start: inputs.pointer + index * inputs.columns, count: inputs.columns))
+                    return PredictionFigure(
+                        image: side * side == pixels.count ? GreyImage(width: side, height: side, pixels: pixels)
+                                                           : GreyImage(width: pixels.count, height: 1, pixels: pixels),
+                        probabilities: probabilities, summary: summary, index: index, decision: rule.decide(summary, index: index),
+                        classNames: classifier.classNames, label: nil, caption: URL(fileURLWithPath: images[index]).lastPathComponent)
+                }
+                let svg = PredictionFigure.svgDocument(figures, title: "bnn predict: \(images.joined(separator: ", "))")
+                try AtomicFile.write(Data(svg.utf8), to: URL(fileURLWithPath: plot))
+                Console.info("Wrote \(plot)")
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

@@ -1,0 +1,148 @@
+import BNN
+import Foundation
+
+/// Everything a report shows: the model, the evaluation of its decision rule on every data set, the
+/// same samples judged by other rules, and how to pick the gallery.
+public struct ReportContent {
+    public var model: BayesianClassifier
+    /// How the model is named on the page (usually its file name).
+    public var modelName: String
+    /// The rule whose numbers `result` holds.
+    public var rule: DecisionRule
+    public var result: EvaluationResult
+    /// Per data set, in-distribution first (as `ClassifierEvaluation.evaluate` returns them).
+    public var details: [DatasetDetails]
+    /// Other rules applied to the same samples (by default the tutorial's `median` rule and/or `calibrated`).
+    public var comparisons: [(rule: DecisionRule, figures: RuleFigures)]
+    /// The seed of the evaluation (for the page's "how to reproduce" line).
+    public var seed: UInt64
+    /// Seconds spent training, when known better than the sum over the model's history (e.g. `bnn demo`).
+    public var trainingSeconds: Double?
+    public var gallery: GalleryPlan
+    /// The command that reproduces the report, shown on the page (nil: none shown).
+    public var command: String?
+
+    /// How many images of each kind the gallery shows.
+    public struct GalleryPlan: Sendable, Equatable {
+        public var mnistCorrect: Int
+        public var mnistWrong: Int
+        public var mnistRefused: Int
+        /// Per out-of-distribution set (half refused, half accepted, when there are both).
+        public var outOfDistribution: Int
+
+        public init(mnistCorrect: Int = 4, mnistWrong: Int = 3, mnistRefused: Int = 3, outOfDistribution: Int = 4) {
+            self.mnistCorrect = mnistCorrect
+            self.mnistWrong = mnistWrong
+            self.mnistRefused = mnistRefused
+            self.outOfDistribution = outOfDistribution
+        }
+    }
+
+    /// A report of an evaluation already run; `comparisonRules` are applied to the same samples.
+    public init(model: BayesianClassifier, modelName: String, rule: DecisionRule, result: EvaluationResult,
+                details: [DatasetDetails], comparisonRules: [DecisionRule], seed: UInt64,
+                gallery: GalleryPlan = GalleryPlan(), command: String? = nil) {
+        precondition(!details.isEmpty && details[0].labels != nil, "the first data set must be the labelled in-distribution set")
+        self.model = model
+        self.modelName = modelName
+        self.rule = rule
+        self.result = result
+        self.details = details
+        self.comparisons = comparisonRules.map { ($0, RuleFigures(rule: $0, details: details)) }
+        self.seed = seed
+        self.gallery = gallery
+        self.command = command
+    }
+
+    /// Evaluates `model` under `rule` (and the comparison rules on the same samples) and gathers the report.
+    public static func evaluate(model: BayesianClassifier, modelName: String, rule: DecisionRule, samples: Int,
+                                test: LabeledImages, outOfDistribution: [(name: String, images: Tensor)], seed: UInt64,
+                                gallery: GalleryPlan = GalleryPlan(), command: String? = nil) -> ReportContent {
+        var generator = RandomGenerator(seed: seed)
+        let (result, details) = ClassifierEvaluation.evaluate(model: model, rule: rule, samples: samples, test: test,
+                                                              outOfDistribution: outOfDistribution, generator: &generator)
+        return ReportContent(model: model, modelName: modelName, rule: rule, result: result, details: details,
+                             comparisonRules: comparisonRules(model: model, primary: rule), seed: seed, gallery: gallery,
+                             command: command)
+    }
+
+    /// The rules to show beside `primary`: the tutorial's `median` rule and our `calibrated` one (when the
+    /// model has a calibration), without `primary`'s kind.
+    public static func comparisonRules(model: BayesianClassifier, primary: DecisionRule) -> [DecisionRule] {
+        var rules: [DecisionRule] = []
+        if primary.kind != .calibrated, let rule = try? DecisionRule.make(kind: .calibrated, model: model) { rules.append(rule) }
+        if primary.kind != .median, let rule = try? DecisionRule.make(kind: .median, model: model) { rules.append(rule) }
+        return rules
+    }
+
+    /// The in-distribution set's details.
+    public var inDistribution: DatasetDetails { details[0] }
+
+    /// The indices shown in the gallery for data set `details[datasetIndex]`, each with its kind.
+    public func galleryIndices(_ datasetIndex: Int) -> [Int] {
+        let set = details[datasetIndex]
+        if let labels = set.labels {
+            var correct: [Int] = [], wrong: [Int] = [], refused: [Int] = []
+            for (i, decision) in set.decisions.enumerated() {
+                if decision.refused { refused.append(i) } else if decision.prediction == labels[i] { correct.append(i) } else { wrong.append(i) }
+            }
+            return (Self.spread(correct, gallery.mnistCorrect) + Self.spread(wrong, gallery.mnistWrong)
+                    + Self.spread(refused, gallery.mnistRefused))
+        }
+        let refused = set.decisions.indices.filter { set.decisions[$0].refused }
+        let accepted = set.decisions.indices.filter { !set.decisions[$0].refused }
+        let wantRefused = min(refused.count, max(gallery.outOfDistribution - min(accepted.count, gallery.outOfDistribution / 2), 0))
+        return Self.spread(refused, wantRefused) + Self.spread(accepted, gallery.outOfDistribution - wantRefused)
+    }
+
+    /// `count` entries of `candidates` spread evenly over it (all of them when there are fewer).
+    static func spread(_ candidates: [Int], _ count: Int) -> [Int] {
+        guard count > 0, !candidates.isEmpty else { return [] }
+        if candidates.count <= count { return candidates }
+        // The middle of each of `count` equal slices.
+        return (0..<count).map { candidates[(2 * $0 + 1) * candidates.count / (2 * count)] }
+    }
+
+    /// The tutorial figure for input `index` of data set `details[datasetIndex]`.
+    public func figure(_ datasetIndex: Int, _ index: Int) -> PredictionFigure {
+        let set = details[datasetIndex]
+        let side = Int(Double(set.images.columns).squareRoot())
+        let pixels = Array(UnsafeBufferPointer(start: set.images.pointer + index * set.images.columns, count: set.images.columns))
+        let image = side * side == pixels.count ? GreyImage(width: side, height: side, pixels: pixels)
+                                                : GreyImage(width: pixels.count, height: 1, pixels: pixels)
+        return PredictionFigure(image: image, probabilities: set.probabilities, summary: set.summary, index: index,
+                                decision: set.decisions[index], classNames: model.classNames,
+                                label: set.labels?[index] ?? (datasetIndex == 0 ? nil : -1),
+                                caption: "\(Self.displayName(set.name)) #\(index)")
+    }
+
+    /// How a data set is called on the page.
+    public static func displayName(_ name: String) -> String {
+        switch name {
+        case "mnist": return "MNIST test"
+        case "noise": return "White noise"
+        case "notmnist": return "notMNIST"
+        default: return name
+        }
+    }
+
+    /// The value of a rule's score at which it starts refusing (the line drawn on the score histograms).
+    /// Rules on probabilities refuse when a probability falls below τ, i.e. when the score 1 − p exceeds 1 − τ.
+    public static func scoreThreshold(_ rule: DecisionRule) -> Double {
+        switch rule.kind {
+        case .median, .percentile, .mean: return 1 - Double(rule.threshold)
+        case .calibrated, .entropy, .mutualInformation: return Double(rule.threshold)
+        }
+    }
+
+    /// A readable name of an uncertainty score.
+    public static func scoreName(_ score: UncertaintyScore) -> String {
+        switch score {
+        case .entropy: return "predictive entropy (nats)"
+        case .mutualInformation: return "mutual information (nats)"
+        case .maxProbability: return "1 − largest mean probability"
+        case .medianProbability: return "1 − largest median probability"
+        case .entropyOrMutualInformation: return "max(entropy / its scale, mutual information / its scale)"
+        }
+    }
+}
