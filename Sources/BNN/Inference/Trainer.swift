@@ -63,6 +63,15 @@ public final class Trainer {
         let batches = (count + batchSize - 1) / batchSize
         let klScale: Float = configuration.klScaling == .perExample
             ? configuration.klWeight / Float(count) : configuration.klWeight / Float(batchSize)
+        // Layers with a fused update do KL gradient, Adam and the σ refresh in one pass (FusedAdamLayer);
+        // the others take the generic sequence. Everything the step loops over is gathered here, once.
+        let fusedLayers = network.layers.compactMap { $0 as? FusedAdamLayer }
+        let otherBayesianLayers = network.bayesianLayers.filter { !($0 is FusedAdamLayer) }
+        let otherLayers = network.layers.filter { !($0 is FusedAdamLayer) }
+        let fusedParameters = Set(fusedLayers.flatMap(\.parameters).map(ObjectIdentifier.init))
+        let skipped = optimizer.parameterList.map { fusedParameters.contains(ObjectIdentifier($0)) }
+        for layer in fusedLayers { layer.defersRhoGradient = true }
+        defer { for layer in fusedLayers { layer.defersRhoGradient = false } }
         var order = Array(0..<count)
         let batchImages = Tensor(shape: [batchSize, features])
         var batchLabels = [Int](repeating: 0, count: batchSize)
@@ -91,9 +100,11 @@ public final class Trainer {
                     SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0.baseAddress!, scale: 1 / Float(size), gradient: logitsGradient)
                 }
                 network.backward(logitsGradient)
-                for layer in network.bayesianLayers { layer.accumulateKLGradient(scale: klScale) }
-                optimizer.step()
-                network.parametersDidChange()
+                let constants = optimizer.beginStep()
+                for layer in fusedLayers { layer.fusedAdamStep(klScale: klScale, optimizer: optimizer, constants: constants) }
+                for layer in otherBayesianLayers { layer.accumulateKLGradient(scale: klScale) }
+                optimizer.update(skipping: skipped, constants)
+                for layer in otherLayers { layer.parametersDidChange() }
 
                 dataSum += loss
                 correct += batchCorrect

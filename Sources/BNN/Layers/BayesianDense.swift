@@ -1,3 +1,4 @@
+import CBNNKernels
 import Foundation
 
 /// How a Bayesian layer turns its weight posterior into a stochastic forward pass during training.
@@ -29,7 +30,7 @@ public enum PosteriorInitialization: String, Codable, Sendable {
 /// Weights are stored `[inputs, outputs]` so that the forward pass is one plain matrix multiply.
 /// References: Blundell et al. 2015 ("Weight Uncertainty in Neural Networks"); Kingma et al. 2015
 /// ("Variational Dropout and the Local Reparameterization Trick").
-public final class BayesianDense: BayesianLayer, MomentLayer {
+public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
     public let kind = "bayesian_dense"
     public let inputs: Int
     public let outputs: Int
@@ -47,10 +48,22 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
     private let weightVariance: Tensor
     private let biasSigma: Tensor
     private let biasVariance: Tensor
-    // sigmoid(ρ) = ∂σ/∂ρ, for the chain rule.
+    // sigmoid(ρ) = ∂σ/∂ρ, for the chain rule of the unfused path.
     private let weightSigmoid: Tensor
     private let biasSigmoid: Tensor
-    private var sigmaIsCurrent = false
+
+    /// Which values derived from ρ are up to date. Each pass refreshes only what it reads, so that the
+    /// fused training step (which writes σ² or σ itself) never pays for the others.
+    private struct Derived: OptionSet {
+        let rawValue: UInt8
+        static let sigma = Derived(rawValue: 1)
+        static let variance = Derived(rawValue: 2)
+        static let sigmoid = Derived(rawValue: 4)
+        static let all: Derived = [.sigma, .variance, .sigmoid]
+    }
+    private var current: Derived = []
+    /// See `FusedAdamLayer`.
+    var defersRhoGradient = false
 
     // Buffers kept between forward and backward (resized only when the batch size changes).
     private var savedInput: Tensor?
@@ -105,7 +118,7 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
     }
 
     /// Call after changing μ or ρ outside `forward`/optimiser steps (e.g. after loading).
-    public func parametersDidChange() { sigmaIsCurrent = false }
+    public func parametersDidChange() { current = [] }
 
     public var parameters: [Parameter] { [weightMu, weightRho, biasMu, biasRho] }
 
@@ -118,22 +131,33 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
         return [outputs]
     }
 
-    /// Recomputes σ = softplus(ρ) and σ² for weights and biases.
-    private func refreshSigma() {
-        if sigmaIsCurrent { return }
-        VectorMath.softplus(weightRho.value.pointer, weightSigma.pointer, count: weightSigma.count)
-        Elementwise.square(weightSigma.pointer, weightVariance.pointer, count: weightSigma.count)
-        VectorMath.softplus(biasRho.value.pointer, biasSigma.pointer, count: outputs)
-        Elementwise.square(biasSigma.pointer, biasVariance.pointer, count: outputs)
-        VectorMath.sigmoid(weightRho.value.pointer, weightSigmoid.pointer, count: weightSigma.count)
-        VectorMath.sigmoid(biasRho.value.pointer, biasSigmoid.pointer, count: outputs)
-        sigmaIsCurrent = true
+    /// Recomputes whichever of σ = softplus(ρ), σ² and sigmoid(ρ) in `needed` is stale, for weights and
+    /// biases, in one pass over ρ.
+    private func refresh(_ needed: Derived) {
+        let missing = needed.subtracting(current)
+        if missing.isEmpty { return }
+        Self.refresh(missing, rho: weightRho.value, sigma: weightSigma, variance: weightVariance, sigmoid: weightSigmoid)
+        Self.refresh(missing, rho: biasRho.value, sigma: biasSigma, variance: biasVariance, sigmoid: biasSigmoid)
+        current.formUnion(missing)
+    }
+
+    private static func refresh(_ missing: Derived, rho: Tensor, sigma: Tensor, variance: Tensor, sigmoid: Tensor) {
+        let count = rho.count
+        let rhoPointer = SendablePointer(rho.pointer)
+        let sigmaPointer = SendablePointer(sigma.pointer), variancePointer = SendablePointer(variance.pointer)
+        let sigmoidPointer = SendablePointer(sigmoid.pointer)
+        // Whole cache lines per thread, so that the two threads never write the same line.
+        Parallel.forChunks(of: (count + 15) / 16, minimumChunk: 1 << 12) { blocks in
+            let first = blocks.lowerBound * 16, last = min(count, blocks.upperBound * 16)
+            bnn_fused_refresh(rhoPointer.pointer + first, missing.contains(.sigma) ? sigmaPointer.pointer + first : nil,
+                              missing.contains(.variance) ? variancePointer.pointer + first : nil,
+                              missing.contains(.sigmoid) ? sigmoidPointer.pointer + first : nil, last - first)
+        }
     }
 
     public func forward(_ input: Tensor, mode: ForwardMode, generator: inout RandomGenerator) -> Tensor {
         let batch = input.rows
         precondition(input.count == batch * inputs, "BayesianDense expects \(inputs) inputs per example, got \(input.shape)")
-        refreshSigma()
         let output = outputBuffer.tensor(shape: [batch, outputs])
         switch mode {
         case .mean:
@@ -141,6 +165,7 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
                                 b: weightMu.value.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
             Elementwise.addRow(biasMu.value.pointer, to: output.pointer, rows: batch, columns: outputs)
         case .sampleWeights:
+            refresh(.sigma)
             sampleWeights(generator: &generator)
             MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
                                 b: sampledWeight.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
@@ -154,15 +179,27 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
             Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
         case .train:
             savedInput = input
+            // The unfused backward pass chains through σ and sigmoid(ρ); the fused step needs neither.
+            if !defersRhoGradient { refresh(.all) }
             switch estimator {
             case .local:
+                // x·μ and x²·σ² by matrix multiplies, then bias, square root and noise in one pass:
+                // out = (x·μ + μ_b) + sqrt(x²·σ² + σ_b²)·ε, keeping the standard deviation for backward.
+                refresh(.variance)
                 let mean = meanBuffer.tensor(shape: [batch, outputs])
                 let std = stdBuffer.tensor(shape: [batch, outputs])
-                outputMoments(input, mean: mean, standardDeviation: std)
+                MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
+                                    b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs)
+                let squared = inputSquared.tensor(shape: [batch, inputs])
+                Elementwise.square(input.pointer, squared.pointer, count: squared.count)
+                MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: squared.pointer, lda: inputs,
+                                    b: weightVariance.pointer, ldb: outputs, c: std.pointer, ldc: outputs)
                 let noise = noiseBuffer.tensor(shape: [batch, outputs])
                 generator.fillNormal(noise)
-                Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
+                bnn_fused_local_output(mean.pointer, std.pointer, biasMu.value.pointer, biasVariance.pointer, noise.pointer,
+                                       output.pointer, batch, outputs)
             case .weights:
+                refresh(.sigma)
                 sampleWeights(generator: &generator)
                 MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
                                     b: sampledWeight.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
@@ -187,7 +224,7 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
     /// 2015, eq. 6), for a fixed input.
     public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor) {
         let batch = input.rows
-        refreshSigma()
+        refresh(.variance)
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
                             b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs)
         Elementwise.addRow(biasMu.value.pointer, to: mean.pointer, rows: batch, columns: outputs)
@@ -223,8 +260,10 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
             MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: squared.pointer, lda: inputs,
                                 b: gv.pointer, ldb: outputs, c: weightRho.gradient.pointer, ldc: outputs)
             Elementwise.sumRows(gv.pointer, rows: batch, columns: outputs, into: biasRho.gradient.pointer)
-            chainVarianceToRho(weightRho, sigma: weightSigma, sigmoid: weightSigmoid)
-            chainVarianceToRho(biasRho, sigma: biasSigma, sigmoid: biasSigmoid)
+            if !defersRhoGradient {
+                chainVarianceToRho(weightRho, sigma: weightSigma, sigmoid: weightSigmoid)
+                chainVarianceToRho(biasRho, sigma: biasSigma, sigmoid: biasSigmoid)
+            }
             guard needsInputGradient else { return nil }
             // ∂L/∂x = g·μᵀ + 2x ⊙ (∂L/∂v · (σ²)ᵀ)
             let gx = inputGradient.tensor(shape: input.shape)
@@ -241,12 +280,15 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
                                 b: g, ldb: outputs, c: weightMu.gradient.pointer, ldc: outputs)
             let biasNoise = biasRho.gradient  // holds ε_b from the forward pass
             Elementwise.sumRows(g, rows: batch, columns: outputs, into: biasMu.gradient.pointer)
-            for c in 0..<outputs { biasRho.gradient.pointer[c] = biasMu.gradient.pointer[c] * biasNoise.pointer[c] }
-            for i in 0..<weightRho.gradient.count {
-                weightRho.gradient.pointer[i] = weightMu.gradient.pointer[i] * weightNoise.pointer[i]
+            // The fused step forms ∂L/∂ρ itself from ∂L/∂μ and the kept noise ε and ε_b.
+            if !defersRhoGradient {
+                for c in 0..<outputs { biasRho.gradient.pointer[c] = biasMu.gradient.pointer[c] * biasNoise.pointer[c] }
+                for i in 0..<weightRho.gradient.count {
+                    weightRho.gradient.pointer[i] = weightMu.gradient.pointer[i] * weightNoise.pointer[i]
+                }
+                chainSigmaToRho(weightRho, sigmoid: weightSigmoid)
+                chainSigmaToRho(biasRho, sigmoid: biasSigmoid)
             }
-            chainSigmaToRho(weightRho, sigmoid: weightSigmoid)
-            chainSigmaToRho(biasRho, sigmoid: biasSigmoid)
             guard needsInputGradient else { return nil }
             let gx = inputGradient.tensor(shape: input.shape)
             MatrixMultiply.gemm(transposeB: true, m: batch, n: inputs, k: outputs, a: g, lda: outputs,
@@ -272,7 +314,7 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
 
     /// Σ KL(N(μ, σ²) ‖ N(0, s²)) = Σ [log(s/σ) + (σ² + μ²)/(2s²) − ½] over weights and biases.
     public func klDivergence() -> Double {
-        refreshSigma()
+        refresh(.sigma)
         let inversePriorVariance = 1 / Double(priorSigma * priorSigma)
         let logPrior = Foundation.log(Double(priorSigma))
         var total = 0.0
@@ -288,7 +330,7 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
 
     /// Adds `scale · ∂KL/∂μ = scale · μ/s²` and `scale · ∂KL/∂ρ = scale · (σ/s² − 1/σ) · sigmoid(ρ)`.
     public func accumulateKLGradient(scale: Float) {
-        refreshSigma()
+        refresh([.sigma, .sigmoid])
         let inversePriorVariance = 1 / (priorSigma * priorSigma)
         for (mu, rho, sigma, sigmoid) in [(weightMu, weightRho, weightSigma, weightSigmoid), (biasMu, biasRho, biasSigma, biasSigmoid)] {
             let m = mu.value.pointer, s = sigma.pointer, d = sigmoid.pointer
@@ -299,6 +341,61 @@ public final class BayesianDense: BayesianLayer, MomentLayer {
             }
         }
     }
+
+    /// The fused training step (see `FusedAdamLayer` and `bnn_fused_bayes_adam`): for weights and biases,
+    /// g_μ = ∂L/∂μ + κμ/s², g_ρ = ∂L/∂ρ + κ(σ/s² − 1/σ)·sigmoid(ρ) with ∂L/∂ρ formed from the raw backward
+    /// result (∂L/∂σ² · 2σ·sigmoid(ρ) for `local`, ∂L/∂μ · ε · sigmoid(ρ) for `weights`), Adam on μ and ρ,
+    /// then σ² (`local`) or σ (`weights`) of the new ρ for the next forward pass. Requires a preceding
+    /// `backward` with `defersRhoGradient` set.
+    func fusedAdamStep(klScale: Float, optimizer: Adam, constants: Adam.StepConstants) {
+        let local = estimator == .local
+        // `local`: ρ's gradient slot holds ∂L/∂σ²; `weights`: the kept noise ε (for biases it sits in that slot).
+        fusedAdamStep(mu: weightMu, rho: weightRho, rhoSource: local ? weightRho.gradient : weightNoise,
+                      refreshed: local ? weightVariance : weightSigma, klScale: klScale, optimizer: optimizer, constants: constants)
+        fusedAdamStep(mu: biasMu, rho: biasRho, rhoSource: biasRho.gradient,
+                      refreshed: local ? biasVariance : biasSigma, klScale: klScale, optimizer: optimizer, constants: constants)
+        current = local ? .variance : .sigma
+    }
+
+    private func fusedAdamStep(mu: Parameter, rho: Parameter, rhoSource: Tensor, refreshed: Tensor, klScale: Float,
+                               optimizer: Adam, constants: Adam.StepConstants) {
+        guard let muMoments = optimizer.moments(of: mu), let rhoMoments = optimizer.moments(of: rho) else {
+            preconditionFailure("BayesianDense.fusedAdamStep: the optimiser does not own \(mu.name) and \(rho.name)")
+        }
+        let local = estimator == .local
+        var arguments = bnn_fused_adam_arguments()
+        arguments.mu = mu.value.pointer
+        arguments.rho = rho.value.pointer
+        arguments.mu_gradient = UnsafePointer(mu.gradient.pointer)
+        arguments.rho_source = UnsafePointer(rhoSource.pointer)
+        arguments.rho_gradient_form = Int32(local ? BNN_RHO_GRADIENT_OF_VARIANCE : BNN_RHO_GRADIENT_FROM_NOISE)
+        arguments.mu_m = muMoments.first.pointer
+        arguments.mu_v = muMoments.second.pointer
+        arguments.rho_m = rhoMoments.first.pointer
+        arguments.rho_v = rhoMoments.second.pointer
+        arguments.sigma = local ? nil : refreshed.pointer
+        arguments.variance = local ? refreshed.pointer : nil
+        arguments.kl_scale = klScale
+        arguments.inverse_prior_variance = 1 / (priorSigma * priorSigma)
+        arguments.beta1 = constants.beta1
+        arguments.beta2 = constants.beta2
+        arguments.step_size = constants.stepSize
+        arguments.epsilon_hat = constants.epsilonHat
+        let count = mu.value.count
+        withUnsafePointer(to: &arguments) { pointer in
+            let shared = SendableArguments(pointer)
+            // Whole cache lines per thread, so that the two threads never write the same line.
+            Parallel.forChunks(of: (count + 15) / 16, minimumChunk: 1 << 12) { blocks in
+                bnn_fused_bayes_adam(shared.pointer, blocks.lowerBound * 16, min(count, blocks.upperBound * 16))
+            }
+        }
+    }
+}
+
+/// The read-only kernel arguments, shared by the threads of one fused pass.
+private struct SendableArguments: @unchecked Sendable {
+    let pointer: UnsafePointer<bnn_fused_adam_arguments>
+    init(_ pointer: UnsafePointer<bnn_fused_adam_arguments>) { self.pointer = pointer }
 }
 
 /// softplus⁻¹(σ) = log(e^σ − 1), the ρ that gives standard deviation σ.

@@ -41,4 +41,76 @@ void bnn_normal_fill(float *destination, long start, long count, uint64_t key, f
 /* One Philox4x32-10 block (scalar), for known-answer tests. */
 void bnn_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t output[4]);
 
+/* ---------------------------------------------------------------- fused passes (FusedKernels.c) */
+
+/* What `rho_source` of bnn_fused_adam_arguments holds: how the data gradient with respect to ρ is formed. */
+enum {
+    /* rho_source is ∂L/∂ρ itself. */
+    BNN_RHO_GRADIENT_GIVEN = 0,
+    /* rho_source is ∂L/∂σ² (local reparameterisation): ∂L/∂ρ = ∂L/∂σ² · 2σ · sigmoid(ρ). */
+    BNN_RHO_GRADIENT_OF_VARIANCE = 1,
+    /* rho_source is the weight noise ε of W = μ + σ⊙ε: ∂L/∂ρ = ∂L/∂μ · ε · sigmoid(ρ). */
+    BNN_RHO_GRADIENT_FROM_NOISE = 2,
+};
+
+/*
+ * One fused training step of a mean-field Normal posterior N(μ, σ²), σ = softplus(ρ), prior N(0, s²):
+ *   g_μ = ∂L/∂μ + κ·μ/s²,   g_ρ = ∂L/∂ρ + κ·(σ/s² − 1/σ)·sigmoid(ρ)       (closed-form KL gradient)
+ *   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  θ ← θ − step_size·m/(√v + epsilon_hat)   (Adam, for μ and ρ)
+ *   σ ← softplus(ρ), σ² ← σ²                                         (for the next forward pass)
+ * where step_size = α·√(1−β₂ᵗ)/(1−β₁ᵗ) and epsilon_hat = ε·√(1−β₂ᵗ) carry Adam's bias corrections.
+ * `sigma` and `variance` may be NULL (not written); `rho_source` may be NULL with BNN_RHO_GRADIENT_GIVEN
+ * (zero data gradient).
+ */
+typedef struct {
+    float *mu, *rho;               /* updated in place */
+    const float *mu_gradient;      /* ∂L/∂μ of the data term */
+    const float *rho_source;       /* see rho_gradient_form */
+    float *mu_m, *mu_v, *rho_m, *rho_v; /* Adam's moments, updated in place */
+    float *sigma, *variance;       /* refreshed from the new ρ; NULL to skip */
+    int rho_gradient_form;         /* BNN_RHO_GRADIENT_* */
+    float kl_scale;                /* κ */
+    float inverse_prior_variance;  /* 1/s² */
+    float beta1, beta2, step_size, epsilon_hat;
+} bnn_fused_adam_arguments;
+
+/* Applies the step to elements [start, end). Disjoint ranges may run on different threads. */
+void bnn_fused_bayes_adam(const bnn_fused_adam_arguments *arguments, long start, long end);
+
+/* sigma = softplus(rho), variance = sigma², sigmoid = sigmoid(rho); any output may be NULL. */
+void bnn_fused_refresh(const float *rho, float *sigma, float *variance, float *sigmoid, long count);
+
+/*
+ * Output of a local-reparameterisation layer from its moments, row-major rows × columns:
+ *   deviation ← sqrt(deviation + bias_variance)  (deviation holds x²·σ² on entry),
+ *   output = (mean + bias_mu) + deviation·noise.
+ */
+void bnn_fused_local_output(const float *mean, float *deviation, const float *bias_mu, const float *bias_variance,
+                            const float *noise, float *output, long rows, long columns);
+
+/* The most classes bnn_fused_sample_mlp handles. */
+#define BNN_FUSED_MAX_CLASSES 16
+
+/*
+ * One posterior sample of the class probabilities of a Bayesian MLP whose first layer's output moments
+ * are known: for each row r,
+ *   h = max(mean[r] + deviation[r]·ε, 0)                 ε[j] = z_hidden_key(r·hidden + j)
+ *   m = h·μ₂ + bias_mu,  v = h²·σ₂² + bias_variance        (second layer, local reparameterisation)
+ *   probabilities[r] = softmax(m + √v·ε₂)                  ε₂[c] = z_output_key(r·classes + c)
+ * with z the bnn_normal_fill streams. μ₂ and σ₂² are given transposed ([classes, transposed_stride]);
+ * the stride must be a multiple of 32 and the padding zero.
+ */
+typedef struct {
+    long hidden, classes, transposed_stride;
+    const float *mean, *deviation;      /* [rows, hidden] */
+    const float *mu_transposed;         /* [classes, transposed_stride] */
+    const float *variance_transposed;   /* [classes, transposed_stride] */
+    const float *bias_mu, *bias_variance; /* [classes] */
+    float *probabilities;               /* [rows, classes] */
+    uint64_t hidden_key, output_key;
+} bnn_fused_mlp_sample_arguments;
+
+/* Rows [first_row, end_row) of one sample; disjoint row ranges may run on different threads. */
+void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row);
+
 #endif

@@ -1,0 +1,318 @@
+/*
+ * Fused element-wise passes of Bayesian layers: the whole per-step parameter update of a mean-field
+ * Normal posterior (KL gradient, chain rule to ρ, Adam, refresh of σ/σ²) in one pass, the output noise of
+ * the local reparameterisation, and the per-sample part of the 100-sample predictive pass of a
+ * Bayesian MLP. Separate passes over the 803K-weight layer were memory-bound (each reads and writes
+ * 3 MB arrays); fusing them reads and writes each array once per step.
+ *
+ * Like VectorMath.c, each kernel is written once with vector extensions and instantiated per
+ * instruction set (AVX-512, AVX2, plain) with target attributes chosen at run time, because the
+ * package may not pass compiler flags. The bodies reuse the polynomials of VectorMathBody.h (included
+ * once per instruction set next to them), so σ = softplus(ρ) here is bit-for-bit the σ that
+ * `VectorMath.softplus` computes, and the Normal draws are the same stream as `bnn_normal_fill`.
+ *
+ * This file includes itself once per instruction set: the part after `#else` below is the kernel body,
+ * compiled with BNN_WIDTH / BNN_ATTR / BNN_NAME set as VectorMathBody.h documents.
+ */
+#ifndef BNN_FUSED_BODY
+
+#include "CBNNKernels.h"
+#include "KernelDispatch.h"
+#include <stdint.h>
+
+#define BNN_FUSED_BODY
+/* VectorMathBody.h also defines the whole-buffer kernels (vexp, …) that this file does not use. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wunused-function"
+
+#if defined(__x86_64__)
+#define BNN_WIDTH 16
+#define BNN_ATTR __attribute__((target("avx512f,fma")))
+#define BNN_NAME(x) x##_fused_avx512
+#include "VectorMathBody.h"
+#include "FusedKernels.c"
+#undef BNN_WIDTH
+#undef BNN_ATTR
+#undef BNN_NAME
+
+#define BNN_WIDTH 8
+#define BNN_ATTR __attribute__((target("avx2,fma")))
+#define BNN_NAME(x) x##_fused_avx2
+#include "VectorMathBody.h"
+#include "FusedKernels.c"
+#undef BNN_WIDTH
+#undef BNN_ATTR
+#undef BNN_NAME
+#endif
+
+#define BNN_WIDTH 4
+#define BNN_ATTR
+#define BNN_NAME(x) x##_fused_plain
+#include "VectorMathBody.h"
+#include "FusedKernels.c"
+#undef BNN_WIDTH
+#undef BNN_ATTR
+#undef BNN_NAME
+
+#pragma clang diagnostic pop
+
+#if defined(__x86_64__)
+#define BNN_FUSED_DISPATCH(name, ...)                                     \
+    switch (bnn_isa_level()) {                                            \
+    case BNN_ISA_AVX512: name##_fused_avx512(__VA_ARGS__); break;         \
+    case BNN_ISA_AVX2: name##_fused_avx2(__VA_ARGS__); break;             \
+    default: name##_fused_plain(__VA_ARGS__); break;                      \
+    }
+#else
+#define BNN_FUSED_DISPATCH(name, ...) name##_fused_plain(__VA_ARGS__);
+#endif
+
+void bnn_fused_bayes_adam(const bnn_fused_adam_arguments *arguments, long start, long end) {
+    if (end <= start) return;
+    BNN_FUSED_DISPATCH(bayes_adam, arguments, start, end)
+}
+
+void bnn_fused_refresh(const float *rho, float *sigma, float *variance, float *sigmoid, long count) {
+    if (count <= 0) return;
+    BNN_FUSED_DISPATCH(refresh, rho, sigma, variance, sigmoid, count)
+}
+
+void bnn_fused_local_output(const float *mean, float *deviation, const float *bias_mu, const float *bias_variance,
+                            const float *noise, float *output, long rows, long columns) {
+    if (rows <= 0 || columns <= 0) return;
+    BNN_FUSED_DISPATCH(local_output, mean, deviation, bias_mu, bias_variance, noise, output, rows, columns)
+}
+
+void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row) {
+    if (end_row <= first_row) return;
+    BNN_FUSED_DISPATCH(sample_mlp, arguments, first_row, end_row)
+}
+
+#else /* ------------------------------------------------------------------ body, once per instruction set */
+
+#define VF BNN_NAME(vf)
+#define VI BNN_NAME(vi)
+#define BNN_INLINE static inline __attribute__((always_inline)) BNN_ATTR
+
+/*
+ * One Adam step of μ and ρ for BNN_WIDTH weights, with the data gradients turned into full gradients
+ * first (see bnn_fused_adam_arguments in CBNNKernels.h). The expressions follow the unfused Swift code
+ * term for term (same association), so the two agree to rounding (FMA contraction aside).
+ */
+BNN_INLINE void BNN_NAME(adam_lanes)(const bnn_fused_adam_arguments *a, VF mu, VF rho, VF muGradient, VF source,
+                                     VF *muM, VF *muV, VF *rhoM, VF *rhoV, VF *newMu, VF *newRho, VF *newSigma) {
+    VF sigma = BNN_NAME(softplus_op)(rho);
+    VF sigmoid = BNN_NAME(sigmoid_op)(rho);
+    /* Chain rule to ρ: dσ/dρ = sigmoid(ρ), dσ²/dρ = 2σ·sigmoid(ρ). */
+    VF rhoGradient;
+    switch (a->rho_gradient_form) {
+    case BNN_RHO_GRADIENT_OF_VARIANCE: rhoGradient = source * (2.0f * sigma * sigmoid); break;
+    case BNN_RHO_GRADIENT_FROM_NOISE: rhoGradient = muGradient * source * sigmoid; break;
+    default: rhoGradient = source; break;
+    }
+    /* KL(N(μ, σ²) ‖ N(0, s²)): ∂/∂μ = μ/s², ∂/∂ρ = (σ/s² − 1/σ)·sigmoid(ρ); scaled by κ. */
+    VF gm = muGradient + a->kl_scale * mu * a->inverse_prior_variance;
+    VF gr = rhoGradient + a->kl_scale * (sigma * a->inverse_prior_variance - 1.0f / sigma) * sigmoid;
+    /* Adam (Kingma & Ba 2015) with the bias corrections folded into step_size and epsilon_hat. */
+    const float c1 = 1.0f - a->beta1, c2 = 1.0f - a->beta2;
+    VF m = a->beta1 * *muM + c1 * gm;
+    VF v = a->beta2 * *muV + c2 * gm * gm;
+    *muM = m;
+    *muV = v;
+    *newMu = mu - a->step_size * m / (__builtin_elementwise_sqrt(v) + a->epsilon_hat);
+    m = a->beta1 * *rhoM + c1 * gr;
+    v = a->beta2 * *rhoV + c2 * gr * gr;
+    *rhoM = m;
+    *rhoV = v;
+    *newRho = rho - a->step_size * m / (__builtin_elementwise_sqrt(v) + a->epsilon_hat);
+    *newSigma = BNN_NAME(softplus_op)(*newRho);
+}
+
+BNN_ATTR static void BNN_NAME(bayes_adam)(const bnn_fused_adam_arguments *a, long start, long end) {
+    long i = start;
+    for (; i + BNN_WIDTH <= end; i += BNN_WIDTH) {
+        VF muM = BNN_NAME(load)(a->mu_m + i), muV = BNN_NAME(load)(a->mu_v + i);
+        VF rhoM = BNN_NAME(load)(a->rho_m + i), rhoV = BNN_NAME(load)(a->rho_v + i);
+        VF source = a->rho_source ? BNN_NAME(load)(a->rho_source + i) : (VF){};
+        VF newMu, newRho, newSigma;
+        BNN_NAME(adam_lanes)(a, BNN_NAME(load)(a->mu + i), BNN_NAME(load)(a->rho + i), BNN_NAME(load)(a->mu_gradient + i),
+                             source, &muM, &muV, &rhoM, &rhoV, &newMu, &newRho, &newSigma);
+        BNN_NAME(store)(a->mu_m + i, muM);
+        BNN_NAME(store)(a->mu_v + i, muV);
+        BNN_NAME(store)(a->rho_m + i, rhoM);
+        BNN_NAME(store)(a->rho_v + i, rhoV);
+        BNN_NAME(store)(a->mu + i, newMu);
+        BNN_NAME(store)(a->rho + i, newRho);
+        if (a->sigma) BNN_NAME(store)(a->sigma + i, newSigma);
+        if (a->variance) BNN_NAME(store)(a->variance + i, newSigma * newSigma);
+    }
+    if (i < end) {
+        /* The tail goes through padded lanes; padding values are harmless (σ > 0, v ≥ 0). */
+        float lanes[11][BNN_WIDTH];
+        long n = end - i;
+        for (int l = 0; l < BNN_WIDTH; l++) {
+            int inside = l < n;
+            lanes[0][l] = inside ? a->mu[i + l] : 0.0f;
+            lanes[1][l] = inside ? a->rho[i + l] : 0.0f;
+            lanes[2][l] = inside ? a->mu_gradient[i + l] : 0.0f;
+            lanes[3][l] = inside && a->rho_source ? a->rho_source[i + l] : 0.0f;
+            lanes[4][l] = inside ? a->mu_m[i + l] : 0.0f;
+            lanes[5][l] = inside ? a->mu_v[i + l] : 0.0f;
+            lanes[6][l] = inside ? a->rho_m[i + l] : 0.0f;
+            lanes[7][l] = inside ? a->rho_v[i + l] : 0.0f;
+        }
+        VF muM = BNN_NAME(load)(lanes[4]), muV = BNN_NAME(load)(lanes[5]);
+        VF rhoM = BNN_NAME(load)(lanes[6]), rhoV = BNN_NAME(load)(lanes[7]);
+        VF newMu, newRho, newSigma;
+        BNN_NAME(adam_lanes)(a, BNN_NAME(load)(lanes[0]), BNN_NAME(load)(lanes[1]), BNN_NAME(load)(lanes[2]),
+                             BNN_NAME(load)(lanes[3]), &muM, &muV, &rhoM, &rhoV, &newMu, &newRho, &newSigma);
+        BNN_NAME(store)(lanes[4], muM);
+        BNN_NAME(store)(lanes[5], muV);
+        BNN_NAME(store)(lanes[6], rhoM);
+        BNN_NAME(store)(lanes[7], rhoV);
+        BNN_NAME(store)(lanes[8], newMu);
+        BNN_NAME(store)(lanes[9], newRho);
+        BNN_NAME(store)(lanes[10], newSigma);
+        for (long l = 0; l < n; l++) {
+            a->mu_m[i + l] = lanes[4][l];
+            a->mu_v[i + l] = lanes[5][l];
+            a->rho_m[i + l] = lanes[6][l];
+            a->rho_v[i + l] = lanes[7][l];
+            a->mu[i + l] = lanes[8][l];
+            a->rho[i + l] = lanes[9][l];
+            if (a->sigma) a->sigma[i + l] = lanes[10][l];
+            if (a->variance) a->variance[i + l] = lanes[10][l] * lanes[10][l];
+        }
+    }
+}
+
+BNN_INLINE void BNN_NAME(refresh_lanes)(VF rho, float *sigma, float *variance, float *sigmoid) {
+    VF s = BNN_NAME(softplus_op)(rho);
+    if (sigma) BNN_NAME(store)(sigma, s);
+    if (variance) BNN_NAME(store)(variance, s * s);
+    if (sigmoid) BNN_NAME(store)(sigmoid, BNN_NAME(sigmoid_op)(rho));
+}
+
+BNN_ATTR static void BNN_NAME(refresh)(const float *rho, float *sigma, float *variance, float *sigmoid, long count) {
+    long i = 0;
+    for (; i + BNN_WIDTH <= count; i += BNN_WIDTH)
+        BNN_NAME(refresh_lanes)(BNN_NAME(load)(rho + i), sigma ? sigma + i : 0, variance ? variance + i : 0,
+                                sigmoid ? sigmoid + i : 0);
+    if (i < count) {
+        float lanes[4][BNN_WIDTH];
+        for (int l = 0; l < BNN_WIDTH; l++) lanes[0][l] = i + l < count ? rho[i + l] : 0.0f;
+        BNN_NAME(refresh_lanes)(BNN_NAME(load)(lanes[0]), lanes[1], lanes[2], lanes[3]);
+        for (long l = 0; i + l < count; l++) {
+            if (sigma) sigma[i + l] = lanes[1][l];
+            if (variance) variance[i + l] = lanes[2][l];
+            if (sigmoid) sigmoid[i + l] = lanes[3][l];
+        }
+    }
+}
+
+/* output = (mean + μ_b) + sqrt(v + σ_b²)·ε row by row, keeping the standard deviation for backward. */
+BNN_ATTR static void BNN_NAME(local_output)(const float *mean, float *deviation, const float *biasMu,
+                                            const float *biasVariance, const float *noise, float *output,
+                                            long rows, long columns) {
+    for (long r = 0; r < rows; r++) {
+        const float *m = mean + r * columns, *e = noise + r * columns;
+        float *d = deviation + r * columns, *o = output + r * columns;
+        long c = 0;
+        for (; c + BNN_WIDTH <= columns; c += BNN_WIDTH) {
+            VF s = __builtin_elementwise_sqrt(BNN_NAME(load)(d + c) + BNN_NAME(load)(biasVariance + c));
+            BNN_NAME(store)(d + c, s);
+            BNN_NAME(store)(o + c, (BNN_NAME(load)(m + c) + BNN_NAME(load)(biasMu + c)) + s * BNN_NAME(load)(e + c));
+        }
+        for (; c < columns; c++) {
+            float s = __builtin_sqrtf(d[c] + biasVariance[c]);
+            d[c] = s;
+            o[c] = (m[c] + biasMu[c]) + s * e[c];
+        }
+    }
+}
+
+/* Sum of the lanes of a vector. */
+BNN_INLINE float BNN_NAME(lane_sum)(VF x) {
+    float total = 0.0f;
+    for (int l = 0; l < BNN_WIDTH; l++) total += x[l];
+    return total;
+}
+
+/* Σ_j h[j]·w[j] and Σ_j h[j]²·u[j] over `width` values (a multiple of 2·BNN_WIDTH, zero-padded). */
+BNN_INLINE void BNN_NAME(moment_dots)(const float *h, const float *w, const float *u, long width, float *mean,
+                                      float *variance) {
+    /* Two accumulators per sum hide the FMA latency. */
+    VF m0 = {}, m1 = {}, v0 = {}, v1 = {};
+    for (long j = 0; j < width; j += 2 * BNN_WIDTH) {
+        VF h0 = BNN_NAME(load)(h + j), h1 = BNN_NAME(load)(h + j + BNN_WIDTH);
+        m0 += h0 * BNN_NAME(load)(w + j);
+        m1 += h1 * BNN_NAME(load)(w + j + BNN_WIDTH);
+        v0 += (h0 * h0) * BNN_NAME(load)(u + j);
+        v1 += (h1 * h1) * BNN_NAME(load)(u + j + BNN_WIDTH);
+    }
+    *mean += BNN_NAME(lane_sum)(m0 + m1);
+    *variance += BNN_NAME(lane_sum)(v0 + v1);
+}
+
+/*
+ * One posterior sample of a Bayesian MLP's output probabilities for rows [first_row, end_row): hidden
+ * pre-activations drawn from their moments and rectified, h = max(m + s·ε, 0); the second layer's
+ * moments of those activations, m₂ = h·μ₂ + μ_b, v₂ = h²·σ₂² + σ_b² (local reparameterisation); its
+ * output noise z = m₂ + sqrt(v₂)·ε₂; softmax. The hidden activations never leave L1.
+ */
+BNN_ATTR static void BNN_NAME(sample_mlp)(const bnn_fused_mlp_sample_arguments *a, long firstRow, long endRow) {
+    enum { HIDDEN_BLOCK = 1024, ROW_BLOCK = 64 };
+    const long hidden = a->hidden, classes = a->classes, stride = a->transposed_stride;
+    float h[HIDDEN_BLOCK] __attribute__((aligned(64)));
+    float outputNoise[ROW_BLOCK * BNN_FUSED_MAX_CLASSES] __attribute__((aligned(64)));
+    for (long blockStart = firstRow; blockStart < endRow; blockStart += ROW_BLOCK) {
+        long blockEnd = blockStart + ROW_BLOCK < endRow ? blockStart + ROW_BLOCK : endRow;
+        BNN_NAME(normal_fill)(outputNoise, blockStart * classes, (blockEnd - blockStart) * classes, a->output_key, 0.0f, 1.0f);
+        for (long r = blockStart; r < blockEnd; r++) {
+            const float *mean = a->mean + r * hidden, *deviation = a->deviation + r * hidden;
+            float sumMean[BNN_FUSED_MAX_CLASSES] = {0}, sumVariance[BNN_FUSED_MAX_CLASSES] = {0};
+            for (long j0 = 0; j0 < hidden; j0 += HIDDEN_BLOCK) {
+                long width = hidden - j0 < HIDDEN_BLOCK ? hidden - j0 : HIDDEN_BLOCK;
+                long padded = (width + 2 * BNN_WIDTH - 1) / (2 * BNN_WIDTH) * (2 * BNN_WIDTH);
+                /* ε is drawn into h and turned into the activation in place, while it is in L1. */
+                BNN_NAME(normal_fill)(h, r * hidden + j0, width, a->hidden_key, 0.0f, 1.0f);
+                long j = 0;
+                for (; j + BNN_WIDTH <= width; j += BNN_WIDTH) {
+                    VF x = BNN_NAME(load)(mean + j0 + j) + BNN_NAME(load)(deviation + j0 + j) * BNN_NAME(load)(h + j);
+                    BNN_NAME(store)(h + j, BNN_NAME(select)(x > 0.0f, x, (VF){}));
+                }
+                for (; j < width; j++) {
+                    float x = mean[j0 + j] + deviation[j0 + j] * h[j];
+                    h[j] = x > 0.0f ? x : 0.0f;
+                }
+                for (; j < padded; j++) h[j] = 0.0f;
+                for (long c = 0; c < classes; c++)
+                    BNN_NAME(moment_dots)(h, a->mu_transposed + c * stride + j0, a->variance_transposed + c * stride + j0,
+                                          padded, sumMean + c, sumVariance + c);
+            }
+            /* Logits z_c = m_c + sqrt(v_c)·ε_c, then a max-shifted softmax. */
+            float shifted[BNN_FUSED_MAX_CLASSES + BNN_WIDTH] __attribute__((aligned(64))) = {0};
+            float maximum = -__builtin_inff();
+            const float *epsilon = outputNoise + (r - blockStart) * classes;
+            for (long c = 0; c < classes; c++) {
+                float m = sumMean[c] + a->bias_mu[c];
+                float v = sumVariance[c] + a->bias_variance[c];
+                shifted[c] = m + __builtin_sqrtf(v) * epsilon[c];
+                if (shifted[c] > maximum) maximum = shifted[c];
+            }
+            for (long c = 0; c < classes; c++) shifted[c] -= maximum;
+            for (long c = 0; c < classes; c += BNN_WIDTH)
+                BNN_NAME(store)(shifted + c, BNN_NAME(exp_full)(BNN_NAME(load)(shifted + c)));
+            float total = 0.0f;
+            for (long c = 0; c < classes; c++) total += shifted[c];
+            float *probabilities = a->probabilities + r * classes;
+            for (long c = 0; c < classes; c++) probabilities[c] = shifted[c] / total;
+        }
+    }
+}
+
+#undef VF
+#undef VI
+#undef BNN_INLINE
+
+#endif
