@@ -238,75 +238,109 @@ BNN_INLINE float BNN_NAME(lane_sum)(VF x) {
     return total;
 }
 
-/* Σ_j h[j]·w[j] and Σ_j h[j]²·u[j] over `width` values (a multiple of 2·BNN_WIDTH, zero-padded). */
-BNN_INLINE void BNN_NAME(moment_dots)(const float *h, const float *w, const float *u, long width, float *mean,
-                                      float *variance) {
-    /* Two accumulators per sum hide the FMA latency. */
-    VF m0 = {}, m1 = {}, v0 = {}, v1 = {};
-    for (long j = 0; j < width; j += 2 * BNN_WIDTH) {
-        VF h0 = BNN_NAME(load)(h + j), h1 = BNN_NAME(load)(h + j + BNN_WIDTH);
-        m0 += h0 * BNN_NAME(load)(w + j);
-        m1 += h1 * BNN_NAME(load)(w + j + BNN_WIDTH);
-        v0 += (h0 * h0) * BNN_NAME(load)(u + j);
-        v1 += (h1 * h1) * BNN_NAME(load)(u + j + BNN_WIDTH);
+/*
+ * For two rows of activations h₀, h₁ (zero-padded to `width`, a multiple of BNN_WIDTH) and the
+ * BNN_FUSED_CLASS_GROUP classes from `class0`: adds Σ_j h[j]·μᵀ[c, j] to mean[row][c] and Σ_j h[j]²·σ²ᵀ[c, j]
+ * to variance[row][c]. Two rows share every weight load and the 4·G accumulators stay in registers, so the
+ * loop is bound by its FMAs rather than by loads.
+ */
+BNN_INLINE void BNN_NAME(moment_group)(const float *h0, const float *h1, const float *muT, const float *varianceT,
+                                       long stride, long width, long class0,
+                                       float mean[2][BNN_FUSED_PADDED_CLASSES], float variance[2][BNN_FUSED_PADDED_CLASSES]) {
+    enum { G = BNN_FUSED_CLASS_GROUP };
+    VF m0[G], m1[G], v0[G], v1[G];
+    for (int g = 0; g < G; g++) m0[g] = m1[g] = v0[g] = v1[g] = (VF){};
+    for (long j = 0; j < width; j += BNN_WIDTH) {
+        VF a0 = BNN_NAME(load)(h0 + j), a1 = BNN_NAME(load)(h1 + j);
+        VF s0 = a0 * a0, s1 = a1 * a1;
+#pragma clang loop unroll(full)
+        for (int g = 0; g < G; g++) {
+            VF w = BNN_NAME(load)(muT + (class0 + g) * stride + j);
+            VF u = BNN_NAME(load)(varianceT + (class0 + g) * stride + j);
+            m0[g] += a0 * w;
+            m1[g] += a1 * w;
+            v0[g] += s0 * u;
+            v1[g] += s1 * u;
+        }
     }
-    *mean += BNN_NAME(lane_sum)(m0 + m1);
-    *variance += BNN_NAME(lane_sum)(v0 + v1);
+    for (int g = 0; g < G; g++) {
+        mean[0][class0 + g] += BNN_NAME(lane_sum)(m0[g]);
+        mean[1][class0 + g] += BNN_NAME(lane_sum)(m1[g]);
+        variance[0][class0 + g] += BNN_NAME(lane_sum)(v0[g]);
+        variance[1][class0 + g] += BNN_NAME(lane_sum)(v1[g]);
+    }
+}
+
+/* h = max(mean + deviation·ε, 0) for one row block, with ε drawn into h first (it stays in L1). */
+BNN_INLINE void BNN_NAME(hidden_block)(float *h, const float *mean, const float *deviation, long streamStart,
+                                       long width, long padded, uint64_t key) {
+    BNN_NAME(normal_fill)(h, streamStart, width, key, 0.0f, 1.0f);
+    long j = 0;
+    for (; j + BNN_WIDTH <= width; j += BNN_WIDTH) {
+        VF x = BNN_NAME(load)(mean + j) + BNN_NAME(load)(deviation + j) * BNN_NAME(load)(h + j);
+        BNN_NAME(store)(h + j, BNN_NAME(select)(x > 0.0f, x, (VF){}));
+    }
+    for (; j < width; j++) {
+        float x = mean[j] + deviation[j] * h[j];
+        h[j] = x > 0.0f ? x : 0.0f;
+    }
+    for (; j < padded; j++) h[j] = 0.0f;
 }
 
 /*
- * One posterior sample of a Bayesian MLP's output probabilities for rows [first_row, end_row): hidden
+ * Posterior samples of a Bayesian MLP's output probabilities for rows [first_row, end_row): hidden
  * pre-activations drawn from their moments and rectified, h = max(m + s·ε, 0); the second layer's
  * moments of those activations, m₂ = h·μ₂ + μ_b, v₂ = h²·σ₂² + σ_b² (local reparameterisation); its
- * output noise z = m₂ + sqrt(v₂)·ε₂; softmax. The hidden activations never leave L1.
+ * output noise z = m₂ + sqrt(v₂)·ε₂; softmax. The loop over samples is inside a small block of rows, so
+ * that the block's moments (re-read by every sample) stay in L2 instead of streaming the whole chunk
+ * from memory once per sample; the hidden activations never leave L1. Rows go in pairs (an odd last
+ * row is paired with itself and written once).
  */
 BNN_ATTR static void BNN_NAME(sample_mlp)(const bnn_fused_mlp_sample_arguments *a, long firstRow, long endRow) {
-    enum { HIDDEN_BLOCK = 1024, ROW_BLOCK = 64 };
+    enum { HIDDEN_BLOCK = 1024, ROW_BLOCK = 8 };
     const long hidden = a->hidden, classes = a->classes, stride = a->transposed_stride;
-    float h[HIDDEN_BLOCK] __attribute__((aligned(64)));
+    const long classGroups = (classes + BNN_FUSED_CLASS_GROUP - 1) / BNN_FUSED_CLASS_GROUP;
+    float h[2][HIDDEN_BLOCK] __attribute__((aligned(64)));
     float outputNoise[ROW_BLOCK * BNN_FUSED_MAX_CLASSES] __attribute__((aligned(64)));
     for (long blockStart = firstRow; blockStart < endRow; blockStart += ROW_BLOCK) {
         long blockEnd = blockStart + ROW_BLOCK < endRow ? blockStart + ROW_BLOCK : endRow;
-        BNN_NAME(normal_fill)(outputNoise, blockStart * classes, (blockEnd - blockStart) * classes, a->output_key, 0.0f, 1.0f);
-        for (long r = blockStart; r < blockEnd; r++) {
-            const float *mean = a->mean + r * hidden, *deviation = a->deviation + r * hidden;
-            float sumMean[BNN_FUSED_MAX_CLASSES] = {0}, sumVariance[BNN_FUSED_MAX_CLASSES] = {0};
-            for (long j0 = 0; j0 < hidden; j0 += HIDDEN_BLOCK) {
-                long width = hidden - j0 < HIDDEN_BLOCK ? hidden - j0 : HIDDEN_BLOCK;
-                long padded = (width + 2 * BNN_WIDTH - 1) / (2 * BNN_WIDTH) * (2 * BNN_WIDTH);
-                /* ε is drawn into h and turned into the activation in place, while it is in L1. */
-                BNN_NAME(normal_fill)(h, r * hidden + j0, width, a->hidden_key, 0.0f, 1.0f);
-                long j = 0;
-                for (; j + BNN_WIDTH <= width; j += BNN_WIDTH) {
-                    VF x = BNN_NAME(load)(mean + j0 + j) + BNN_NAME(load)(deviation + j0 + j) * BNN_NAME(load)(h + j);
-                    BNN_NAME(store)(h + j, BNN_NAME(select)(x > 0.0f, x, (VF){}));
+        for (long sample = 0; sample < a->samples; sample++) {
+            BNN_NAME(normal_fill)(outputNoise, blockStart * classes, (blockEnd - blockStart) * classes,
+                                  a->output_keys[sample], 0.0f, 1.0f);
+            for (long r = blockStart; r < blockEnd; r += 2) {
+                long rows = r + 1 < blockEnd ? 2 : 1;
+                float sumMean[2][BNN_FUSED_PADDED_CLASSES] = {{0}}, sumVariance[2][BNN_FUSED_PADDED_CLASSES] = {{0}};
+                for (long j0 = 0; j0 < hidden; j0 += HIDDEN_BLOCK) {
+                    long width = hidden - j0 < HIDDEN_BLOCK ? hidden - j0 : HIDDEN_BLOCK;
+                    long padded = (width + BNN_WIDTH - 1) / BNN_WIDTH * BNN_WIDTH;
+                    for (long k = 0; k < rows; k++)
+                        BNN_NAME(hidden_block)(h[k], a->mean + (r + k) * hidden + j0, a->deviation + (r + k) * hidden + j0,
+                                               (r + k) * hidden + j0, width, padded, a->hidden_keys[sample]);
+                    const float *second = rows == 2 ? h[1] : h[0];
+                    for (long group = 0; group < classGroups; group++)
+                        BNN_NAME(moment_group)(h[0], second, a->mu_transposed + j0, a->variance_transposed + j0, stride,
+                                               padded, group * BNN_FUSED_CLASS_GROUP, sumMean, sumVariance);
                 }
-                for (; j < width; j++) {
-                    float x = mean[j0 + j] + deviation[j0 + j] * h[j];
-                    h[j] = x > 0.0f ? x : 0.0f;
+                for (long k = 0; k < rows; k++) {
+                    /* Logits z_c = m_c + sqrt(v_c)·ε_c, then a max-shifted softmax. */
+                    float shifted[BNN_FUSED_MAX_CLASSES + BNN_WIDTH] __attribute__((aligned(64))) = {0};
+                    float maximum = -__builtin_inff();
+                    const float *epsilon = outputNoise + (r + k - blockStart) * classes;
+                    for (long c = 0; c < classes; c++) {
+                        float m = sumMean[k][c] + a->bias_mu[c];
+                        float v = sumVariance[k][c] + a->bias_variance[c];
+                        shifted[c] = m + __builtin_sqrtf(v) * epsilon[c];
+                        if (shifted[c] > maximum) maximum = shifted[c];
+                    }
+                    for (long c = 0; c < classes; c++) shifted[c] -= maximum;
+                    for (long c = 0; c < classes; c += BNN_WIDTH)
+                        BNN_NAME(store)(shifted + c, BNN_NAME(exp_full)(BNN_NAME(load)(shifted + c)));
+                    float total = 0.0f;
+                    for (long c = 0; c < classes; c++) total += shifted[c];
+                    float *probabilities = a->probabilities + sample * a->sample_stride + (r + k) * classes;
+                    for (long c = 0; c < classes; c++) probabilities[c] = shifted[c] / total;
                 }
-                for (; j < padded; j++) h[j] = 0.0f;
-                for (long c = 0; c < classes; c++)
-                    BNN_NAME(moment_dots)(h, a->mu_transposed + c * stride + j0, a->variance_transposed + c * stride + j0,
-                                          padded, sumMean + c, sumVariance + c);
             }
-            /* Logits z_c = m_c + sqrt(v_c)·ε_c, then a max-shifted softmax. */
-            float shifted[BNN_FUSED_MAX_CLASSES + BNN_WIDTH] __attribute__((aligned(64))) = {0};
-            float maximum = -__builtin_inff();
-            const float *epsilon = outputNoise + (r - blockStart) * classes;
-            for (long c = 0; c < classes; c++) {
-                float m = sumMean[c] + a->bias_mu[c];
-                float v = sumVariance[c] + a->bias_variance[c];
-                shifted[c] = m + __builtin_sqrtf(v) * epsilon[c];
-                if (shifted[c] > maximum) maximum = shifted[c];
-            }
-            for (long c = 0; c < classes; c++) shifted[c] -= maximum;
-            for (long c = 0; c < classes; c += BNN_WIDTH)
-                BNN_NAME(store)(shifted + c, BNN_NAME(exp_full)(BNN_NAME(load)(shifted + c)));
-            float total = 0.0f;
-            for (long c = 0; c < classes; c++) total += shifted[c];
-            float *probabilities = a->probabilities + r * classes;
-            for (long c = 0; c < classes; c++) probabilities[c] = shifted[c] / total;
         }
     }
 }

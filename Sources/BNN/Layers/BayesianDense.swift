@@ -342,6 +342,13 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
         }
     }
 
+    /// μ and σ² of the weights `[inputs, outputs]` and biases `[outputs]`, current, for prediction kernels
+    /// that compute this layer's output moments themselves. Valid until the parameters change.
+    func posteriorMeanAndVariance() -> (weightMean: Tensor, weightVariance: Tensor, biasMean: Tensor, biasVariance: Tensor) {
+        refresh(.variance)
+        return (weightMu.value, weightVariance, biasMu.value, biasVariance)
+    }
+
     /// The fused training step (see `FusedAdamLayer` and `bnn_fused_bayes_adam`): for weights and biases,
     /// g_μ = ∂L/∂μ + κμ/s², g_ρ = ∂L/∂ρ + κ(σ/s² − 1/σ)·sigmoid(ρ) with ∂L/∂ρ formed from the raw backward
     /// result (∂L/∂σ² · 2σ·sigmoid(ρ) for `local`, ∂L/∂μ · ε · sigmoid(ρ) for `weights`), Adam on μ and ρ,

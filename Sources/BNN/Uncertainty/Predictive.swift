@@ -1,3 +1,4 @@
+import CBNNKernels
 import Foundation
 
 /// Monte Carlo samples of the posterior predictive distribution: for each input, the class probabilities
@@ -9,6 +10,11 @@ import Foundation
 /// this gives exactly the distribution of sampling whole networks (samples of different inputs are
 /// independent instead of sharing weights, which no per-input summary can see). `wholeNetworks` turns
 /// the fast path off and draws one weight sample per network and chunk, as the tutorial did.
+///
+/// For the tutorial's shape (moment layer → ReLU → `BayesianDense` with at most 16 outputs) each sample
+/// is one fused kernel per row (`bnn_fused_sample_mlp`): noise, affine, ReLU, the second layer's moments,
+/// its noise and softmax without writing the hidden activations, split over the cores by rows. It draws
+/// the same Normal streams, in the same order, as the layer-by-layer path, so the two agree to rounding.
 public struct Predictive {
     public let network: Sequential
     /// Sample whole weight matrices (one network shared by a chunk of inputs) instead of the fast path.
@@ -43,6 +49,12 @@ public struct Predictive {
                 let hiddenShape = [size] + first.outputShape(for: network.inputShape)
                 let mean = Tensor(shape: hiddenShape), std = Tensor(shape: hiddenShape)
                 first.outputMoments(chunk, mean: mean, standardDeviation: std)
+                if let second = fusedSecondLayer(hidden: mean.columns, classes: classes) {
+                    Self.sampleFused(mean: mean, deviation: std, second: second, samples: samples, count: count, start: start,
+                                     into: result, generator: &generator)
+                    start += size
+                    continue
+                }
                 let activation = Tensor(shape: hiddenShape)
                 for sample in 0..<samples {
                     generator.fillNormal(activation)
@@ -61,6 +73,75 @@ public struct Predictive {
             start += size
         }
         return result
+    }
+
+    /// The second layer's posterior, transposed to `[classes, stride]` (zero-padded rows) for the fused
+    /// kernel, when the network is moment layer → ReLU → `BayesianDense`; else nil.
+    private func fusedSecondLayer(hidden: Int, classes: Int) -> FusedSecondLayer? {
+        let layers = network.layers
+        guard layers.count == 3, layers[1] is ReLU, let second = layers[2] as? BayesianDense,
+              second.inputs == hidden, second.outputs == classes, classes <= Int(BNN_FUSED_MAX_CLASSES) else { return nil }
+        let posterior = second.posteriorMeanAndVariance()
+        // Zero padding to whole vectors and whole class groups, as the kernel reads them.
+        let stride = (hidden + 15) / 16 * 16
+        let group = Int(BNN_FUSED_CLASS_GROUP)
+        let paddedClasses = (classes + group - 1) / group * group
+        let mean = Tensor(shape: [paddedClasses, stride]), variance = Tensor(shape: [paddedClasses, stride])
+        for j in 0..<hidden {
+            for c in 0..<classes {
+                mean.pointer[c * stride + j] = posterior.weightMean.pointer[j * classes + c]
+                variance.pointer[c * stride + j] = posterior.weightVariance.pointer[j * classes + c]
+            }
+        }
+        return FusedSecondLayer(stride: stride, meanTransposed: mean, varianceTransposed: variance,
+                                biasMean: posterior.biasMean, biasVariance: posterior.biasVariance)
+    }
+
+    private struct FusedSecondLayer {
+        let stride: Int
+        let meanTransposed: Tensor
+        let varianceTransposed: Tensor
+        let biasMean: Tensor
+        let biasVariance: Tensor
+    }
+
+    /// All samples of one chunk of rows through `bnn_fused_sample_mlp`. The keys are drawn per sample in
+    /// the order of the layer-by-layer path (hidden noise, then output noise), and each thread takes its
+    /// own rows, so the result does not depend on the number of threads.
+    private static func sampleFused(mean: Tensor, deviation: Tensor, second: FusedSecondLayer, samples: Int, count: Int,
+                                    start: Int, into result: Tensor, generator: inout RandomGenerator) {
+        let rows = mean.rows, classes = second.biasMean.count
+        var hiddenKeys = [UInt64](repeating: 0, count: samples), outputKeys = [UInt64](repeating: 0, count: samples)
+        for sample in 0..<samples {
+            hiddenKeys[sample] = generator.next()
+            outputKeys[sample] = generator.next()
+        }
+        hiddenKeys.withUnsafeBufferPointer { hiddenKeys in
+            outputKeys.withUnsafeBufferPointer { outputKeys in
+                var arguments = bnn_fused_mlp_sample_arguments()
+                arguments.hidden = mean.columns
+                arguments.classes = classes
+                arguments.transposed_stride = second.stride
+                arguments.samples = samples
+                arguments.sample_stride = count * classes
+                arguments.mean = UnsafePointer(mean.pointer)
+                arguments.deviation = UnsafePointer(deviation.pointer)
+                arguments.mu_transposed = UnsafePointer(second.meanTransposed.pointer)
+                arguments.variance_transposed = UnsafePointer(second.varianceTransposed.pointer)
+                arguments.bias_mu = UnsafePointer(second.biasMean.pointer)
+                arguments.bias_variance = UnsafePointer(second.biasVariance.pointer)
+                arguments.hidden_keys = hiddenKeys.baseAddress
+                arguments.output_keys = outputKeys.baseAddress
+                arguments.probabilities = result.pointer + start * classes
+                let shared = SendableSampleArguments(arguments)
+                // Blocks of 8 rows (the kernel's row block) per task; the two threads split the chunk.
+                Parallel.forChunks(of: (rows + 7) / 8) { blocks in
+                    withUnsafePointer(to: shared.arguments) {
+                        bnn_fused_sample_mlp($0, blocks.lowerBound * 8, min(rows, blocks.upperBound * 8))
+                    }
+                }
+            }
+        }
     }
 
     /// Writes the softmax of each row of `logits` to `destination`.
@@ -88,4 +169,11 @@ public struct Predictive {
         }
         return Double(correct) / Double(max(count, 1))
     }
+}
+
+/// The fused kernel's arguments (pointers into buffers that outlive the parallel loop; each thread writes
+/// only its own rows of `probabilities`).
+private struct SendableSampleArguments: @unchecked Sendable {
+    let arguments: bnn_fused_mlp_sample_arguments
+    init(_ arguments: bnn_fused_mlp_sample_arguments) { self.arguments = arguments }
 }

@@ -88,29 +88,31 @@ void bnn_fused_refresh(const float *rho, float *sigma, float *variance, float *s
 void bnn_fused_local_output(const float *mean, float *deviation, const float *bias_mu, const float *bias_variance,
                             const float *noise, float *output, long rows, long columns);
 
-/* The most classes bnn_fused_sample_mlp handles. */
+/* The most classes bnn_fused_sample_mlp handles, and the class blocking of its inner loop. */
 #define BNN_FUSED_MAX_CLASSES 16
+#define BNN_FUSED_CLASS_GROUP 5
+#define BNN_FUSED_PADDED_CLASSES 20 /* BNN_FUSED_MAX_CLASSES rounded up to whole groups */
 
 /*
- * One posterior sample of the class probabilities of a Bayesian MLP whose first layer's output moments
- * are known: for each row r,
- *   h = max(mean[r] + deviation[r]·ε, 0)                 ε[j] = z_hidden_key(r·hidden + j)
+ * Posterior samples of the class probabilities of a Bayesian MLP whose first layer's output moments are
+ * known: for sample s < samples and row r,
+ *   h = max(mean[r] + deviation[r]·ε, 0)                 ε[j] = z_{hidden_keys[s]}(r·hidden + j)
  *   m = h·μ₂ + bias_mu,  v = h²·σ₂² + bias_variance        (second layer, local reparameterisation)
- *   probabilities[r] = softmax(m + √v·ε₂)                  ε₂[c] = z_output_key(r·classes + c)
- * with z the bnn_normal_fill streams. μ₂ and σ₂² are given transposed ([classes, transposed_stride]);
- * the stride must be a multiple of 32 and the padding zero.
+ *   probabilities[s·sample_stride + r·classes + c] = softmax(m + √v·ε₂)[c],  ε₂[c] = z_{output_keys[s]}(r·classes + c)
+ * with z the bnn_normal_fill streams. μ₂ and σ₂² are given transposed, [classes rounded up to a multiple
+ * of BNN_FUSED_CLASS_GROUP, transposed_stride]; the stride must be a multiple of 16 and all padding zero.
  */
 typedef struct {
-    long hidden, classes, transposed_stride;
+    long hidden, classes, transposed_stride, samples, sample_stride;
     const float *mean, *deviation;      /* [rows, hidden] */
-    const float *mu_transposed;         /* [classes, transposed_stride] */
-    const float *variance_transposed;   /* [classes, transposed_stride] */
+    const float *mu_transposed;         /* [padded classes, transposed_stride] */
+    const float *variance_transposed;   /* [padded classes, transposed_stride] */
     const float *bias_mu, *bias_variance; /* [classes] */
-    float *probabilities;               /* [rows, classes] */
-    uint64_t hidden_key, output_key;
+    const uint64_t *hidden_keys, *output_keys; /* [samples] */
+    float *probabilities;               /* sample s, row r at s·sample_stride + r·classes */
 } bnn_fused_mlp_sample_arguments;
 
-/* Rows [first_row, end_row) of one sample; disjoint row ranges may run on different threads. */
+/* Rows [first_row, end_row) of every sample; disjoint row ranges may run on different threads. */
 void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row);
 
 #endif
