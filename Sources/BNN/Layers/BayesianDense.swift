@@ -158,7 +158,7 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
     public func forward(_ input: Tensor, mode: ForwardMode, generator: inout RandomGenerator) -> Tensor {
         let batch = input.rows
         precondition(input.count == batch * inputs, "BayesianDense expects \(inputs) inputs per example, got \(input.shape)")
-        let output = outputBuffer.tensor(shape: [batch, outputs])
+        let output = outputBuffer.matrix(rows: batch, columns: outputs)
         switch mode {
         case .mean:
             MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
@@ -171,10 +171,10 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
                                 b: sampledWeight.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
             Elementwise.addRow(sampledBias.pointer, to: output.pointer, rows: batch, columns: outputs)
         case .sample:
-            let mean = meanBuffer.tensor(shape: [batch, outputs])
-            let std = stdBuffer.tensor(shape: [batch, outputs])
+            let mean = meanBuffer.matrix(rows: batch, columns: outputs)
+            let std = stdBuffer.matrix(rows: batch, columns: outputs)
             outputMoments(input, mean: mean, standardDeviation: std)
-            let noise = noiseBuffer.tensor(shape: [batch, outputs])
+            let noise = noiseBuffer.matrix(rows: batch, columns: outputs)
             generator.fillNormal(noise)
             Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
         case .train:
@@ -186,15 +186,15 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
                 // x·μ and x²·σ² by matrix multiplies, then bias, square root and noise in one pass:
                 // out = (x·μ + μ_b) + sqrt(x²·σ² + σ_b²)·ε, keeping the standard deviation for backward.
                 refresh(.variance)
-                let mean = meanBuffer.tensor(shape: [batch, outputs])
-                let std = stdBuffer.tensor(shape: [batch, outputs])
+                let mean = meanBuffer.matrix(rows: batch, columns: outputs)
+                let std = stdBuffer.matrix(rows: batch, columns: outputs)
                 MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
                                     b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs)
-                let squared = inputSquared.tensor(shape: [batch, inputs])
+                let squared = inputSquared.matrix(rows: batch, columns: inputs)
                 Elementwise.square(input.pointer, squared.pointer, count: squared.count)
                 MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: squared.pointer, lda: inputs,
                                     b: weightVariance.pointer, ldb: outputs, c: std.pointer, ldc: outputs)
-                let noise = noiseBuffer.tensor(shape: [batch, outputs])
+                let noise = noiseBuffer.matrix(rows: batch, columns: outputs)
                 generator.fillNormal(noise)
                 bnn_fused_local_output(mean.pointer, std.pointer, biasMu.value.pointer, biasVariance.pointer, noise.pointer,
                                        output.pointer, batch, outputs)
@@ -228,7 +228,7 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
                             b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs)
         Elementwise.addRow(biasMu.value.pointer, to: mean.pointer, rows: batch, columns: outputs)
-        let squared = inputSquared.tensor(shape: [batch, inputs])
+        let squared = inputSquared.matrix(rows: batch, columns: inputs)
         Elementwise.square(input.pointer, squared.pointer, count: squared.count)
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: squared.pointer, lda: inputs,
                             b: weightVariance.pointer, ldb: outputs, c: std.pointer, ldc: outputs)
@@ -248,15 +248,15 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
         switch estimator {
         case .local:
             // out = m + s·ε with s = sqrt(v):  ∂L/∂m = g,  ∂L/∂v = g·ε / (2s).
-            let noise = noiseBuffer.tensor(shape: [batch, outputs])
-            let std = stdBuffer.tensor(shape: [batch, outputs])
-            let gv = varianceGradient.tensor(shape: [batch, outputs])
+            let noise = noiseBuffer.matrix(rows: batch, columns: outputs)
+            let std = stdBuffer.matrix(rows: batch, columns: outputs)
+            let gv = varianceGradient.matrix(rows: batch, columns: outputs)
             for i in 0..<gv.count { gv.pointer[i] = g[i] * noise.pointer[i] / (2 * std.pointer[i]) }
             // ∂L/∂μ = xᵀ·g,  ∂L/∂σ² = (x²)ᵀ·∂L/∂v; then ∂L/∂ρ = ∂L/∂σ² · 2σ · sigmoid(ρ).
             MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: input.pointer, lda: inputs,
                                 b: g, ldb: outputs, c: weightMu.gradient.pointer, ldc: outputs)
             Elementwise.sumRows(g, rows: batch, columns: outputs, into: biasMu.gradient.pointer)
-            let squared = inputSquared.tensor(shape: [batch, inputs])
+            let squared = inputSquared.matrix(rows: batch, columns: inputs)
             MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: squared.pointer, lda: inputs,
                                 b: gv.pointer, ldb: outputs, c: weightRho.gradient.pointer, ldc: outputs)
             Elementwise.sumRows(gv.pointer, rows: batch, columns: outputs, into: biasRho.gradient.pointer)
@@ -403,6 +403,15 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
 private struct SendableArguments: @unchecked Sendable {
     let pointer: UnsafePointer<bnn_fused_adam_arguments>
     init(_ pointer: UnsafePointer<bnn_fused_adam_arguments>) { self.pointer = pointer }
+}
+
+extension Workspace {
+    /// `tensor(shape: [rows, columns])`, without building the shape array (a heap allocation) when the
+    /// buffer already has that shape: the training step must not allocate.
+    mutating func matrix(rows: Int, columns: Int) -> Tensor {
+        if let tensor, tensor.shape.count == 2, tensor.shape[0] == rows, tensor.shape[1] == columns { return tensor }
+        return self.tensor(shape: [rows, columns])
+    }
 }
 
 /// softplus⁻¹(σ) = log(e^σ − 1), the ρ that gives standard deviation σ.
