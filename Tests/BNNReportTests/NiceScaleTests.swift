@@ -44,6 +44,13 @@ import Testing
         #expect(NiceScale(-1e-20, 1e-20).ticks.count >= 2)
     }
 
+    @Test func minimumStepKeepsWholeEpochs() {
+        #expect(NiceScale(1, 4, target: 6).step == 0.5)
+        let epochs = NiceScale(1, 4, target: 6, minimumStep: 1)
+        #expect(epochs.ticks == [1, 2, 3, 4])
+        #expect(epochs.label(3) == "3")
+    }
+
     @Test func exactScaleKeepsItsEnds() {
         let scale = NiceScale.exact(0, 1, target: 5)
         #expect(scale.lower == 0 && scale.upper == 1)

@@ -20,9 +20,10 @@ public struct ChartFrame: Sendable {
 
     /// A frame in `bounds`, with nice scales around the data ranges (`exactX`/`exactY` keep a range as given).
     public init(bounds: Rect, x xRange: (Double, Double), y yRange: (Double, Double), margins: Margins = Margins(),
-                xTicks: Int = 6, yTicks: Int = 5, exactX: Bool = false, exactY: Bool = false) {
+                xTicks: Int = 6, yTicks: Int = 5, exactX: Bool = false, exactY: Bool = false, integerX: Bool = false) {
         plot = bounds.inset(top: margins.top, left: margins.left, bottom: margins.bottom, right: margins.right)
-        xScale = exactX ? NiceScale.exact(xRange.0, xRange.1, target: xTicks) : NiceScale(xRange.0, xRange.1, target: xTicks)
+        xScale = exactX ? NiceScale.exact(xRange.0, xRange.1, target: xTicks)
+                        : NiceScale(xRange.0, xRange.1, target: xTicks, minimumStep: integerX ? 1 : 0)
         yScale = exactY ? NiceScale.exact(yRange.0, yRange.1, target: yTicks) : NiceScale(yRange.0, yRange.1, target: yTicks)
         x = LinearScale(domain: (xScale.lower, xScale.upper), range: (plot.x, plot.maxX))
         y = LinearScale(domain: (yScale.lower, yScale.upper), range: (plot.maxY, plot.y))

@@ -38,14 +38,14 @@ public enum LineChart {
     public static func draw(into canvas: inout SVGCanvas, bounds: Rect, series: [Series], points: [Point] = [],
                             xLabel: String, yLabel: String, title: String? = nil,
                             xRange: (Double, Double)? = nil, yRange: (Double, Double)? = nil,
-                            exactX: Bool = false, exactY: Bool = false, yFormat: ((Double) -> String)? = nil,
+                            exactX: Bool = false, exactY: Bool = false, integerX: Bool = false, yFormat: ((Double) -> String)? = nil,
                             extraLegend: [(name: String, swatch: Legend.Swatch)] = [],
                             margins: ChartFrame.Margins = ChartFrame.Margins(),
                             drawBehind: ((inout SVGCanvas, ChartFrame) -> Void)? = nil) {
         let xs = series.flatMap { $0.points.map(\.x) }.filter(\.isFinite) + points.map(\.x)
         let ys = series.flatMap { $0.points.map(\.y) }.filter(\.isFinite) + points.map(\.y)
         let frame = ChartFrame(bounds: bounds, x: xRange ?? (xs.min() ?? 0, xs.max() ?? 1), y: yRange ?? (ys.min() ?? 0, ys.max() ?? 1),
-                               margins: margins, exactX: exactX, exactY: exactY)
+                               margins: margins, exactX: exactX, exactY: exactY, integerX: integerX)
         if let title { canvas.text(title, x: bounds.x + 4, y: bounds.y + 14, size: 13, weight: "bold") }
         frame.drawAxes(into: &canvas, xLabel: xLabel, yLabel: yLabel, yFormat: yFormat)
         drawBehind?(&canvas, frame)

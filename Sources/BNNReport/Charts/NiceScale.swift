@@ -14,7 +14,8 @@ public struct NiceScale: Sendable, Equatable {
 
     /// A scale covering `lower…upper` with about `target` ticks (at least 2). Non-finite bounds give 0…1;
     /// an empty span is widened around its value.
-    public init(_ lower: Double, _ upper: Double, target: Int = 5) {
+    /// `minimumStep` keeps ticks apart, e.g. 1 for whole epochs.
+    public init(_ lower: Double, _ upper: Double, target: Int = 5, minimumStep: Double = 0) {
         var low = lower, high = upper
         if !low.isFinite || !high.isFinite { (low, high) = (0, 1) }
         if low > high { swap(&low, &high) }
@@ -23,7 +24,7 @@ public struct NiceScale: Sendable, Equatable {
             let pad = low == 0 ? 1 : abs(low) * 0.1
             (low, high) = low == 0 ? (0, 1) : (low - pad, high + pad)
         }
-        let step = Self.niceStep((high - low) / Double(max(target - 1, 1)))
+        let step = max(Self.niceStep((high - low) / Double(max(target - 1, 1))), minimumStep)
         // The slack keeps a bound that is already a multiple (0.6 / 0.2 = 2.9999999999999996) from
         // gaining an extra step.
         let first = (low / step + 1e-9).rounded(.down)

@@ -97,7 +97,7 @@ public struct PredictionFigure: Sendable {
         case .correct: return "Correct: \(answer)"
         case .wrong: return "Wrong: said \(answer)"
         case .refused: return "I don't know"
-        case .answered: return answer
+        case .answered: return "Answer: \(answer)"
         }
     }
 
@@ -122,15 +122,20 @@ public struct PredictionFigure: Sendable {
         figure.rect(imageFrame.inset(top: -1, left: -1, bottom: -1, right: -1), fill: "#000000", stroke: "#888888")
         figure.image(png: PNGEncoder.encode(image), in: imageFrame, label: caption)
         let verdictY = 186.0
-        figure.rect(Rect(x: 14, y: verdictY - 15, width: 150, height: 22), fill: verdict.color, opacity: 0.12)
-        figure.element("text", [("x", "20"), ("y", SVGCanvas.number(verdictY)), ("font-size", "14"), ("font-weight", "bold"),
-                                ("fill", verdict.color), ("class", "verdict"), ("data-verdict", verdict.rawValue)],
+        // The left column is 164 pixels wide: long answers ("Wrong: said 3 or 5 or 8") get a smaller font.
+        let verdictSize = Legend.textWidth(verdictText, size: 14) * 1.1 <= 150 ? 14.0 : 12.0
+        let boxWidth = min(max(Legend.textWidth(verdictText, size: verdictSize) * 1.1 + 14, 120), 160)
+        figure.rect(Rect(x: 14, y: verdictY - 15, width: boxWidth, height: 22), fill: verdict.color, opacity: 0.12)
+        figure.element("text", [("x", "20"), ("y", SVGCanvas.number(verdictY)), ("font-size", SVGCanvas.number(verdictSize)),
+                                ("font-weight", "bold"), ("fill", verdict.color), ("class", "verdict"),
+                                ("data-verdict", verdict.rawValue)],
                        text: verdictText)
-        if verdict != .refused {
-            figure.text("(highlighted)", x: 20, y: verdictY + 20, size: 11, fill: Palette.mutedText)
-        } else {
-            figure.text("no class selected", x: 20, y: verdictY + 20, size: 11, fill: Palette.mutedText)
+        let note: String
+        switch verdict {
+        case .refused: note = "no class selected"
+        case .correct, .wrong, .answered: note = selected.count > 1 ? "answer highlighted (most likely first)" : "answer highlighted"
         }
+        figure.text(note, x: 20, y: verdictY + 20, size: 11, fill: Palette.mutedText)
 
         // Right: a 2 × 5 grid of per-class histograms sharing one x-axis.
         let scale = logRange
@@ -155,10 +160,11 @@ public struct PredictionFigure: Sendable {
             canvas.rect(cell.inset(top: 0, left: 2, bottom: 0, right: -2), fill: Palette.skyBlue, stroke: Palette.blue,
                         strokeWidth: 2, opacity: 0.12)
         }
-        let title = "\(classNames[c])" + (label == c ? " (true)" : "")
-        canvas.text(title, x: cell.x + 26, y: cell.y + 14, size: 12, weight: isSelected ? "bold" : nil,
+        // Class name on the left, median on the right: both short enough to share the 128-pixel header.
+        let title = classNames[c] + (label == c ? " (true)" : "")
+        canvas.text(title, x: cell.x + 4, y: cell.y + 14, size: 12, weight: isSelected ? "bold" : nil,
                     fill: isSelected ? Palette.blue : Palette.text)
-        canvas.text("median p " + Self.probabilityText(medians[c]), x: cell.maxX - 4, y: cell.y + 14, size: 10,
+        canvas.text("median " + Self.probabilityText(medians[c]), x: cell.maxX - 4, y: cell.y + 14, size: 10,
                     anchor: .end, fill: Palette.mutedText)
         let margins = ChartFrame.Margins(top: 22, left: 26, bottom: 22, right: 8)
         let frame = ChartFrame(bounds: cell, x: (scale.lower, scale.upper), y: (0, 1), margins: margins, xTicks: 4, yTicks: 3,

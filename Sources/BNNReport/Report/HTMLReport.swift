@@ -184,7 +184,7 @@ public enum HTMLReport {
                        series: [series("loss (−ELBO / N)", history.map(\.loss), 0), series("data term", history.map(\.dataTerm), 1),
                                 series("KL term", history.map(\.klTerm), 2)],
                        xLabel: "epoch", yLabel: "nats per example", xRange: epochRange,
-                       yRange: (0, history.map { max($0.loss, $0.dataTerm, $0.klTerm) }.filter(\.isFinite).max() ?? 1))
+                       yRange: (0, history.map { max($0.loss, $0.dataTerm, $0.klTerm) }.filter(\.isFinite).max() ?? 1), integerX: true)
         var accuracy = SVGCanvas(width: 580, height: 330)
         var accuracySeries = [series("training (sampled networks)", history.map(\.trainAccuracy), 0)]
         let validation = history.compactMap { record in record.validationAccuracy.map { (x: Double(record.epoch), y: $0) } }
@@ -195,7 +195,8 @@ public enum HTMLReport {
         let accuracies = accuracySeries.flatMap { $0.points.map(\.y) }.filter(\.isFinite)
         LineChart.draw(into: &accuracy, bounds: Rect(x: 0, y: 0, width: 580, height: 330), series: accuracySeries,
                        xLabel: "epoch", yLabel: "accuracy", xRange: epochRange,
-                       yRange: (min(accuracies.min() ?? 0, 0.999), min(max(accuracies.max() ?? 1, 0.001), 1)), yFormat: percentFormat)
+                       yRange: (min(accuracies.min() ?? 0, 0.999), min(max(accuracies.max() ?? 1, 0.001), 1)), integerX: true,
+                       yFormat: percentFormat)
         chartGrid(&page, [("Loss and its parts", loss, "training-loss"), ("Accuracy per epoch", accuracy, "training-accuracy")])
         page.raw("</section>")
     }
@@ -255,12 +256,17 @@ public enum HTMLReport {
                                            points: riskCurve(inside.summary.scores(score), forcedCorrect),
                                            color: Palette.color(index), dash: Palette.dash(index)))
         }
+        // Good models make no errors until most digits are answered: show coverage from a round value
+        // below where the first errors appear (at most 0.5 cut off), so that the interesting part is wide.
+        let firstError = curves.compactMap { $0.points.first { $0.y > 0 }?.x }.min() ?? 0
+        let lowestPoint = points.map(\.x).min() ?? 1
+        let coverageFrom = max(0, min(0.5, ((min(firstError, lowestPoint) - 0.05) * 10).rounded(.down) / 10))
         // Below 5% coverage a handful of digits decides the risk: leave that noise out of the y range.
-        let relevant = curves.flatMap { $0.points.filter { $0.x >= 0.05 }.map(\.y) } + points.map(\.y)
+        let relevant = curves.flatMap { $0.points.filter { $0.x >= max(0.05, coverageFrom) }.map(\.y) } + points.map(\.y)
         var riskCanvas = SVGCanvas(width: 580, height: 360)
         LineChart.draw(into: &riskCanvas, bounds: Rect(x: 0, y: 0, width: 580, height: 360), series: curves, points: points,
                        xLabel: "coverage (share of digits answered)", yLabel: "risk (error on answered digits)",
-                       xRange: (0, 1), yRange: (0, max(relevant.max() ?? 0.01, 0.001)), exactX: true, yFormat: percentFormat,
+                       xRange: (coverageFrom, 1), yRange: (0, max(relevant.max() ?? 0.01, 0.001)), exactX: true, yFormat: percentFormat,
                        margins: ChartFrame.Margins(top: 70, left: 58, bottom: 46, right: 18))
 
         let bins = Metrics.reliabilityDiagram(probabilities: inside.summary.meanProbabilities, labels: labels, bins: 15)
@@ -275,7 +281,7 @@ public enum HTMLReport {
                       lines: [LineChart.Series(name: "perfect calibration", points: [(x: 0, y: 0), (x: 1, y: 1)], color: Palette.black, dash: "5 3")],
                       xLabel: "confidence (largest mean probability)", yLabel: "accuracy", xRange: (0, 1), yRange: (0, 1),
                       margins: ChartFrame.Margins(top: 70, left: 58, bottom: 46, right: 18))
-        chartGrid(&page, [("Risk–coverage on MNIST test digits", riskCanvas, "risk-coverage"),
+        chartGrid(&page, [("Risk–coverage on MNIST test digits" + (coverageFrom > 0 ? " (coverage from \(format(coverageFrom, digits: 1)))" : ""), riskCanvas, "risk-coverage"),
                           ("Reliability diagram (ECE \(content.result.datasets["mnist"]?.ece.map { format($0, digits: 4) } ?? "–"))", reliability, "reliability")])
         let empty = bins.filter { $0.count == 0 }.count
         if empty > 0 { page.element("p", text: "\(empty) of 15 confidence bins hold no digits and have no bar.", className: "note") }
@@ -380,6 +386,7 @@ public enum HTMLReport {
     td.missing { color: #999; }
     tbody tr:hover { background: #f7f7f7; }
     .gallery { display: flex; flex-direction: column; gap: 10px; }
+    .prediction svg { width: 100%; max-width: 1180px; }
     figure { margin: 0; break-inside: avoid; page-break-inside: avoid; }
     figcaption { font-weight: 600; font-size: 15px; margin: 4px 0; }
     svg { max-width: 100%; height: auto; display: block; }
