@@ -70,6 +70,35 @@ import Testing
         }
     }
 
+    @Test func everyInlineSVGIsAWellFormedDocumentOnItsOwn() throws {
+        let html = HTMLReport.render(try ReportFixtures.content())
+        var svgs: [String] = []
+        var rest = html[...]
+        while let start = rest.range(of: "<svg "), let end = rest.range(of: "</svg>", range: start.upperBound..<rest.endIndex) {
+            svgs.append(String(rest[start.lowerBound..<end.upperBound]))
+            rest = rest[end.upperBound...]
+        }
+        // Gallery figures plus 2 training, 2 score (noise and the awkward set), risk–coverage and reliability charts.
+        #expect(svgs.count == XMLDigest(html).elements(named: "svg").count)
+        #expect(svgs.count >= 10)
+        for svg in svgs {
+            let digest = XMLDigest(svg)
+            #expect(digest.isWellFormed, "\(svg.prefix(120)): \(String(describing: digest.error))")
+            let root = digest.elements.first
+            #expect(root?.name == "svg" && root?.attributes["xmlns"] == "http://www.w3.org/2000/svg" && root?.attributes["viewBox"] != nil)
+            // Every coordinate is a finite number.
+            let geometry: Set<String> = ["x", "y", "width", "height", "x1", "y1", "x2", "y2", "cx", "cy", "r"]
+            for element in digest.elements {
+                for (name, value) in element.attributes where geometry.contains(name) {
+                    #expect(Double(value)?.isFinite == true, "\(element.name) \(name)=\(value)")
+                }
+                for pair in (element.attributes["points"] ?? "").split(separator: " ") {
+                    #expect(pair.split(separator: ",").allSatisfy { Double($0)?.isFinite == true }, "points \(pair)")
+                }
+            }
+        }
+    }
+
     @Test func numbersOnThePageEqualTheEvaluationResult() throws {
         let content = try ReportFixtures.content()
         let digest = XMLDigest(HTMLReport.render(content))

@@ -401,6 +401,10 @@ public enum HTMLReport {
       h3 { break-after: avoid; page-break-after: avoid; }
       table, figure, .chart { break-inside: avoid; page-break-inside: avoid; }
       thead th, td.tutorial { background: none; }
+      .table-wrap { overflow: visible; }
+      table { font-size: 8.5pt; }
+      th, td { white-space: normal; padding: 3px 5px; }
+      code { white-space: pre-wrap; }
       tbody tr:hover { background: none; }
       .charts { grid-template-columns: 1fr 1fr; }
       @page { margin: 14mm; }
