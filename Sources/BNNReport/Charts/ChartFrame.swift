@@ -105,7 +105,8 @@ public struct Legend: Sendable {
     public init(_ entries: [(name: String, swatch: Swatch)]) { self.entries = entries }
 
     /// An estimate of the width of `text` at `size` (no font metrics are available when writing a file).
-    public static func textWidth(_ text: String, size: Double) -> Double { Double(text.count) * size * 0.56 }
+    /// 0.6 em per character is on the generous side for sans-serif text, so that neighbours never touch.
+    public static func textWidth(_ text: String, size: Double) -> Double { Double(text.count) * size * 0.6 }
 
     /// Draws the legend starting at (`x`, `y`: the middle of the first row), wrapping before `maxX`.
     /// Returns the number of rows used.
@@ -113,7 +114,7 @@ public struct Legend: Sendable {
     public func draw(into canvas: inout SVGCanvas, x: Double, y: Double, maxX: Double, size: Double = 11) -> Int {
         var px = x, py = y, rows = 1
         for entry in entries {
-            let width = 22 + Self.textWidth(entry.name, size: size) + 14
+            let width = 22 + Self.textWidth(entry.name, size: size) + 18
             if px + width > maxX, px > x {
                 px = x
                 py += size + 6
