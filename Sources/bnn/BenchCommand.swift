@@ -9,7 +9,8 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Every kernel's result is checked against the reference before it is timed. Figures are medians of \
             several runs on this machine; ratios compare achieved FLOP/s with the best matrix multiply measured \
-            in the same run. Uses MNIST when found, else synthetic data of the same shape.
+            in the same run. Uses MNIST when found, else synthetic data of the same shape. On a shared machine, \
+            compare the CPU seconds and the load average printed beside the wall-clock figures.
             """)
 
     @OptionGroup var data: DataOptions
@@ -26,7 +27,9 @@ struct BenchCommand: ParsableCommand {
             report.machine = .init(cores: ProcessInfo.processInfo.activeProcessorCount, threads: ComputeSettings.threads,
                                    blas: MatrixMultiply.blasDescription ?? "none", cpu: cpuName())
             let log: (String) -> Void = json ? { _ in } : { Console.info($0) }
-            log("Machine: \(report.machine.cpu), \(report.machine.cores) cores, \(report.machine.threads) threads; BLAS: \(report.machine.blas)")
+            report.loadAverage = [loadAverage()]
+            log("Machine: \(report.machine.cpu), \(report.machine.cores) cores, \(report.machine.threads) threads; BLAS: \(report.machine.blas); "
+                + String(format: "load average %.2f", report.loadAverage[0]))
 
             // (a) Matrix multiply at the training shapes and 1024³, every path, checked first.
             let shapes: [(String, Bool, Bool, Int, Int, Int)] = [
@@ -75,34 +78,62 @@ struct BenchCommand: ParsableCommand {
                 var configuration = TrainingConfiguration.default
                 configuration.estimator = estimator
                 configuration.epochs = 1
-                var seconds: [Double] = []
+                var seconds: [Double] = [], cpuSeconds: [Double] = []
                 for run in 0..<repeats {
                     var generator = RandomGenerator(seed: UInt64(run))
                     let network = try ClassifierTraining.makeNetwork(configuration, generator: &generator)
                     let trainer = Trainer(network: network, configuration: configuration, generator: generator)
+                    let cpuStart = processCPUSeconds()
                     seconds.append(time { trainer.train(on: training, validation: nil) })
+                    cpuSeconds.append(processCPUSeconds() - cpuStart)
+                    // A fast epoch that does not learn is a failure, not a record.
+                    guard let record = trainer.history.last, record.loss.isFinite,
+                          mnist == nil || record.trainAccuracy > 0.8 else {
+                        throw BenchError(description: "the \(estimator.rawValue) epoch did not train: \(String(describing: trainer.history.last))")
+                    }
                 }
                 let epoch = median(seconds)
                 report.epochSeconds[estimator.rawValue] = epoch
+                report.epochCPUSeconds[estimator.rawValue] = median(cpuSeconds)
                 // FLOPs of the matrix multiplies in one epoch of 784→1024→10 (forward and backward).
                 let gemmsPerBatch = estimator == .local ? 4.0 : 2.0
                 let flops = Double(training.count) * (gemmsPerBatch * 2 * 784 * 1024 + (estimator == .local ? 6.0 : 3.0) * 2 * 1024 * 10)
                 report.epochGemmFraction[estimator.rawValue] = flops / epoch / 1e9 / bestGEMM
-                log(String(format: "  epoch (%@): %.2f s  (%.0f%% of the best GEMM's rate)", estimator.rawValue, epoch,
-                           100 * flops / epoch / 1e9 / bestGEMM))
+                log(String(format: "  epoch (%@): %.2f s, %.2f CPU s  (%.0f%% of the best GEMM's rate)", estimator.rawValue, epoch,
+                           median(cpuSeconds), 100 * flops / epoch / 1e9 / bestGEMM))
             }
 
             // (c) The 100-sample uncertainty pass over the test images.
             var generator = RandomGenerator(seed: 7)
             let network = try ClassifierTraining.makeNetwork(.default, generator: &generator)
             let predictive = Predictive(network: network)
+            // Checked first: every sampled row must be a probability vector.
+            let check = predictive.sampleProbabilities(test.images, samples: 2, generator: &generator)
+            let classes = network.classes
+            for row in 0..<(check.count / classes) {
+                var total: Float = 0
+                for c in 0..<classes { total += check.pointer[row * classes + c] }
+                guard abs(total - 1) < 1e-4 else {
+                    throw BenchError(description: "the uncertainty pass is wrong: row \(row) sums to \(total)")
+                }
+            }
+            var evaluateCPU: [Double] = []
             report.evaluateSeconds = median((0..<repeats).map { _ in
-                time {
+                let cpuStart = processCPUSeconds()
+                let seconds = time {
                     let probabilities = predictive.sampleProbabilities(test.images, samples: 100, generator: &generator)
                     _ = PredictiveSummary(probabilities: probabilities)
                 }
+                evaluateCPU.append(processCPUSeconds() - cpuStart)
+                return seconds
             })
-            log(String(format: "  uncertainty pass (100 samples × %d images): %.2f s", test.count, report.evaluateSeconds))
+            report.evaluateCPUSeconds = median(evaluateCPU)
+            // Matrix-multiply FLOPs of the pass: the first layer's two moment products once, the second
+            // layer's two per sample.
+            let evaluateFlops = Double(test.count) * (2 * 2 * 784 * 1024 + 100 * 2 * 2 * 1024 * 10)
+            report.evaluateGemmFraction = evaluateFlops / report.evaluateSeconds / 1e9 / bestGEMM
+            log(String(format: "  uncertainty pass (100 samples × %d images): %.2f s, %.2f CPU s  (%.0f%% of the best GEMM's rate)",
+                       test.count, report.evaluateSeconds, report.evaluateCPUSeconds, 100 * report.evaluateGemmFraction))
 
             // (d) Normal draws.
             let buffer = Tensor(shape: [1 << 24])
@@ -112,6 +143,9 @@ struct BenchCommand: ParsableCommand {
 
             report.peakRSSMegabytes = peakResidentMegabytes()
             log(String(format: "  peak resident memory: %.0f MB", report.peakRSSMegabytes))
+            report.loadAverage.append(loadAverage())
+            log(String(format: "  load average at the end: %.2f (figures are wall-clock; above %d the machine was shared)",
+                       report.loadAverage[1], report.machine.cores))
             if json { print(try report.json()) }
         }
     }
@@ -132,7 +166,12 @@ struct BenchReport: Encodable {
     var gemm: [GEMM] = []
     var epochSeconds: [String: Double] = [:]
     var epochGemmFraction: [String: Double] = [:]
+    var epochCPUSeconds: [String: Double] = [:]
     var evaluateSeconds = 0.0
+    var evaluateCPUSeconds = 0.0
+    var evaluateGemmFraction = 0.0
+    /// The 1-minute load average at the start and at the end of the run.
+    var loadAverage: [Double] = []
     var normalsPerSecond = 0.0
     var peakRSSMegabytes = 0.0
 
@@ -140,7 +179,11 @@ struct BenchReport: Encodable {
         case machine, data, gemm
         case epochSeconds = "epoch_seconds"
         case epochGemmFraction = "epoch_fraction_of_gemm_limit"
+        case epochCPUSeconds = "epoch_cpu_seconds"
         case evaluateSeconds = "evaluate_seconds"
+        case evaluateCPUSeconds = "evaluate_cpu_seconds"
+        case evaluateGemmFraction = "evaluate_fraction_of_gemm_limit"
+        case loadAverage = "load_average"
         case normalsPerSecond = "normals_per_second"
         case peakRSSMegabytes = "peak_rss_mb"
     }
@@ -198,6 +241,19 @@ func peakResidentMegabytes() -> Double {
     #else
     return Double(usage.ru_maxrss) / 1024
     #endif
+}
+
+/// User plus system CPU time of this process (all threads), in seconds.
+func processCPUSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// The 1-minute load average (how many runnable threads shared the cores), or −1 where unknown.
+func loadAverage() -> Double {
+    var values = [Double](repeating: -1, count: 3)
+    return getloadavg(&values, 3) >= 1 ? values[0] : -1
 }
 
 func cpuName() -> String {
