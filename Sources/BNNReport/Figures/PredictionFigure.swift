@@ -133,7 +133,7 @@ public struct PredictionFigure: Sendable {
         let note: String
         switch verdict {
         case .refused: note = "no class selected"
-        case .correct, .wrong, .answered: note = selected.count > 1 ? "answer highlighted (most likely first)" : "answer highlighted"
+        case .correct, .wrong, .answered: note = selected.count > 1 ? "answers highlighted" : "answer highlighted"
         }
         figure.text(note, x: 20, y: verdictY + 20, size: 11, fill: Palette.mutedText)
 
