@@ -113,8 +113,9 @@ func resultTable(_ result: EvaluationResult) -> String {
     for name in names {
         guard let d = result.datasets[name] else { continue }
         let auroc = d.auroc == nil ? "            -" : "\(number(d.auroc)) / \(number(d.aurocEntropy)) / \(number(d.aurocMutualInformation))"
-        lines.append(String(format: "%-12@ %8d  %@      %@     %@   %@  %@", name as NSString, d.count, percent(d.refused),
-                            percent(d.acceptedAccuracy), auroc.padding(toLength: 26, withPad: " ", startingAt: 0), number(d.ece), number(d.nll)))
+        lines.append(name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                     + String(format: " %8d  ", d.count) + percent(d.refused) + "      " + percent(d.acceptedAccuracy) + "     "
+                     + auroc.padding(toLength: 26, withPad: " ", startingAt: 0) + "   " + number(d.ece) + "  " + number(d.nll))
     }
     return lines.joined(separator: "\n")
 }
