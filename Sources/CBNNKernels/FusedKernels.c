@@ -83,6 +83,12 @@ void bnn_fused_local_output(const float *mean, float *deviation, const float *bi
     BNN_FUSED_DISPATCH(local_output, mean, deviation, bias_mu, bias_variance, noise, output, rows, columns)
 }
 
+void bnn_fused_sample_weights(const float *mu, const float *sigma, float *noise, float *weight, long start, long count,
+                              uint64_t key) {
+    if (count <= 0) return;
+    BNN_FUSED_DISPATCH(sample_weights, mu, sigma, noise, weight, start, count, key)
+}
+
 void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row) {
     if (end_row <= first_row) return;
     BNN_FUSED_DISPATCH(sample_mlp, arguments, first_row, end_row)
@@ -228,6 +234,23 @@ BNN_ATTR static void BNN_NAME(local_output)(const float *mean, float *deviation,
             d[c] = s;
             o[c] = (m[c] + biasMu[c]) + s * e[c];
         }
+    }
+}
+
+/*
+ * W = μ + σ⊙ε for elements [start, start + count), ε[i] = z_key(i) written to noise[i] as well (backward
+ * needs it). Drawn in blocks of 1024 that are used while still in L1, instead of a second pass.
+ */
+BNN_ATTR static void BNN_NAME(sample_weights)(const float *mu, const float *sigma, float *noise, float *weight,
+                                              long start, long count, uint64_t key) {
+    enum { BLOCK = 1024 };
+    for (long first = start; first < start + count; first += BLOCK) {
+        long n = start + count - first < BLOCK ? start + count - first : BLOCK;
+        BNN_NAME(normal_fill)(noise + first, first, n, key, 0.0f, 1.0f);
+        long i = first;
+        for (; i + BNN_WIDTH <= first + n; i += BNN_WIDTH)
+            BNN_NAME(store)(weight + i, BNN_NAME(load)(mu + i) + BNN_NAME(load)(sigma + i) * BNN_NAME(load)(noise + i));
+        for (; i < first + n; i++) weight[i] = mu[i] + sigma[i] * noise[i];
     }
 }
 

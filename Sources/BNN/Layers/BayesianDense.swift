@@ -209,11 +209,18 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
         return output
     }
 
-    /// Draws W = μ + σ ⊙ ε and b = μ_b + σ_b ⊙ ε_b, keeping ε for the backward pass.
+    /// Draws W = μ + σ ⊙ ε and b = μ_b + σ_b ⊙ ε_b, keeping ε for the backward pass. The weight noise is
+    /// drawn and used in one pass (`bnn_fused_sample_weights`), the same stream `fillNormal` would give.
     private func sampleWeights(generator: inout RandomGenerator) {
-        generator.fillNormal(weightNoise)
-        Elementwise.affineNoise(mean: weightMu.value.pointer, std: weightSigma.pointer, noise: weightNoise.pointer,
-                                into: sampledWeight.pointer, count: sampledWeight.count)
+        let key = generator.next()
+        let count = sampledWeight.count
+        let mu = SendablePointer(weightMu.value.pointer), sigma = SendablePointer(weightSigma.pointer)
+        let noise = SendablePointer(weightNoise.pointer), weight = SendablePointer(sampledWeight.pointer)
+        // Whole 64-draw groups of the stream per thread, so that no group is generated twice.
+        Parallel.forChunks(of: (count + 63) / 64, minimumChunk: 1 << 10) { groups in
+            let first = groups.lowerBound * 64, last = min(count, groups.upperBound * 64)
+            bnn_fused_sample_weights(mu.pointer, sigma.pointer, noise.pointer, weight.pointer, first, last - first, key)
+        }
         // The bias noise is kept in the bias-gradient slot of ρ until backward (it is overwritten there).
         generator.fillNormal(biasRho.gradient)
         Elementwise.affineNoise(mean: biasMu.value.pointer, std: biasSigma.pointer, noise: biasRho.gradient.pointer,

@@ -88,6 +88,14 @@ void bnn_fused_refresh(const float *rho, float *sigma, float *variance, float *s
 void bnn_fused_local_output(const float *mean, float *deviation, const float *bias_mu, const float *bias_variance,
                             const float *noise, float *output, long rows, long columns);
 
+/*
+ * One weight sample of a mean-field posterior: noise[i] = z_key(i) (the bnn_normal_fill stream) and
+ * weight[i] = mu[i] + sigma[i]·noise[i], for i in [start, start + count). Disjoint ranges may run on
+ * different threads; the result does not depend on the split.
+ */
+void bnn_fused_sample_weights(const float *mu, const float *sigma, float *noise, float *weight, long start, long count,
+                              uint64_t key);
+
 /* The most classes bnn_fused_sample_mlp handles, and the class blocking of its inner loop. */
 #define BNN_FUSED_MAX_CLASSES 16
 #define BNN_FUSED_CLASS_GROUP 5

@@ -3,130 +3,151 @@ import Foundation
 import Testing
 @testable import BNN
 
-/// The fused training step of `BayesianDense` (KL gradient, chain rule to ρ, Adam and σ refresh in one
-/// C pass) against the unfused reference sequence `backward` → `accumulateKLGradient` → `Adam.step` →
-/// `parametersDidChange`, on random data with awkward sizes (tails shorter than a vector).
-@Suite struct FusedUpdateTests {
-    /// The largest |a − b| over the largest |b|, so that values near 0 do not dominate.
-    func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
-        var scale: Float = 0, error: Float = 0
-        for i in 0..<b.count {
-            scale = max(scale, abs(b.pointer[i]))
-            error = max(error, abs(a.pointer[i] - b.pointer[i]))
+extension PerformanceTests {
+    /// The fused training step of `BayesianDense` (KL gradient, chain rule to ρ, Adam and σ refresh in one
+    /// C pass) against the unfused reference sequence `backward` → `accumulateKLGradient` → `Adam.step` →
+    /// `parametersDidChange`, on random data with awkward sizes (tails shorter than a vector).
+    @Suite struct FusedUpdateTests {
+        /// The largest |a − b| over the largest |b|, so that values near 0 do not dominate.
+        func relativeError(_ a: Tensor, _ b: Tensor) -> Float {
+            var scale: Float = 0, error: Float = 0
+            for i in 0..<b.count {
+                scale = max(scale, abs(b.pointer[i]))
+                error = max(error, abs(a.pointer[i] - b.pointer[i]))
+            }
+            return error / max(scale, 1e-30)
         }
-        return error / max(scale, 1e-30)
-    }
 
-    func makeLayer(_ estimator: GradientEstimator, inputs: Int, outputs: Int) -> BayesianDense {
-        let layer = BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, priorSigma: 0.7)
-        var generator = RandomGenerator(seed: 11)
-        layer.initialize(.he, initialSigma: 0.1, generator: &generator)
-        // Spread ρ over both tails of softplus and sigmoid.
-        generator.fillNormal(layer.weightRho.value, mean: -2, standardDeviation: 2)
-        generator.fillNormal(layer.biasRho.value, mean: -2, standardDeviation: 2)
-        generator.fillNormal(layer.biasMu.value, standardDeviation: 0.3)
-        layer.parametersDidChange()
-        return layer
-    }
+        func makeLayer(_ estimator: GradientEstimator, inputs: Int, outputs: Int) -> BayesianDense {
+            let layer = BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, priorSigma: 0.7)
+            var generator = RandomGenerator(seed: 11)
+            layer.initialize(.he, initialSigma: 0.1, generator: &generator)
+            // Spread ρ over both tails of softplus and sigmoid.
+            generator.fillNormal(layer.weightRho.value, mean: -2, standardDeviation: 2)
+            generator.fillNormal(layer.biasRho.value, mean: -2, standardDeviation: 2)
+            generator.fillNormal(layer.biasMu.value, standardDeviation: 0.3)
+            layer.parametersDidChange()
+            return layer
+        }
 
-    @Test(arguments: [GradientEstimator.local, .weights])
-    func fusedStepMatchesUnfusedSequence(estimator: GradientEstimator) {
-        let inputs = 37, outputs = 21, batch = 6, steps = 4
-        let reference = makeLayer(estimator, inputs: inputs, outputs: outputs)
-        let fused = makeLayer(estimator, inputs: inputs, outputs: outputs)
-        let referenceOptimizer = Adam(parameters: reference.parameters, learningRate: 0.01)
-        let fusedOptimizer = Adam(parameters: fused.parameters, learningRate: 0.01)
-        fused.defersRhoGradient = true
-        var referenceGenerator = RandomGenerator(seed: 5), fusedGenerator = RandomGenerator(seed: 5)
-        let klScale: Float = 0.37
-        for step in 0..<steps {
-            let input = randomTensor([batch, inputs], seed: UInt64(100 + step))
-            let outputGradient = randomTensor([batch, outputs], seed: UInt64(200 + step), scale: 0.1)
+        @Test(arguments: [GradientEstimator.local, .weights])
+        func fusedStepMatchesUnfusedSequence(estimator: GradientEstimator) {
+            let inputs = 37, outputs = 21, batch = 6, steps = 4
+            let reference = makeLayer(estimator, inputs: inputs, outputs: outputs)
+            let fused = makeLayer(estimator, inputs: inputs, outputs: outputs)
+            let referenceOptimizer = Adam(parameters: reference.parameters, learningRate: 0.01)
+            let fusedOptimizer = Adam(parameters: fused.parameters, learningRate: 0.01)
+            fused.defersRhoGradient = true
+            var referenceGenerator = RandomGenerator(seed: 5), fusedGenerator = RandomGenerator(seed: 5)
+            let klScale: Float = 0.37
+            for step in 0..<steps {
+                let input = randomTensor([batch, inputs], seed: UInt64(100 + step))
+                let outputGradient = randomTensor([batch, outputs], seed: UInt64(200 + step), scale: 0.1)
+                let referenceOutput = reference.forward(input, mode: .train, generator: &referenceGenerator).copy()
+                let fusedOutput = fused.forward(input, mode: .train, generator: &fusedGenerator).copy()
+                #expect(relativeError(fusedOutput, referenceOutput) < 1e-6, "forward, step \(step)")
+                _ = reference.backward(outputGradient, needsInputGradient: true)
+                _ = fused.backward(outputGradient, needsInputGradient: true)
+
+                reference.accumulateKLGradient(scale: klScale)
+                referenceOptimizer.step()
+                reference.parametersDidChange()
+                let constants = fusedOptimizer.beginStep()
+                fused.fusedAdamStep(klScale: klScale, optimizer: fusedOptimizer, constants: constants)
+
+                for (a, b) in zip(fused.parameters, reference.parameters) {
+                    #expect(relativeError(a.value, b.value) < 1e-6, "\(a.name) after step \(step): \(relativeError(a.value, b.value))")
+                    let (fm, fv) = fusedOptimizer.moments(of: a)!, (rm, rv) = referenceOptimizer.moments(of: b)!
+                    #expect(relativeError(fm, rm) < 1e-5, "m of \(a.name) after step \(step): \(relativeError(fm, rm))")
+                    #expect(relativeError(fv, rv) < 1e-5, "v of \(a.name) after step \(step): \(relativeError(fv, rv))")
+                }
+            }
+            // The refreshed σ (weights) or σ² (local) feeds the next forward pass, and the KL agrees.
+            let input = randomTensor([batch, inputs], seed: 999)
             let referenceOutput = reference.forward(input, mode: .train, generator: &referenceGenerator).copy()
             let fusedOutput = fused.forward(input, mode: .train, generator: &fusedGenerator).copy()
-            #expect(relativeError(fusedOutput, referenceOutput) < 1e-6, "forward, step \(step)")
-            _ = reference.backward(outputGradient, needsInputGradient: true)
-            _ = fused.backward(outputGradient, needsInputGradient: true)
+            #expect(relativeError(fusedOutput, referenceOutput) < 1e-5)
+            #expect(abs(fused.klDivergence() - reference.klDivergence()) <= 1e-5 * abs(reference.klDivergence()))
+        }
 
-            reference.accumulateKLGradient(scale: klScale)
-            referenceOptimizer.step()
-            reference.parametersDidChange()
-            let constants = fusedOptimizer.beginStep()
-            fused.fusedAdamStep(klScale: klScale, optimizer: fusedOptimizer, constants: constants)
-
-            for (a, b) in zip(fused.parameters, reference.parameters) {
-                #expect(relativeError(a.value, b.value) < 1e-6, "\(a.name) after step \(step): \(relativeError(a.value, b.value))")
-                let (fm, fv) = fusedOptimizer.moments(of: a)!, (rm, rv) = referenceOptimizer.moments(of: b)!
-                #expect(relativeError(fm, rm) < 1e-5, "m of \(a.name) after step \(step): \(relativeError(fm, rm))")
-                #expect(relativeError(fv, rv) < 1e-5, "v of \(a.name) after step \(step): \(relativeError(fv, rv))")
+        @Test func fusedRefreshMatchesVectorMath() {
+            for count in [1, 15, 16, 17, 100, 1000] {
+                let rho = randomTensor([count], seed: UInt64(count), scale: 6)
+                let sigma = Tensor(shape: [count]), variance = Tensor(shape: [count]), sigmoid = Tensor(shape: [count])
+                bnn_fused_refresh(rho.pointer, sigma.pointer, variance.pointer, sigmoid.pointer, count)
+                let expectedSigma = Tensor(shape: [count]), expectedSigmoid = Tensor(shape: [count])
+                VectorMath.softplus(rho.pointer, expectedSigma.pointer, count: count)
+                VectorMath.sigmoid(rho.pointer, expectedSigmoid.pointer, count: count)
+                let expectedVariance = Tensor(shape: [count])
+                Elementwise.square(expectedSigma.pointer, expectedVariance.pointer, count: count)
+                #expect(sigma.array == expectedSigma.array)
+                #expect(sigmoid.array == expectedSigmoid.array)
+                #expect(relativeError(variance, expectedVariance) < 1e-7)
             }
         }
-        // The refreshed σ (weights) or σ² (local) feeds the next forward pass, and the KL agrees.
-        let input = randomTensor([batch, inputs], seed: 999)
-        let referenceOutput = reference.forward(input, mode: .train, generator: &referenceGenerator).copy()
-        let fusedOutput = fused.forward(input, mode: .train, generator: &fusedGenerator).copy()
-        #expect(relativeError(fusedOutput, referenceOutput) < 1e-5)
-        #expect(abs(fused.klDivergence() - reference.klDivergence()) <= 1e-5 * abs(reference.klDivergence()))
-    }
 
-    @Test func fusedRefreshMatchesVectorMath() {
-        for count in [1, 15, 16, 17, 100, 1000] {
-            let rho = randomTensor([count], seed: UInt64(count), scale: 6)
-            let sigma = Tensor(shape: [count]), variance = Tensor(shape: [count]), sigmoid = Tensor(shape: [count])
-            bnn_fused_refresh(rho.pointer, sigma.pointer, variance.pointer, sigmoid.pointer, count)
-            let expectedSigma = Tensor(shape: [count]), expectedSigmoid = Tensor(shape: [count])
-            VectorMath.softplus(rho.pointer, expectedSigma.pointer, count: count)
-            VectorMath.sigmoid(rho.pointer, expectedSigmoid.pointer, count: count)
-            let expectedVariance = Tensor(shape: [count])
-            Elementwise.square(expectedSigma.pointer, expectedVariance.pointer, count: count)
-            #expect(sigma.array == expectedSigma.array)
-            #expect(sigmoid.array == expectedSigmoid.array)
-            #expect(relativeError(variance, expectedVariance) < 1e-7)
-        }
-    }
+        /// A full epoch-like run through `Trainer` (fused for BayesianDense) against the same steps taken by
+        /// hand with the unfused sequence.
+        @Test func trainerMatchesUnfusedTraining() throws {
+            var configuration = TrainingConfiguration.default
+            configuration.hidden = 24
+            configuration.epochs = 1
+            configuration.batchSize = 16
+            let images = randomTensor([50, 12], seed: 4)
+            let labels = (0..<50).map { $0 % 3 }
+            let data = LabeledImages(images: images, labels: labels, rows: 3, columns: 4)
+            var generator = RandomGenerator(seed: 1)
+            let network = try ClassifierTraining.makeNetwork(configuration, inputShape: [12], classes: 3, generator: &generator)
+            generator = RandomGenerator(seed: 1)
+            let twin = try ClassifierTraining.makeNetwork(configuration, inputShape: [12], classes: 3, generator: &generator)
+            let trainer = Trainer(network: network, configuration: configuration, generator: RandomGenerator(seed: 9))
+            trainer.train(on: data, validation: nil)
 
-    /// A full epoch-like run through `Trainer` (fused for BayesianDense) against the same steps taken by
-    /// hand with the unfused sequence.
-    @Test func trainerMatchesUnfusedTraining() throws {
-        var configuration = TrainingConfiguration.default
-        configuration.hidden = 24
-        configuration.epochs = 1
-        configuration.batchSize = 16
-        let images = randomTensor([50, 12], seed: 4)
-        let labels = (0..<50).map { $0 % 3 }
-        let data = LabeledImages(images: images, labels: labels, rows: 3, columns: 4)
-        var generator = RandomGenerator(seed: 1)
-        let network = try ClassifierTraining.makeNetwork(configuration, inputShape: [12], classes: 3, generator: &generator)
-        generator = RandomGenerator(seed: 1)
-        let twin = try ClassifierTraining.makeNetwork(configuration, inputShape: [12], classes: 3, generator: &generator)
-        let trainer = Trainer(network: network, configuration: configuration, generator: RandomGenerator(seed: 9))
-        trainer.train(on: data, validation: nil)
-
-        // The same epoch by hand, unfused: same shuffling, batches, noise, learning rates.
-        var stepGenerator = RandomGenerator(seed: 9)
-        let optimizer = Adam(parameters: twin.layers.flatMap(\.parameters), learningRate: configuration.learningRate)
-        var order = Array(0..<50)
-        stepGenerator.shuffle(&order)
-        let klScale = configuration.klWeight / 50
-        let batches = (50 + 15) / 16
-        for batch in 0..<batches {
-            let rows = Array(order[(batch * 16)..<min(50, batch * 16 + 16)])
-            let x = Tensor(shape: [rows.count, 12])
-            for (r, source) in rows.enumerated() { for c in 0..<12 { x[r, c] = images[source, c] } }
-            optimizer.learningRate = configuration.learningRate(epoch: 0, progress: Double(batch) / Double(batches))
-            let logits = twin.forward(x, mode: .train, generator: &stepGenerator)
-            let gradient = Tensor(shape: [rows.count, 3])
-            let batchLabels = rows.map { labels[$0] }
-            _ = batchLabels.withUnsafeBufferPointer {
-                SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0.baseAddress!, scale: 1 / Float(rows.count), gradient: gradient)
+            // The same epoch by hand, unfused: same shuffling, batches, noise, learning rates.
+            var stepGenerator = RandomGenerator(seed: 9)
+            let optimizer = Adam(parameters: twin.layers.flatMap(\.parameters), learningRate: configuration.learningRate)
+            var order = Array(0..<50)
+            stepGenerator.shuffle(&order)
+            let klScale = configuration.klWeight / 50
+            let batches = (50 + 15) / 16
+            for batch in 0..<batches {
+                let rows = Array(order[(batch * 16)..<min(50, batch * 16 + 16)])
+                let x = Tensor(shape: [rows.count, 12])
+                for (r, source) in rows.enumerated() { for c in 0..<12 { x[r, c] = images[source, c] } }
+                optimizer.learningRate = configuration.learningRate(epoch: 0, progress: Double(batch) / Double(batches))
+                let logits = twin.forward(x, mode: .train, generator: &stepGenerator)
+                let gradient = Tensor(shape: [rows.count, 3])
+                let batchLabels = rows.map { labels[$0] }
+                _ = batchLabels.withUnsafeBufferPointer {
+                    SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0.baseAddress!, scale: 1 / Float(rows.count), gradient: gradient)
+                }
+                twin.backward(gradient)
+                for layer in twin.bayesianLayers { layer.accumulateKLGradient(scale: klScale) }
+                optimizer.step()
+                twin.parametersDidChange()
             }
-            twin.backward(gradient)
-            for layer in twin.bayesianLayers { layer.accumulateKLGradient(scale: klScale) }
-            optimizer.step()
-            twin.parametersDidChange()
+            for ((name, a), (_, b)) in zip(network.namedParameters, twin.namedParameters) {
+                #expect(relativeError(a.value, b.value) < 1e-5, "\(name): \(relativeError(a.value, b.value))")
+            }
         }
-        for ((name, a), (_, b)) in zip(network.namedParameters, twin.namedParameters) {
-            #expect(relativeError(a.value, b.value) < 1e-5, "\(name): \(relativeError(a.value, b.value))")
+
+        /// One fused pass of weight sampling equals a Normal fill of the same key followed by μ + σ·ε, for any
+        /// split of the range into 64-aligned pieces.
+        @Test func fusedWeightSamplingMatchesFillAndAffine() {
+            let count = 5000
+            let mu = randomTensor([count], seed: 1), sigma = randomTensor([count], seed: 2, scale: 0.1)
+            let expectedNoise = Tensor(shape: [count]), expectedWeight = Tensor(shape: [count])
+            NormalSampler.fill(expectedNoise.pointer, count: count, key: 0xDEAD_BEEF)
+            Elementwise.affineNoise(mean: mu.pointer, std: sigma.pointer, noise: expectedNoise.pointer,
+                                    into: expectedWeight.pointer, count: count)
+            for pieces in [[0, count], [0, 64, 1088, count], [0, 2048, count]] {
+                let noise = Tensor(shape: [count]), weight = Tensor(shape: [count])
+                for (start, end) in zip(pieces, pieces.dropFirst()) {
+                    bnn_fused_sample_weights(mu.pointer, sigma.pointer, noise.pointer, weight.pointer, start, end - start, 0xDEAD_BEEF)
+                }
+                #expect(noise.array == expectedNoise.array)
+                #expect(relativeError(weight, expectedWeight) < 1e-6)
+            }
         }
     }
 }
