@@ -106,8 +106,14 @@ void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long 
  * term for term (same association), so the two agree to rounding (FMA contraction aside).
  */
 BNN_INLINE void BNN_NAME(adam_lanes)(const bnn_fused_adam_arguments *a, VF mu, VF rho, VF muGradient, VF source,
-                                     VF *muM, VF *muV, VF *rhoM, VF *rhoV, VF *newMu, VF *newRho, VF *newSigma) {
-    VF sigma = BNN_NAME(softplus_op)(rho);
+                                     VF stored, VF *muM, VF *muV, VF *rhoM, VF *rhoV, VF *newMu, VF *newRho,
+                                     VF *newSigma) {
+    /* σ of the current ρ: from the refreshed σ or σ² when the caller says it is current (the previous step
+       wrote it; the write-back of the new value reads that cache line anyway), else softplus(ρ). */
+    VF sigma;
+    if (a->stored_sigma_is_current && a->sigma) sigma = stored;
+    else if (a->stored_sigma_is_current && a->variance) sigma = __builtin_elementwise_sqrt(stored);
+    else sigma = BNN_NAME(softplus_op)(rho);
     VF sigmoid = BNN_NAME(sigmoid_op)(rho);
     /* Chain rule to ρ: dσ/dρ = sigmoid(ρ), dσ²/dρ = 2σ·sigmoid(ρ). */
     VF rhoGradient;
@@ -140,9 +146,10 @@ BNN_ATTR static void BNN_NAME(bayes_adam)(const bnn_fused_adam_arguments *a, lon
         VF muM = BNN_NAME(load)(a->mu_m + i), muV = BNN_NAME(load)(a->mu_v + i);
         VF rhoM = BNN_NAME(load)(a->rho_m + i), rhoV = BNN_NAME(load)(a->rho_v + i);
         VF source = a->rho_source ? BNN_NAME(load)(a->rho_source + i) : (VF){};
+        VF stored = a->sigma ? BNN_NAME(load)(a->sigma + i) : a->variance ? BNN_NAME(load)(a->variance + i) : (VF){};
         VF newMu, newRho, newSigma;
         BNN_NAME(adam_lanes)(a, BNN_NAME(load)(a->mu + i), BNN_NAME(load)(a->rho + i), BNN_NAME(load)(a->mu_gradient + i),
-                             source, &muM, &muV, &rhoM, &rhoV, &newMu, &newRho, &newSigma);
+                             source, stored, &muM, &muV, &rhoM, &rhoV, &newMu, &newRho, &newSigma);
         BNN_NAME(store)(a->mu_m + i, muM);
         BNN_NAME(store)(a->mu_v + i, muV);
         BNN_NAME(store)(a->rho_m + i, rhoM);
@@ -166,12 +173,14 @@ BNN_ATTR static void BNN_NAME(bayes_adam)(const bnn_fused_adam_arguments *a, lon
             lanes[5][l] = inside ? a->mu_v[i + l] : 0.0f;
             lanes[6][l] = inside ? a->rho_m[i + l] : 0.0f;
             lanes[7][l] = inside ? a->rho_v[i + l] : 0.0f;
+            lanes[10][l] = !inside ? 1.0f : a->sigma ? a->sigma[i + l] : a->variance ? a->variance[i + l] : 1.0f;
         }
         VF muM = BNN_NAME(load)(lanes[4]), muV = BNN_NAME(load)(lanes[5]);
         VF rhoM = BNN_NAME(load)(lanes[6]), rhoV = BNN_NAME(load)(lanes[7]);
         VF newMu, newRho, newSigma;
         BNN_NAME(adam_lanes)(a, BNN_NAME(load)(lanes[0]), BNN_NAME(load)(lanes[1]), BNN_NAME(load)(lanes[2]),
-                             BNN_NAME(load)(lanes[3]), &muM, &muV, &rhoM, &rhoV, &newMu, &newRho, &newSigma);
+                             BNN_NAME(load)(lanes[3]), BNN_NAME(load)(lanes[10]), &muM, &muV, &rhoM, &rhoV, &newMu,
+                             &newRho, &newSigma);
         BNN_NAME(store)(lanes[4], muM);
         BNN_NAME(store)(lanes[5], muV);
         BNN_NAME(store)(lanes[6], rhoM);

@@ -389,6 +389,8 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
         arguments.rho_v = rhoMoments.second.pointer
         arguments.sigma = local ? nil : refreshed.pointer
         arguments.variance = local ? refreshed.pointer : nil
+        // The forward pass refreshed σ² (`local`) or σ (`weights`) from this ρ; the kernel reuses it.
+        arguments.stored_sigma_is_current = current.contains(local ? .variance : .sigma) ? 1 : 0
         arguments.kl_scale = klScale
         arguments.inverse_prior_variance = 1 / (priorSigma * priorSigma)
         arguments.beta1 = constants.beta1

@@ -60,7 +60,8 @@ enum {
  *   σ ← softplus(ρ), σ² ← σ²                                         (for the next forward pass)
  * where step_size = α·√(1−β₂ᵗ)/(1−β₁ᵗ) and epsilon_hat = ε·√(1−β₂ᵗ) carry Adam's bias corrections.
  * `sigma` and `variance` may be NULL (not written); `rho_source` may be NULL with BNN_RHO_GRADIENT_GIVEN
- * (zero data gradient).
+ * (zero data gradient). With `stored_sigma_is_current`, the σ of the current ρ is read from `sigma` (or
+ * as √σ² from `variance`) instead of being recomputed: the same value to within an ulp, and cheaper.
  */
 typedef struct {
     float *mu, *rho;               /* updated in place */
@@ -69,6 +70,7 @@ typedef struct {
     float *mu_m, *mu_v, *rho_m, *rho_v; /* Adam's moments, updated in place */
     float *sigma, *variance;       /* refreshed from the new ρ; NULL to skip */
     int rho_gradient_form;         /* BNN_RHO_GRADIENT_* */
+    int stored_sigma_is_current;   /* sigma (or variance) holds softplus(rho) (or its square) on entry */
     float kl_scale;                /* κ */
     float inverse_prior_variance;  /* 1/s² */
     float beta1, beta2, step_size, epsilon_hat;
