@@ -322,17 +322,8 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
     /// Σ KL(N(μ, σ²) ‖ N(0, s²)) = Σ [log(s/σ) + (σ² + μ²)/(2s²) − ½] over weights and biases.
     public func klDivergence() -> Double {
         refresh(.sigma)
-        let inversePriorVariance = 1 / Double(priorSigma * priorSigma)
-        let logPrior = Foundation.log(Double(priorSigma))
-        var total = 0.0
-        for (mu, sigma) in [(weightMu.value, weightSigma), (biasMu.value, biasSigma)] {
-            let m = mu.pointer, s = sigma.pointer
-            for i in 0..<mu.count {
-                let sigmaValue = Double(s[i]), muValue = Double(m[i])
-                total += logPrior - Foundation.log(sigmaValue) + 0.5 * (sigmaValue * sigmaValue + muValue * muValue) * inversePriorVariance - 0.5
-            }
-        }
-        return total
+        return GaussianKL.divergence(mu: weightMu.value, sigma: weightSigma, priorSigma: priorSigma)
+            + GaussianKL.divergence(mu: biasMu.value, sigma: biasSigma, priorSigma: priorSigma)
     }
 
     /// Adds `scale · ∂KL/∂μ = scale · μ/s²` and `scale · ∂KL/∂ρ = scale · (σ/s² − 1/σ) · sigmoid(ρ)`.
