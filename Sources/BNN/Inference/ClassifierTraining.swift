@@ -12,17 +12,15 @@ public enum ClassifierTraining {
             network = NetworkBuilder.mlp(inputs: inputShape.reduce(1, *), hidden: configuration.hidden, classes: classes,
                                          estimator: configuration.estimator, priorSigma: configuration.priorSigma)
         case .cnn:
-            network = try NetworkBuilder.cnn(configuration, classes: classes)
-        }
-        for layer in network.layers {
-            if let bayesian = layer as? BayesianDense {
-                bayesian.initialize(configuration.initialization, initialSigma: configuration.initialSigma, generator: &generator)
-            } else if let dense = layer as? Dense {
-                dense.initialize(generator: &generator)
-            } else if let initializable = layer as? InitializableLayer {
-                initializable.initialize(configuration.initialization, initialSigma: configuration.initialSigma, generator: &generator)
+            guard inputShape.count == 3 || inputShape == [784] else {
+                throw NetworkBuilder.UnknownLayer(description: "the cnn architecture needs [channels, height, width] inputs, got \(inputShape)")
             }
+            network = NetworkBuilder.cnnNetwork(configuration: configuration, classes: classes,
+                                                inputShape: inputShape.count == 3 ? inputShape : [1, MNIST.side, MNIST.side])
         }
+        // Every layer with parameters, convolutional ones included (one routine for all kinds, so that no
+        // layer can be left at μ = 0, ρ = 0).
+        NetworkBuilder.initialize(network, configuration: configuration, generator: &generator)
         return network
     }
 
@@ -45,9 +43,4 @@ public enum ClassifierTraining {
         }
         return model
     }
-}
-
-/// A layer other than the built-in dense ones that can initialise its own posterior.
-public protocol InitializableLayer: Layer {
-    func initialize(_ initialization: PosteriorInitialization, initialSigma: Float, generator: inout RandomGenerator)
 }

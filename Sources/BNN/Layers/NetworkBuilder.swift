@@ -15,11 +15,6 @@ public enum NetworkBuilder {
         ])
     }
 
-    /// The convolutional architecture (`--arch cnn`).
-    public static func cnn(_ configuration: TrainingConfiguration, classes: Int) throws -> Sequential {
-        cnnNetwork(configuration: configuration, classes: classes)
-    }
-
     /// Rebuilds a network (with zero parameters) from stored layer configurations.
     public static func network(inputShape: [Int], configurations: [LayerConfiguration]) throws -> Sequential {
         guard !configurations.isEmpty else { throw UnknownLayer(description: "architecture has no layers") }

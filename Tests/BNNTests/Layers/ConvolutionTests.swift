@@ -193,6 +193,34 @@ import Testing
         #expect(abs(log1p(exp(Double(layer.weightRho.value[0]))) - 0.02) < 1e-6)
     }
 
+    /// `ClassifierTraining.makeNetwork` (the path `bnn train` takes) initialises every weight layer of
+    /// both architectures: He-scaled means and σ = initialSigma, no layer left at μ = 0, ρ = 0. (Left
+    /// uninitialised, the convolutions started with σ = softplus(0) = 0.69 and training diverged.)
+    @Test(arguments: [Architecture.mlp, .cnn])
+    func makeNetworkInitializesEveryLayer(architecture: Architecture) throws {
+        var configuration = architecture == .cnn ? TrainingConfiguration.defaultCNN : TrainingConfiguration.default
+        configuration.hidden = 32
+        var generator = RandomGenerator(seed: 3)
+        let network = try ClassifierTraining.makeNetwork(configuration, generator: &generator)
+        var checked = 0
+        for layer in network.layers {
+            let parameters: (mu: Tensor, rho: Tensor, fanIn: Int)
+            switch layer {
+            case let layer as BayesianConv2D: parameters = (layer.weightMu.value, layer.weightRho.value, layer.geometry.patchSize)
+            case let layer as BayesianDense: parameters = (layer.weightMu.value, layer.weightRho.value, layer.inputs)
+            default: continue
+            }
+            checked += 1
+            let values = parameters.mu.array.map(Double.init)
+            let variance = values.map { $0 * $0 }.reduce(0, +) / Double(values.count)
+            let expected = 2.0 / Double(parameters.fanIn)
+            #expect(abs(variance - expected) < 0.25 * expected, "\(layer.kind): μ variance \(variance), expected \(expected)")
+            #expect(parameters.rho.array.allSatisfy { abs(log1p(exp(Double($0))) - Double(configuration.initialSigma)) < 1e-5 },
+                    "\(layer.kind): σ is not \(configuration.initialSigma)")
+        }
+        #expect(checked == (architecture == .cnn ? 4 : 2))
+    }
+
     /// A small CNN: shapes through forward and backward in every mode, and a gradient on every parameter.
     @Test func smallNetworkShapes() {
         var configuration = TrainingConfiguration.defaultCNN

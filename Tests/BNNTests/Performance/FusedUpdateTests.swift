@@ -86,34 +86,39 @@ extension PerformanceTests {
             }
         }
 
-        /// A full epoch-like run through `Trainer` (fused for BayesianDense) against the same steps taken by
-        /// hand with the unfused sequence.
-        @Test func trainerMatchesUnfusedTraining() throws {
-            var configuration = TrainingConfiguration.default
+        /// A full epoch-like run through `Trainer` (fused for BayesianDense, the generic sequence for
+        /// BayesianConv2D) against the same steps taken by hand with the unfused sequence, for the MLP and
+        /// for the convolutional network (where the dense layers also pass gradients back to their input).
+        @Test(arguments: [Architecture.mlp, .cnn], [GradientEstimator.local, .weights])
+        func trainerMatchesUnfusedTraining(architecture: Architecture, estimator: GradientEstimator) throws {
+            var configuration = architecture == .cnn ? TrainingConfiguration.defaultCNN : TrainingConfiguration.default
             configuration.hidden = 24
             configuration.epochs = 1
             configuration.batchSize = 16
-            let images = randomTensor([50, 12], seed: 4)
-            let labels = (0..<50).map { $0 % 3 }
-            let data = LabeledImages(images: images, labels: labels, rows: 3, columns: 4)
+            configuration.estimator = estimator
+            let inputShape = architecture == .cnn ? [1, 8, 8] : [12]
+            let features = inputShape.reduce(1, *), count = 50
+            let images = randomTensor([count, features], seed: 4)
+            let labels = (0..<count).map { $0 % 3 }
+            let data = LabeledImages(images: images, labels: labels, rows: 1, columns: features)
             var generator = RandomGenerator(seed: 1)
-            let network = try ClassifierTraining.makeNetwork(configuration, inputShape: [12], classes: 3, generator: &generator)
+            let network = try ClassifierTraining.makeNetwork(configuration, inputShape: inputShape, classes: 3, generator: &generator)
             generator = RandomGenerator(seed: 1)
-            let twin = try ClassifierTraining.makeNetwork(configuration, inputShape: [12], classes: 3, generator: &generator)
+            let twin = try ClassifierTraining.makeNetwork(configuration, inputShape: inputShape, classes: 3, generator: &generator)
             let trainer = Trainer(network: network, configuration: configuration, generator: RandomGenerator(seed: 9))
             trainer.train(on: data, validation: nil)
 
             // The same epoch by hand, unfused: same shuffling, batches, noise, learning rates.
             var stepGenerator = RandomGenerator(seed: 9)
             let optimizer = Adam(parameters: twin.layers.flatMap(\.parameters), learningRate: configuration.learningRate)
-            var order = Array(0..<50)
+            var order = Array(0..<count)
             stepGenerator.shuffle(&order)
-            let klScale = configuration.klWeight / 50
-            let batches = (50 + 15) / 16
+            let klScale = configuration.klWeight / Float(count)
+            let batches = (count + 15) / 16
             for batch in 0..<batches {
-                let rows = Array(order[(batch * 16)..<min(50, batch * 16 + 16)])
-                let x = Tensor(shape: [rows.count, 12])
-                for (r, source) in rows.enumerated() { for c in 0..<12 { x[r, c] = images[source, c] } }
+                let rows = Array(order[(batch * 16)..<min(count, batch * 16 + 16)])
+                let x = Tensor(shape: [rows.count, features])
+                for (r, source) in rows.enumerated() { for c in 0..<features { x[r, c] = images[source, c] } }
                 optimizer.learningRate = configuration.learningRate(epoch: 0, progress: Double(batch) / Double(batches))
                 let logits = twin.forward(x, mode: .train, generator: &stepGenerator)
                 let gradient = Tensor(shape: [rows.count, 3])
