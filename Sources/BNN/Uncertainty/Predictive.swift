@@ -4,12 +4,14 @@ import Foundation
 /// Monte Carlo samples of the posterior predictive distribution: for each input, the class probabilities
 /// of S networks drawn from the posterior.
 ///
-/// The fast path (DESIGN.md, "Prediction with S samples"): when the first layer is a `MomentLayer`, the mean
+/// The fast path (DESIGN.md, "Prediction with S samples"), for networks of dense Bayesian layers: when the
+/// first layer is a `MomentLayer`, the mean
 /// and standard deviation of its outputs are computed once per input and only the noise is drawn per
 /// sample; the rest of the network runs once per sample with local reparameterisation. For every input
 /// this gives exactly the distribution of sampling whole networks (samples of different inputs are
 /// independent instead of sharing weights, which no per-input summary can see). `wholeNetworks` turns
-/// the fast path off and draws one weight sample per network and chunk, as the tutorial did.
+/// the fast path off and draws one weight sample per network and chunk, as the tutorial did; networks
+/// with Bayesian convolutions are always sampled that way (see `prefersWholeNetworks`).
 ///
 /// For the tutorial's shape (moment layer → ReLU → `BayesianDense` with at most 16 outputs) each sample
 /// is one fused kernel per row (`bnn_fused_sample_mlp`): noise, affine, ReLU, the second layer's moments,
@@ -38,7 +40,7 @@ public struct Predictive {
         let classes = network.classes
         let result = Tensor(shape: [samples, count, classes])
         let layers = network.layers
-        let fastPath = !wholeNetworks && layers.first is MomentLayer
+        let fastPath = !wholeNetworks && !Self.prefersWholeNetworks(network) && layers.first is MomentLayer
 
         var start = 0
         while start < count {
@@ -65,14 +67,24 @@ public struct Predictive {
                     Self.softmax(output, into: result.pointer + (sample * count + start) * classes)
                 }
             } else {
+                let mode: ForwardMode = wholeNetworks || Self.prefersWholeNetworks(network) ? .sampleWeights : .sample
                 for sample in 0..<samples {
-                    let logits = network.forward(chunk, mode: wholeNetworks ? .sampleWeights : .sample, generator: &generator)
+                    let logits = network.forward(chunk, mode: mode, generator: &generator)
                     Self.softmax(logits, into: result.pointer + (sample * count + start) * classes)
                 }
             }
             start += size
         }
         return result
+    }
+
+    /// Whether whole networks are sampled even without `wholeNetworks`: true when the network has a
+    /// `BayesianConv2D`. Local reparameterisation is exact per input only for dense layers (each output
+    /// unit has its own weights); the outputs of a convolution share its filter, so drawing them
+    /// independently would ignore their correlation. A sampled filter is exact, and costs one matrix
+    /// multiply per layer instead of two (the means and the variances).
+    static func prefersWholeNetworks(_ network: Sequential) -> Bool {
+        network.layers.contains { $0 is BayesianConv2D }
     }
 
     /// The second layer's posterior, transposed to `[classes, stride]` (zero-padded rows) for the fused
