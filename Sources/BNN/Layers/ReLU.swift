@@ -22,8 +22,7 @@ public final class ReLU: Layer {
         guard needsInputGradient else { return nil }
         guard let output = savedOutput else { preconditionFailure("ReLU.backward called before a training forward pass") }
         let gx = inputGradient.tensor(shape: output.shape)
-        let y = output.pointer, g = outputGradient.pointer, d = gx.pointer
-        for i in 0..<output.count { d[i] = y[i] > 0 ? g[i] : 0 }
+        Elementwise.reluGradient(output: output.pointer, gradient: outputGradient.pointer, into: gx.pointer, count: output.count)
         return gx
     }
 }

@@ -32,6 +32,26 @@ public enum Elementwise {
         for i in 0..<count { destination[i] = max(source[i], 0) }
     }
 
+    /// `destination[i] = gradient[i]` where `output[i] > 0`, else 0: the ReLU's backward pass, given its
+    /// output. Written with explicit 16-lane vectors (the compiler left the scalar select unvectorised).
+    @inlinable
+    public static func reluGradient(output: UnsafePointer<Float>, gradient: UnsafePointer<Float>,
+                                    into destination: UnsafeMutablePointer<Float>, count: Int) {
+        typealias Vector = SIMD16<Float>
+        let lanes = Vector.scalarCount
+        var i = 0
+        while i + lanes <= count {
+            let y = UnsafeRawPointer(output + i).loadUnaligned(as: Vector.self)
+            let g = UnsafeRawPointer(gradient + i).loadUnaligned(as: Vector.self)
+            UnsafeMutableRawPointer(destination + i).storeBytes(of: g.replacing(with: 0, where: y .<= 0), as: Vector.self)
+            i += lanes
+        }
+        while i < count {
+            destination[i] = output[i] > 0 ? gradient[i] : 0
+            i += 1
+        }
+    }
+
     /// `destination[i] = mean[i] + std[i] · noise[i]`.
     @inlinable
     public static func affineNoise(mean: UnsafePointer<Float>, std: UnsafePointer<Float>, noise: UnsafePointer<Float>,

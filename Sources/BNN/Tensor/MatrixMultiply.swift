@@ -37,10 +37,6 @@ public enum MatrixMultiply {
     /// A human-readable name of the BLAS library in use, e.g. "OpenBLAS 0.3.21 …", or nil.
     public static var blasDescription: String? { BLASLibrary.shared?.description }
 
-    static func threadsDidChange() {
-        BLASLibrary.shared?.setThreads(ComputeSettings.threads)
-    }
-
     /// `C = alpha · op(A) · op(B) + beta · C` (row-major), on `path` or the preferred path.
     public static func gemm(
         transposeA: Bool = false, transposeB: Bool = false,
@@ -60,8 +56,11 @@ public enum MatrixMultiply {
         switch path ?? preferredPath {
         case .blas:
             if let blas = BLASLibrary.shared {
-                blas.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                           a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                splitAcrossThreads(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                   a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc) { part in
+                    blas.sgemm(transposeA: transposeA, transposeB: transposeB, m: part.m, n: part.n, k: k, alpha: alpha,
+                               a: part.a, lda: lda, b: part.b, ldb: ldb, beta: beta, c: part.c, ldc: ldc)
+                }
             } else {
                 PortableGEMM.multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                       alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -72,6 +71,41 @@ public enum MatrixMultiply {
         case .reference:
             referenceGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                           alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// One block of C and the parts of A and B it reads.
+    struct Part {
+        var m: Int, n: Int
+        var a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+    }
+
+    /// Runs a single-threaded multiply on each of `ComputeSettings.threads` blocks of C, on the threads of
+    /// `Parallel` (the same threads as every other parallel loop): columns when C is at least as wide as
+    /// it is tall, else rows, in whole 16-wide pieces. BLAS itself runs single-threaded: its own worker
+    /// threads spin (`sched_yield`) for a while after each call, and on a 2-core machine they took CPU
+    /// from the element-wise passes between multiplies (a quarter of the CPU time in a CNN epoch).
+    static func splitAcrossThreads(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        _ multiply: @Sendable (Part) -> Void
+    ) {
+        let byColumns = n >= m
+        let pieces = ((byColumns ? n : m) + 15) / 16
+        // Below about 2 MFLOP a second thread costs more than it saves.
+        let minimumPieces = max(1, (1 << 20) / max(1, 16 * k * (byColumns ? m : n)))
+        let shared = SendableOperands(a: a, b: b, c: c)
+        Parallel.forChunks(of: pieces, minimumChunk: minimumPieces) { range in
+            let first = range.lowerBound * 16
+            if byColumns {
+                let last = min(n, range.upperBound * 16)
+                multiply(Part(m: m, n: last - first, a: shared.a, b: transposeB ? shared.b + first * ldb : shared.b + first,
+                              c: shared.c + first))
+            } else {
+                let last = min(m, range.upperBound * 16)
+                multiply(Part(m: last - first, n: n, a: transposeA ? shared.a + first : shared.a + first * lda, b: shared.b,
+                              c: shared.c + first * ldc))
+            }
         }
     }
 
@@ -94,6 +128,11 @@ public enum MatrixMultiply {
             }
         }
     }
+}
+
+/// The operands of one multiply, shared by the threads of `splitAcrossThreads` (each writes its own block of C).
+private struct SendableOperands: @unchecked Sendable {
+    let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
 }
 
 /// `cblas_sgemm` and friends, loaded with `dlopen` so that BLAS is optional at run time.
@@ -125,7 +164,8 @@ final class BLASLibrary: @unchecked Sendable {
         #endif
         for name in candidates {
             if let library = BLASLibrary(path: name) {
-                library.setThreads(ComputeSettings.threads)
+                // Single-threaded: `MatrixMultiply.splitAcrossThreads` spreads the work over the cores.
+                library.setThreads(1)
                 return library
             }
         }

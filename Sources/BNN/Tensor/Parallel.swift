@@ -7,10 +7,7 @@ public enum ComputeSettings {
     /// The number of worker threads for parallel loops and BLAS (at least 1).
     public static var threads: Int {
         get { _threads }
-        set {
-            _threads = max(1, newValue)
-            MatrixMultiply.threadsDidChange()
-        }
+        set { _threads = max(1, newValue) }
     }
 }
 
