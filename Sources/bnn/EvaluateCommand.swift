@@ -6,8 +6,8 @@ extension DecisionRuleKind: ExpressibleByArgument {}
 
 /// Options shared by the commands that apply a decision rule.
 struct RuleOptions: ParsableArguments {
-    @Option(help: "Posterior samples per input.")
-    var samples: Int = 100
+    @Option(help: "Posterior samples per input (default: as many as the model's threshold was calibrated with, 100 for the MLP and 30 for the CNN).")
+    var samples: Int?
     @Option(help: "Decision rule: calibrated (default), median, percentile, mean, entropy or mutual-information.")
     var rule: DecisionRuleKind = .calibrated
     @Option(help: "q of the percentile rule, 0–100 (default 10).")
@@ -16,9 +16,15 @@ struct RuleOptions: ParsableArguments {
     var threshold: Float?
 
     func validate() throws {
-        if samples < 1 { throw ValidationError("--samples must be at least 1.") }
+        if let samples, samples < 1 { throw ValidationError("--samples must be at least 1.") }
         if let percentile, !(0...100).contains(percentile) { throw ValidationError("--percentile must be within 0–100.") }
         if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number.") }
+    }
+
+    /// `--samples`, else the sample count the model's threshold was calibrated with (scores such as the
+    /// entropy shift a little with the number of samples), else 100.
+    func sampleCount(for model: BayesianClassifier) -> Int {
+        samples ?? model.calibration?.samples ?? 100
     }
 
     func decisionRule(for model: BayesianClassifier) throws -> DecisionRule {
@@ -69,7 +75,7 @@ struct EvaluateCommand: ParsableCommand {
             let mnist = try loadMNIST(data)
             var generator = RandomGenerator(seed: compute.seed)
             let (result, _) = ClassifierEvaluation.evaluate(
-                model: classifier, rule: rule, samples: ruleOptions.samples, test: mnist.test,
+                model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier), test: mnist.test,
                 outOfDistribution: sets, generator: &generator)
             if json {
                 print(try result.json())

@@ -45,7 +45,7 @@ struct PredictCommand: ParsableCommand {
             }
             var generator = RandomGenerator(seed: compute.seed)
             // The same draws as `classifier.predict`, kept so that --plot can show every sample.
-            let probabilities = Predictive(network: classifier.network).sampleProbabilities(inputs, samples: ruleOptions.samples, generator: &generator)
+            let probabilities = Predictive(network: classifier.network).sampleProbabilities(inputs, samples: ruleOptions.sampleCount(for: classifier), generator: &generator)
             let summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentile)
             let results = (0..<summary.count).map { PredictionResult(summary: summary, index: $0, rule: rule, classNames: classifier.classNames) }
             if let plot {

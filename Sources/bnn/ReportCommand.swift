@@ -49,9 +49,9 @@ struct ReportCommand: ParsableCommand {
             let rule = try ruleOptions.decisionRule(for: classifier)
             let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
             let mnist = try loadMNIST(data)
-            Console.info("Evaluating with \(ruleOptions.samples) posterior samples per image…")
+            Console.info("Evaluating with \(ruleOptions.sampleCount(for: classifier)) posterior samples per image…")
             let content = ReportContent.evaluate(
-                model: classifier, modelName: modelURL.lastPathComponent, rule: rule, samples: ruleOptions.samples,
+                model: classifier, modelName: modelURL.lastPathComponent, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
                 test: mnist.test, outOfDistribution: sets, seed: compute.seed,
                 command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "))
             try HTMLReport.write(content, to: outputURL)

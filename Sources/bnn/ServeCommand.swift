@@ -34,8 +34,8 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be within 0–65535, got \(port).") }
-        if ruleOptions.samples > ServerLimits.maximumSamples {
-            throw ValidationError("--samples must be at most \(ServerLimits.maximumSamples), got \(ruleOptions.samples).")
+        if let samples = ruleOptions.samples, samples > ServerLimits.maximumSamples {
+            throw ValidationError("--samples must be at most \(ServerLimits.maximumSamples), got \(samples).")
         }
         if let workers, !(1...64).contains(workers) { throw ValidationError("--workers must be within 1–64, got \(workers).") }
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1, got \(maxBatch).") }
@@ -67,7 +67,7 @@ struct ServeCommand: ParsableCommand {
             var logger = Logger(label: "bnn.serve")
             logger.logLevel = level
             let configuration = ServerConfiguration(
-                host: host, port: port, defaultSamples: ruleOptions.samples, modelName: url.lastPathComponent)
+                host: host, port: port, defaultSamples: ruleOptions.sampleCount(for: models[0]), modelName: url.lastPathComponent)
             let host = host, modelName = url.lastPathComponent, ruleName = rule.kind.rawValue
             let app = buildApplication(configuration: configuration, predictor: predictor, samples: samples, logger: logger) { port in
                 Console.info("bnn serve: \(modelName), rule \(ruleName), \(workerCount) workers; "
