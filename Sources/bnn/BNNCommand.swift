@@ -11,6 +11,6 @@ struct BNNCommand: ParsableCommand {
             Train a Bayesian classifier on MNIST, evaluate how well it refuses what is not a digit, and ask it \
             about your own images. Start with `bnn demo`.
             """,
-        subcommands: [DemoCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ReportCommand.self, ServeCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, TrainCommand.self, CalibrateCommand.self, EvaluateCommand.self, PredictCommand.self, ReportCommand.self, ServeCommand.self, BenchCommand.self]
     )
 }

@@ -122,8 +122,9 @@ struct BenchCommand: ParsableCommand {
                 let cpuStart = processCPUSeconds()
                 let seconds = time { trainer.train(on: slice, validation: nil) }
                 let cpuSeconds = processCPUSeconds() - cpuStart
+                // A slice of 50 minibatches learns something; smaller ones (where the KL term, scaled by the slice size, dominates) only have to stay finite.
                 guard let record = trainer.history.last, record.loss.isFinite,
-                      mnist == nil || record.trainAccuracy > 0.5 else {
+                      mnist == nil || slice.count < 6400 || record.trainAccuracy > 0.5 else {
                     throw BenchError(description: "the cnn epoch did not train: \(String(describing: trainer.history.last))")
                 }
                 let scale = Double(training.count) / Double(slice.count)

@@ -155,16 +155,20 @@ public struct IDXFile: Sendable, Equatable {
     static let byteToUnit: [Float] = (0...255).map { Float($0) / 255 }
 
     /// The data as Float values in [0, 1] (byte / 255), shaped [dimensions[0], product of the rest].
-    public func unitTensor() -> Tensor {
-        let rows = dimensions[0]
+    public func unitTensor() -> Tensor { unitTensor(rows: 0..<(dimensions.first ?? 0)) }
+
+    /// Items `rows` (along the first dimension) as values in 0…1, `[rows.count, item size]`.
+    public func unitTensor(rows: Range<Int>) -> Tensor {
         let columns = dimensions.dropFirst().reduce(1, *)
-        let tensor = Tensor(shape: [rows, columns])
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= (dimensions.first ?? 0), "rows \(rows) out of range")
+        let tensor = Tensor(shape: [rows.count, columns])
         let destination = tensor.pointer
         IDXFile.byteToUnit.withUnsafeBufferPointer { table in
             bytes.withUnsafeBufferPointer { source in
-                guard let table = table.baseAddress else { return }
-                for index in 0..<source.count {
-                    destination[index] = table[Int(source[index])]
+                guard let table = table.baseAddress, let source = source.baseAddress else { return }
+                let first = source + rows.lowerBound * columns
+                for index in 0..<rows.count * columns {
+                    destination[index] = table[Int(first[index])]
                 }
             }
         }

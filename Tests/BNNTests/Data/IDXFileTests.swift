@@ -27,6 +27,11 @@ import Testing
         let tensor = file.unitTensor()
         #expect(tensor.shape == [2, 2])
         #expect(tensor.array == [0, Float(1) / 255, Float(128) / 255, 1])
+        // A range of items converts only those (how MNIST splits train and validation without a copy).
+        let second = file.unitTensor(rows: 1..<2)
+        #expect(second.shape == [1, 2])
+        #expect(second.array == [Float(128) / 255, 1])
+        #expect(file.unitTensor(rows: 0..<0).shape == [0, 2])
     }
 
     @Test func emptyFileIsTruncated() throws {

@@ -28,6 +28,7 @@ import Testing
         let full = syntheticImages(count: 30).unitTensor()
         #expect(mnist.validation.images[0] == full[20 * 784])
         #expect(mnist.validation.images[9 * 784 + 783] == full[29 * 784 + 783])
+        #expect(mnist.train.images.array == Array(full.array[0..<(20 * 784)]))
         // Synthetic files differ from the published ones: a warning per file, never an error.
         #expect(warnings.count == 4)
         #expect(warnings.allSatisfy { $0.hasPrefix("warning:") })
