@@ -181,5 +181,21 @@ import Testing
         let answers = try #require(try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [[String: Any]])
         #expect(answers.first?["prediction"] as? Int == digit.labels[0])
         #expect(answers.first?["file"] as? String == png.path)
+        // Without --samples, predict uses the model's calibration sample count (100 for the MLP recipe).
+        #expect(answers.first?["samples"] as? Int == 100)
+
+        // Re-calibrating at another coverage moves the threshold and is stored in a new file; the
+        // original model is left as it was.
+        let recalibrated = folder.appendingPathComponent("recalibrated.safetensors")
+        let calibrated = try run(["calibrate", "--model", model.path, "--coverage", "0.9", "--samples", "10",
+                                  "--output", recalibrated.path])
+        #expect(calibrated.status == 0, "calibrate failed: \(calibrated.stderr)")
+        #expect(calibrated.stdout.contains("← chosen"))
+        let original = try BayesianClassifier.load(from: model), refitted = try BayesianClassifier.load(from: recalibrated)
+        let before = try #require(original.calibration), after = try #require(refitted.calibration)
+        #expect(abs(after.coverage - 0.9) < 0.01 && abs(before.coverage - 0.975) < 0.01)
+        #expect(after.samples == 10 && refitted.training.calibrationCoverage == 0.9)
+        let badCoverage = try run(["calibrate", "--model", model.path, "--coverage", "1.5"])
+        #expect(badCoverage.status == 64)
     }
 }
