@@ -43,6 +43,7 @@ struct BenchCommand: ParsableCommand {
                 ("X·W (128×784·784×1024)", false, false, 128, 1024, 784),
                 ("Xᵀ·G (784×128·128×1024)", true, false, 784, 1024, 128),
                 ("H·W2 (128×1024·1024×10)", false, false, 128, 10, 1024),
+                ("G·W2ᵀ (128×10·10×1024)", false, true, 128, 1024, 10),
                 ("square 1024³", false, false, 1024, 1024, 1024),
             ]
             for (label, ta, tb, m, n, k) in shapes {

@@ -30,16 +30,16 @@ public enum MatrixMultiply {
     }
 
     /// The path for a multiply when the caller names none: `preferredPath`, except that with BLAS as the
-    /// default, products whose result is at least 64 × 64 go to the portable kernels. Measured with
+    /// default, products with all of m, n and k at least 64 go to the portable kernels. Measured with
     /// `bnn bench` on the 2-core AVX-512 machine: there they match OpenBLAS alone (X·W) or beat it (Xᵀ·G,
     /// which OpenBLAS also clears with a separate β pass), and inside a training step they run on the
     /// same threads as the element-wise passes; a `local` MLP epoch went from 3.8 s to 3.3–3.6 s. OpenBLAS
-    /// keeps the narrow products (the 10-class layer, the first convolution's 32 filters), where its
-    /// small-matrix kernels are faster. A fixed rule, not timing at run time, so that results never
-    /// depend on the machine's load.
-    static func automaticPath(m: Int, n: Int) -> Path {
+    /// keeps the narrow products (the 10-class layer both ways: 47 against 22 GFLOP/s for n = 10, 48
+    /// against 35 for k = 10; the first convolution's 32 filters), where its small-matrix kernels are
+    /// faster. A fixed rule, not timing at run time, so that results never depend on the machine's load.
+    static func automaticPath(m: Int, n: Int, k: Int) -> Path {
         guard _preferred == nil, BLASLibrary.shared != nil else { return preferredPath }
-        return m >= 64 && n >= 64 ? .portable : .blas
+        return m >= 64 && n >= 64 && k >= 64 ? .portable : .blas
     }
 
     /// The paths available on this machine.
@@ -66,7 +66,7 @@ public enum MatrixMultiply {
         precondition(ldb >= max(1, transposeB ? k : n), "gemm: ldb=\(ldb) too small")
         precondition(ldc >= max(1, n), "gemm: ldc=\(ldc) too small")
         if m == 0 || n == 0 { return }
-        switch path ?? automaticPath(m: m, n: n) {
+        switch path ?? automaticPath(m: m, n: n, k: k) {
         case .blas:
             if let blas = BLASLibrary.shared {
                 splitAcrossThreads(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
