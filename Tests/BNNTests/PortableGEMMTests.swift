@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import BNN
 
@@ -109,10 +110,64 @@ import Testing
         }
     }
 
+    /// `splitAcrossThreads` hands each thread a block of C with the matching parts of A and B: by columns
+    /// (n ≥ m) or by rows, for every transpose and with padded leading dimensions. Each part is
+    /// multiplied by the reference loop, so only the splitting is under test; the shapes are large
+    /// enough to be split on two threads.
+    @Test(arguments: [Case(m: 64, n: 700, k: 300, transposeB: true, padding: 3), Case(m: 64, n: 700, k: 300),
+                      Case(m: 700, n: 48, k: 300, transposeA: true, padding: 2), Case(m: 700, n: 48, k: 300)])
+    func splitAcrossThreadsCoversC(_ testCase: Case) {
+        let (m, n, k, ta, tb) = (testCase.m, testCase.n, testCase.k, testCase.transposeA, testCase.transposeB)
+        let lda = (ta ? m : k) + testCase.padding, ldb = (tb ? k : n) + testCase.padding, ldc = n + testCase.padding
+        let a = Self.values(lda * (ta ? k : m), seed: 1), b = Self.values(ldb * (tb ? n : k), seed: 2)
+        var whole = [Float](repeating: 0, count: ldc * m), split = whole
+        let parts = Counter()
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                whole.withUnsafeMutableBufferPointer { c in
+                    MatrixMultiply.referenceGEMM(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 1, a: a.baseAddress!,
+                                                 lda: lda, b: b.baseAddress!, ldb: ldb, beta: 0, c: c.baseAddress!, ldc: ldc)
+                }
+                split.withUnsafeMutableBufferPointer { c in
+                    MatrixMultiply.splitAcrossThreads(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.baseAddress!, lda: lda,
+                                                      b: b.baseAddress!, ldb: ldb, c: c.baseAddress!, ldc: ldc, threads: 2) { part in
+                        parts.increment()
+                        MatrixMultiply.referenceGEMM(transposeA: ta, transposeB: tb, m: part.m, n: part.n, k: k, alpha: 1, a: part.a,
+                                                     lda: lda, b: part.b, ldb: ldb, beta: 0, c: part.c, ldc: ldc)
+                    }
+                }
+            }
+        }
+        #expect(parts.value == 2, "\(testCase) was not split over two threads")
+        #expect(split == whole, "\(testCase)")
+    }
+
+    /// Which path `gemm` takes when none is named: OpenBLAS (when present) for products with any of
+    /// m, n, k under 64, the portable kernels for the others; an explicit preference always wins.
+    @Test func automaticPathRule() {
+        guard MatrixMultiply.availablePaths.contains(.blas) else {
+            #expect(MatrixMultiply.automaticPath(m: 128, n: 1024, k: 784) == .portable)
+            return
+        }
+        #expect(MatrixMultiply.automaticPath(m: 128, n: 1024, k: 784) == .portable)
+        #expect(MatrixMultiply.automaticPath(m: 784, n: 1024, k: 128) == .portable)
+        #expect(MatrixMultiply.automaticPath(m: 128, n: 10, k: 1024) == .blas)
+        #expect(MatrixMultiply.automaticPath(m: 128, n: 1024, k: 10) == .blas)
+        #expect(MatrixMultiply.automaticPath(m: 32, n: 25_088, k: 25) == .blas)
+    }
+
     @Test func blasMatchesReferenceWhenAvailable() {
         guard MatrixMultiply.availablePaths.contains(.blas) else { return }  // no BLAS: nothing to test
         for testCase in Self.cases where testCase.k > 0 || testCase.beta == 0 {
             #expect(Self.check(testCase, path: .blas) <= 1, "\(testCase)")
         }
     }
+}
+
+/// A thread-safe count of calls (the parts of a split multiply run concurrently).
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }

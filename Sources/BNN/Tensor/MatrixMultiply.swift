@@ -101,14 +101,14 @@ public enum MatrixMultiply {
     static func splitAcrossThreads(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-        _ multiply: @Sendable (Part) -> Void
+        threads: Int? = nil, _ multiply: @Sendable (Part) -> Void
     ) {
         let byColumns = n >= m
         let pieces = ((byColumns ? n : m) + 15) / 16
         // Below about 2 MFLOP a second thread costs more than it saves.
         let minimumPieces = max(1, (1 << 20) / max(1, 16 * k * (byColumns ? m : n)))
         let shared = SendableOperands(a: a, b: b, c: c)
-        Parallel.forChunks(of: pieces, minimumChunk: minimumPieces) { range in
+        Parallel.forChunks(of: pieces, minimumChunk: minimumPieces, threads: threads) { range in
             let first = range.lowerBound * 16
             if byColumns {
                 let last = min(n, range.upperBound * 16)

@@ -29,14 +29,14 @@ import Darwin
 
 /// Parallel loops over index ranges, on `ComputeSettings.threads` threads.
 public enum Parallel {
-    /// Splits `0..<count` into at most `ComputeSettings.threads` contiguous chunks and runs `body` on each
-    /// chunk concurrently. Chunks smaller than `minimumChunk` are not split further, so small loops run
-    /// on the calling thread without dispatch overhead.
+    /// Splits `0..<count` into at most `threads` (default `ComputeSettings.threads`) contiguous chunks and
+    /// runs `body` on each chunk concurrently. Chunks smaller than `minimumChunk` are not split further, so
+    /// small loops run on the calling thread without dispatch overhead.
     public static func forChunks(
-        of count: Int, minimumChunk: Int = 1, _ body: @Sendable (Range<Int>) -> Void
+        of count: Int, minimumChunk: Int = 1, threads: Int? = nil, _ body: @Sendable (Range<Int>) -> Void
     ) {
         guard count > 0 else { return }
-        let maxChunks = max(1, min(ComputeSettings.threads, count / max(1, minimumChunk)))
+        let maxChunks = max(1, min(threads ?? ComputeSettings.threads, count / max(1, minimumChunk)))
         if maxChunks == 1 {
             body(0..<count)
             return
