@@ -199,6 +199,41 @@ BNN_INLINE void BNN_NAME(philox)(VU c[4], const uint32_t keys[20]) {
     }
 }
 
+/* Counters `first ..< first + BNN_WIDTH` (first a multiple of BNN_WIDTH: the low word never carries). */
+BNN_INLINE void BNN_NAME(philox_counters)(uint64_t first, VU c[4]) {
+    VU lanes;
+    for (int l = 0; l < BNN_WIDTH; l++) lanes[l] = (uint32_t)l;
+    c[0] = lanes + (uint32_t)first;
+    c[1] = (VU){} + (uint32_t)(first >> 32);
+    c[2] = (VU){};
+    c[3] = (VU){};
+}
+
+/*
+ * BNN_PHILOX_SETS independent sets of counters through the ten rounds side by side. Each round of one
+ * set is a chain of dependent multiplies and lane shuffles; interleaving other sets gives the core
+ * independent work while one waits (the same words as separate `philox` calls).
+ */
+#ifndef BNN_PHILOX_SETS
+#define BNN_PHILOX_SETS 4
+#endif
+BNN_INLINE void BNN_NAME(philox_sets)(VU c[BNN_PHILOX_SETS][4], const uint32_t keys[20]) {
+    for (int round = 0; round < 10; round++) {
+#pragma clang loop unroll(full)
+        for (int k = 0; k < BNN_PHILOX_SETS; k++) {
+            VU hi0, lo0, hi1, lo1;
+            BNN_NAME(mulhilo)(c[k][0], 0xD2511F53u, &hi0, &lo0);
+            BNN_NAME(mulhilo)(c[k][2], 0xCD9E8D57u, &hi1, &lo1);
+            VU n0 = hi1 ^ c[k][1] ^ keys[2 * round];
+            VU n2 = hi0 ^ c[k][3] ^ keys[2 * round + 1];
+            c[k][0] = n0;
+            c[k][1] = lo1;
+            c[k][2] = n2;
+            c[k][3] = lo0;
+        }
+    }
+}
+
 /*
  * The stream layout is fixed, independent of the vector width (so every CPU draws the same values):
  * element i belongs to group g = i / 64; counter 16·g + (i mod 16) of Philox gives four words, and
@@ -208,16 +243,7 @@ BNN_INLINE void BNN_NAME(philox)(VU c[4], const uint32_t keys[20]) {
  * z0 = r·cos θ, z1 = r·sin θ, r = √(−2 ln u1) — words 0/1 give (u1, u2) for slots 0 and 1, words 2/3
  * for slots 2 and 3.
  */
-BNN_INLINE void BNN_NAME(normal_group)(uint64_t first, const uint32_t keys[20], float mean, float sd,
-                                       float *out) {
-    VU lanes;
-    for (int l = 0; l < BNN_WIDTH; l++) lanes[l] = (uint32_t)l;
-    VU c[4];
-    c[0] = lanes + (uint32_t)first; /* first is a multiple of BNN_WIDTH: the low word never carries */
-    c[1] = (VU){} + (uint32_t)(first >> 32);
-    c[2] = (VU){};
-    c[3] = (VU){};
-    BNN_NAME(philox)(c, keys);
+BNN_INLINE void BNN_NAME(box_muller)(const VU c[4], float mean, float sd, float *out) {
     for (int pair = 0; pair < 2; pair++) {
         VU w1 = c[2 * pair];
         VU w2 = c[2 * pair + 1];
@@ -246,6 +272,22 @@ BNN_INLINE void BNN_NAME(normal_group)(uint64_t first, const uint32_t keys[20], 
     }
 }
 
+BNN_INLINE void BNN_NAME(normal_group)(uint64_t first, const uint32_t keys[20], float mean, float sd,
+                                       float *out) {
+    VU c[4];
+    BNN_NAME(philox_counters)(first, c);
+    BNN_NAME(philox)(c, keys);
+    BNN_NAME(box_muller)(c, mean, sd, out);
+}
+
+/* `normal_group` for BNN_PHILOX_SETS consecutive groups of 64 (counters `first + 16·k ..`), into `out + 64·k`. */
+BNN_INLINE void BNN_NAME(normal_groups)(uint64_t first, const uint32_t keys[20], float mean, float sd, float *out) {
+    VU c[BNN_PHILOX_SETS][4];
+    for (int k = 0; k < BNN_PHILOX_SETS; k++) BNN_NAME(philox_counters)(first + 16 * (uint64_t)k, c[k]);
+    BNN_NAME(philox_sets)(c, keys);
+    for (int k = 0; k < BNN_PHILOX_SETS; k++) BNN_NAME(box_muller)(c[k], mean, sd, out + 64 * k);
+}
+
 /* Elements `start ..< start + count` of the normal stream of `key`, written to `destination[0 ..< count]`. */
 BNN_ATTR static void BNN_NAME(normal_fill)(float *destination, long start, long count, uint64_t key,
                                            float mean, float sd) {
@@ -264,7 +306,12 @@ BNN_ATTR static void BNN_NAME(normal_fill)(float *destination, long start, long 
     while (index < end) {
         long g = index / group;
         long offset = index - g * group;
-        if (offset == 0 && index + group <= end) {
+        if (offset == 0 && index + BNN_PHILOX_SETS * group <= end) {
+            float *out = destination + (index - start);
+            for (int h = 0; h < 16; h += BNN_WIDTH)
+                BNN_NAME(normal_groups)((uint64_t)g * 16 + h, keys, mean, sd, out + h);
+            index += BNN_PHILOX_SETS * group;
+        } else if (offset == 0 && index + group <= end) {
             float *out = destination + (index - start);
             for (int h = 0; h < 16; h += BNN_WIDTH)
                 BNN_NAME(normal_group)((uint64_t)g * 16 + h, keys, mean, sd, out + h);

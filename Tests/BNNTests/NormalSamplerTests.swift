@@ -29,8 +29,9 @@ import Testing
     /// The vector path uses the same Philox words as the scalar reference (checks the layout).
     @Test func vectorStreamMatchesScalarBoxMuller() {
         let key: UInt64 = 0x1234_5678_9abc_def0
-        let values = Self.draws(200, key: key)
-        for index in [0, 1, 15, 16, 17, 31, 32, 47, 48, 63, 64, 130, 199] {
+        // 600 draws: groups of 64 taken four at a time (indices 0–511), then one at a time, then a part.
+        let values = Self.draws(600, key: key)
+        for index in [0, 1, 15, 16, 17, 31, 32, 47, 48, 63, 64, 130, 199, 255, 256, 300, 447, 511, 512, 575, 576, 599] {
             let group = index / 64, word = (index % 64) / 16, lane = index % 16
             let counter = UInt64(group * 16 + lane)
             var output = [UInt32](repeating: 0, count: 4)
