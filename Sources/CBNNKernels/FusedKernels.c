@@ -56,16 +56,8 @@
 
 #pragma clang diagnostic pop
 
-#if defined(__x86_64__)
-#define BNN_FUSED_DISPATCH(name, ...)                                     \
-    switch (bnn_isa_level()) {                                            \
-    case BNN_ISA_AVX512: name##_fused_avx512(__VA_ARGS__); break;         \
-    case BNN_ISA_AVX2: name##_fused_avx2(__VA_ARGS__); break;             \
-    default: name##_fused_plain(__VA_ARGS__); break;                      \
-    }
-#else
-#define BNN_FUSED_DISPATCH(name, ...) name##_fused_plain(__VA_ARGS__);
-#endif
+#define BNN_FUSED_DISPATCH(name, ...) \
+    BNN_DISPATCH_TO(name##_fused_avx512, name##_fused_avx2, name##_fused_plain, __VA_ARGS__)
 
 void bnn_fused_bayes_adam(const bnn_fused_adam_arguments *arguments, long start, long end) {
     if (end <= start) return;

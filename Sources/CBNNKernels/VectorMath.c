@@ -33,16 +33,7 @@
 #undef BNN_ATTR
 #undef BNN_NAME
 
-#if defined(__x86_64__)
-#define BNN_DISPATCH(name, ...)                                     \
-    switch (bnn_isa_level()) {                                      \
-    case BNN_ISA_AVX512: name##_avx512(__VA_ARGS__); break;         \
-    case BNN_ISA_AVX2: name##_avx2(__VA_ARGS__); break;             \
-    default: name##_plain(__VA_ARGS__); break;                      \
-    }
-#else
-#define BNN_DISPATCH(name, ...) name##_plain(__VA_ARGS__);
-#endif
+#define BNN_DISPATCH(name, ...) BNN_DISPATCH_TO(name##_avx512, name##_avx2, name##_plain, __VA_ARGS__)
 
 void bnn_vexp(const float *source, float *destination, long count) { BNN_DISPATCH(vexp, source, destination, count) }
 void bnn_vlog(const float *source, float *destination, long count) { BNN_DISPATCH(vlog, source, destination, count) }

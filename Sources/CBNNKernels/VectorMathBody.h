@@ -185,19 +185,6 @@ BNN_INLINE void BNN_NAME(mulhilo)(VU x, uint32_t multiplier, VU *hi, VU *lo) {
     *hi = (VU)((even >> 32) | (odd & 0xffffffff00000000ull));
 }
 
-BNN_INLINE void BNN_NAME(philox)(VU c[4], const uint32_t keys[20]) {
-    for (int round = 0; round < 10; round++) {
-        VU hi0, lo0, hi1, lo1;
-        BNN_NAME(mulhilo)(c[0], 0xD2511F53u, &hi0, &lo0);
-        BNN_NAME(mulhilo)(c[2], 0xCD9E8D57u, &hi1, &lo1);
-        VU n0 = hi1 ^ c[1] ^ keys[2 * round];
-        VU n2 = hi0 ^ c[3] ^ keys[2 * round + 1];
-        c[0] = n0;
-        c[1] = lo1;
-        c[2] = n2;
-        c[3] = lo0;
-    }
-}
 
 /* Counters `first ..< first + BNN_WIDTH` (first a multiple of BNN_WIDTH: the low word never carries). */
 BNN_INLINE void BNN_NAME(philox_counters)(uint64_t first, VU c[4]) {
@@ -217,10 +204,10 @@ BNN_INLINE void BNN_NAME(philox_counters)(uint64_t first, VU c[4]) {
 #ifndef BNN_PHILOX_SETS
 #define BNN_PHILOX_SETS 4
 #endif
-BNN_INLINE void BNN_NAME(philox_sets)(VU c[BNN_PHILOX_SETS][4], const uint32_t keys[20]) {
+BNN_INLINE void BNN_NAME(philox_sets)(VU c[][4], int sets, const uint32_t keys[20]) {
     for (int round = 0; round < 10; round++) {
 #pragma clang loop unroll(full)
-        for (int k = 0; k < BNN_PHILOX_SETS; k++) {
+        for (int k = 0; k < sets; k++) {
             VU hi0, lo0, hi1, lo1;
             BNN_NAME(mulhilo)(c[k][0], 0xD2511F53u, &hi0, &lo0);
             BNN_NAME(mulhilo)(c[k][2], 0xCD9E8D57u, &hi1, &lo1);
@@ -274,17 +261,17 @@ BNN_INLINE void BNN_NAME(box_muller)(const VU c[4], float mean, float sd, float 
 
 BNN_INLINE void BNN_NAME(normal_group)(uint64_t first, const uint32_t keys[20], float mean, float sd,
                                        float *out) {
-    VU c[4];
-    BNN_NAME(philox_counters)(first, c);
-    BNN_NAME(philox)(c, keys);
-    BNN_NAME(box_muller)(c, mean, sd, out);
+    VU c[1][4];
+    BNN_NAME(philox_counters)(first, c[0]);
+    BNN_NAME(philox_sets)(c, 1, keys);
+    BNN_NAME(box_muller)(c[0], mean, sd, out);
 }
 
 /* `normal_group` for BNN_PHILOX_SETS consecutive groups of 64 (counters `first + 16·k ..`), into `out + 64·k`. */
 BNN_INLINE void BNN_NAME(normal_groups)(uint64_t first, const uint32_t keys[20], float mean, float sd, float *out) {
     VU c[BNN_PHILOX_SETS][4];
     for (int k = 0; k < BNN_PHILOX_SETS; k++) BNN_NAME(philox_counters)(first + 16 * (uint64_t)k, c[k]);
-    BNN_NAME(philox_sets)(c, keys);
+    BNN_NAME(philox_sets)(c, BNN_PHILOX_SETS, keys);
     for (int k = 0; k < BNN_PHILOX_SETS; k++) BNN_NAME(box_muller)(c[k], mean, sd, out + 64 * k);
 }
 

@@ -86,10 +86,11 @@ struct BenchCommand: ParsableCommand {
                 var configuration = TrainingConfiguration.default
                 configuration.estimator = estimator
                 configuration.epochs = 1
-                var seconds: [Double] = [], cpuSeconds: [Double] = []
+                var seconds: [Double] = [], cpuSeconds: [Double] = [], flopsPerExample = 0.0
                 for run in 0..<repeats {
                     var generator = RandomGenerator(seed: UInt64(run))
                     let network = try ClassifierTraining.makeNetwork(configuration, generator: &generator)
+                    flopsPerExample = trainingStepFlopsPerExample(network, estimator: estimator)
                     let trainer = Trainer(network: network, configuration: configuration, generator: generator)
                     let cpuStart = processCPUSeconds()
                     seconds.append(time { trainer.train(on: training, validation: nil) })
@@ -103,9 +104,7 @@ struct BenchCommand: ParsableCommand {
                 let epoch = median(seconds)
                 report.epochSeconds[estimator.rawValue] = epoch
                 report.epochCPUSeconds[estimator.rawValue] = median(cpuSeconds)
-                // FLOPs of the matrix multiplies in one epoch of 784→1024→10 (forward and backward).
-                let gemmsPerBatch = estimator == .local ? 4.0 : 2.0
-                let flops = Double(training.count) * (gemmsPerBatch * 2 * 784 * 1024 + (estimator == .local ? 6.0 : 3.0) * 2 * 1024 * 10)
+                let flops = Double(training.count) * flopsPerExample
                 report.epochGemmFraction[estimator.rawValue] = flops / epoch / 1e9 / bestGEMM
                 log(String(format: "  epoch (%@): %.2f s, %.2f CPU s  (%.0f%% of the best GEMM's rate)", estimator.rawValue, epoch,
                            median(cpuSeconds), 100 * flops / epoch / 1e9 / bestGEMM))
@@ -243,10 +242,10 @@ func time(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-/// FLOPs of the matrix multiplies in one training step per example (local reparameterisation): for each
-/// Bayesian layer, the mean and variance products forward, the μ and σ² gradients backward, and the two
-/// input-gradient products for every layer but the first.
-func trainingStepFlopsPerExample(_ network: Sequential) -> Double {
+/// FLOPs of the matrix multiplies in one training step per example. `local`: for each Bayesian layer, the
+/// mean and variance products forward, the μ and σ² gradients backward, and two input-gradient products
+/// for every layer but the first; `weights`: half of each (one sampled weight matrix).
+func trainingStepFlopsPerExample(_ network: Sequential, estimator: GradientEstimator = .local) -> Double {
     var total = 0.0
     for (index, layer) in network.layers.enumerated() {
         let multiplyAdds: Double
@@ -258,7 +257,7 @@ func trainingStepFlopsPerExample(_ network: Sequential) -> Double {
         default:
             continue
         }
-        total += 2 * multiplyAdds * (index == 0 ? 4 : 6)
+        total += 2 * multiplyAdds * (index == 0 ? 4 : 6) * (estimator == .local ? 1 : 0.5)
     }
     return total
 }

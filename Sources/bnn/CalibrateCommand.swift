@@ -53,9 +53,8 @@ struct CalibrateCommand: ParsableCommand {
             classifier.training.calibrationSamples = samples
             let destination = output.map { URL(fileURLWithPath: $0) } ?? url
             try classifier.save(to: destination)
-            Console.info(String(format: "Saved %@ after %@. Calibrated rule: refuse when %@ > %.4f (accepts %.1f%% of validation digits, %.2f%% accurate; %d samples).",
-                                destination.path, formatDuration(Date().timeIntervalSince(started)), calibration.score.rawValue,
-                                calibration.threshold, calibration.coverage * 100, calibration.acceptedAccuracy * 100, samples))
+            Console.info("Saved \(destination.path) after \(formatDuration(Date().timeIntervalSince(started))). "
+                         + calibrationSummary(calibration) + ", \(samples) samples.")
         }
     }
 }

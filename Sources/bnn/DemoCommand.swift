@@ -54,7 +54,7 @@ struct DemoCommand: ParsableCommand {
                 trainingSeconds = Date().timeIntervalSince(started)
             }
             guard let classifier else { return }
-            let samples = samples ?? classifier.calibration?.samples ?? 100
+            let samples = samples ?? classifier.defaultSampleCount
             let rule = try DecisionRule.make(kind: .calibrated, model: classifier)
             let sets = try outOfDistributionSets(data: data, extra: [], seed: compute.seed, log: { Console.warning($0) })
             var generator = RandomGenerator(seed: compute.seed)

@@ -21,10 +21,9 @@ struct RuleOptions: ParsableArguments {
         if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number.") }
     }
 
-    /// `--samples`, else the sample count the model's threshold was calibrated with (scores such as the
-    /// entropy shift a little with the number of samples), else 100.
+    /// `--samples`, else the model's `defaultSampleCount`.
     func sampleCount(for model: BayesianClassifier) -> Int {
-        samples ?? model.calibration?.samples ?? 100
+        samples ?? model.defaultSampleCount
     }
 
     func decisionRule(for model: BayesianClassifier) throws -> DecisionRule {

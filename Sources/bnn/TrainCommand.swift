@@ -105,12 +105,15 @@ func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImage
     }
     try model.save(to: output)
     var summary = "Saved \(output.path) after \(formatDuration(Date().timeIntervalSince(started)))."
-    if let calibration = model.calibration {
-        summary += String(format: " Calibrated rule: refuse when %@ > %.4f (accepts %.1f%% of validation digits, %.2f%% accurate).",
-                          calibration.score.rawValue, calibration.threshold, calibration.coverage * 100, calibration.acceptedAccuracy * 100)
-    }
+    if let calibration = model.calibration { summary += " " + calibrationSummary(calibration) + "." }
     Console.info(summary)
     return model
+}
+
+/// "Calibrated rule: refuse when S > T (accepts C% of validation digits, A% accurate)".
+func calibrationSummary(_ calibration: Calibration) -> String {
+    String(format: "Calibrated rule: refuse when %@ > %.4f (accepts %.1f%% of validation digits, %.2f%% accurate)",
+           calibration.score.rawValue, calibration.threshold, calibration.coverage * 100, calibration.acceptedAccuracy * 100)
 }
 
 /// MNIST's three splits from the data folder the options name.

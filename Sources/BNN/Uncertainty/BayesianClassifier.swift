@@ -64,6 +64,10 @@ public final class BayesianClassifier {
     /// Class names, index = label (digits "0"…"9" for MNIST).
     public var classNames: [String]
 
+    /// Posterior samples per input when the caller names none: as many as the threshold was calibrated
+    /// with (scores such as the entropy shift a little with the sample count), else 100.
+    public var defaultSampleCount: Int { calibration?.samples ?? 100 }
+
     public init(network: Sequential, training: TrainingConfiguration, history: [EpochRecord] = [],
                 calibration: Calibration? = nil, classNames: [String]? = nil) {
         self.network = network

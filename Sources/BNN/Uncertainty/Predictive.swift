@@ -40,7 +40,8 @@ public struct Predictive {
         let classes = network.classes
         let result = Tensor(shape: [samples, count, classes])
         let layers = network.layers
-        let fastPath = !wholeNetworks && !Self.prefersWholeNetworks(network) && layers.first is MomentLayer
+        let sampleWholeNetworks = wholeNetworks || Self.prefersWholeNetworks(network)
+        let fastPath = !sampleWholeNetworks && layers.first is MomentLayer
 
         var start = 0
         while start < count {
@@ -67,7 +68,7 @@ public struct Predictive {
                     Self.softmax(output, into: result.pointer + (sample * count + start) * classes)
                 }
             } else {
-                let mode: ForwardMode = wholeNetworks || Self.prefersWholeNetworks(network) ? .sampleWeights : .sample
+                let mode: ForwardMode = sampleWholeNetworks ? .sampleWeights : .sample
                 for sample in 0..<samples {
                     let logits = network.forward(chunk, mode: mode, generator: &generator)
                     Self.softmax(logits, into: result.pointer + (sample * count + start) * classes)
