@@ -229,9 +229,25 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
 
     /// Mean `x·μ + μ_b` and standard deviation `sqrt(x²·σ² + σ_b²)` of each pre-activation (Kingma et al.
     /// 2015, eq. 6), for a fixed input.
+    ///
+    /// Inputs that are mostly zero (MNIST digits light about a fifth of their pixels) take the sparse path,
+    /// which only visits the non-zero inputs; others take two dense matrix multiplies.
     public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor) {
         let batch = input.rows
         refresh(.variance)
+        if Self.prefersSparseMoments(input.pointer, count: input.count) {
+            let x = SendablePointer(input.pointer), mu = SendablePointer(weightMu.value.pointer)
+            let variance = SendablePointer(weightVariance.pointer)
+            let biasMean = SendablePointer(biasMu.value.pointer), biasVar = SendablePointer(biasVariance.pointer)
+            let meanOut = SendablePointer(mean.pointer), stdOut = SendablePointer(std.pointer)
+            let inputs = inputs, outputs = outputs
+            Parallel.forChunks(of: batch, minimumChunk: 16) { rows in
+                bnn_sparse_moments(x.pointer + rows.lowerBound * inputs, rows.count, inputs, mu.pointer, variance.pointer,
+                                   outputs, biasMean.pointer, biasVar.pointer, meanOut.pointer + rows.lowerBound * outputs,
+                                   stdOut.pointer + rows.lowerBound * outputs)
+            }
+            return
+        }
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
                             b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs)
         Elementwise.addRow(biasMu.value.pointer, to: mean.pointer, rows: batch, columns: outputs)
@@ -245,6 +261,19 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
             let line = s + r * outputs
             for c in 0..<outputs { line[c] = (line[c] + bv[c]).squareRoot() }
         }
+    }
+
+    /// The largest share of non-zero inputs for which `outputMoments` takes the sparse path. Measured on
+    /// the 2-core machine (784 → 1,024, 1,000 MNIST test digits, 18% of pixels lit, one core): sparse
+    /// 14–18 ms, the two blocked matrix multiplies 33–37 ms. The sparse kernel's work grows with the
+    /// density, so it stops paying off near 40%; 30% leaves a margin.
+    static let sparseMomentsDensityLimit = 0.3
+
+    /// Whether `count` inputs at `values` are sparse enough for the sparse moments.
+    static func prefersSparseMoments(_ values: UnsafePointer<Float>, count: Int) -> Bool {
+        var nonzero = 0
+        for i in 0..<count where values[i] != 0 { nonzero += 1 }
+        return Double(nonzero) <= sparseMomentsDensityLimit * Double(count)
     }
 
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {

@@ -98,6 +98,18 @@ void bnn_fused_local_output(const float *mean, float *deviation, const float *bi
 void bnn_fused_sample_weights(const float *mu, const float *sigma, float *noise, float *weight, long start, long count,
                               uint64_t key);
 
+/*
+ * The moments of a dense layer's pre-activations under a mean-field posterior (local reparameterisation,
+ * Kingma et al. 2015, eq. 6) for inputs with many zeros, row-major x [rows, k], μ and σ² [k, n]:
+ *   mean[r, c] = bias_mu[c] + Σ_{p: x[r,p] ≠ 0} x[r,p]·μ[p, c]
+ *   deviation[r, c] = sqrt(bias_variance[c] + Σ_{p: x[r,p] ≠ 0} x[r,p]²·σ²[p, c])
+ * Each sum runs over p in increasing order. The work is proportional to the number of non-zero inputs,
+ * so it beats the two dense matrix multiplies when most inputs are zero. Disjoint row ranges may run on
+ * different threads.
+ */
+void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, const float *variance, long n,
+                        const float *bias_mu, const float *bias_variance, float *mean, float *deviation);
+
 /* The most classes bnn_fused_sample_mlp handles, and the class blocking of its inner loop. */
 #define BNN_FUSED_MAX_CLASSES 16
 #define BNN_FUSED_CLASS_GROUP 5

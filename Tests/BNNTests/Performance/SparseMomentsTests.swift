@@ -1,0 +1,97 @@
+import CBNNKernels
+import Foundation
+import Testing
+@testable import BNN
+
+extension PerformanceTests {
+    /// The sparse moments kernel (`bnn_sparse_moments`, taken by `BayesianDense.outputMoments` for
+    /// mostly-zero inputs) against the moments computed in Double straight from their definition.
+    @Suite struct SparseMomentsTests {
+        /// `rows × inputs` values of which about `density` are non-zero (the rest exactly 0).
+        func sparseInputs(rows: Int, inputs: Int, density: Double, seed: UInt64) -> Tensor {
+            var generator = RandomGenerator(seed: seed)
+            let x = Tensor(shape: [rows, inputs])
+            for i in 0..<x.count where Double(generator.uniform()) < density { x.pointer[i] = generator.uniform() + 0.01 }
+            return x
+        }
+
+        /// mean = x·μ + μ_b and std = sqrt(x²·σ² + σ_b²) in Double.
+        func reference(_ layer: BayesianDense, _ x: Tensor) -> (mean: [Double], std: [Double]) {
+            let posterior = layer.posteriorMeanAndVariance()
+            let rows = x.rows, k = layer.inputs, n = layer.outputs
+            var mean = [Double](repeating: 0, count: rows * n), std = mean
+            for r in 0..<rows {
+                for c in 0..<n {
+                    var m = Double(posterior.biasMean.pointer[c]), v = Double(posterior.biasVariance.pointer[c])
+                    for p in 0..<k {
+                        let value = Double(x.pointer[r * k + p])
+                        m += value * Double(posterior.weightMean.pointer[p * n + c])
+                        v += value * value * Double(posterior.weightVariance.pointer[p * n + c])
+                    }
+                    mean[r * n + c] = m
+                    std[r * n + c] = v.squareRoot()
+                }
+            }
+            return (mean, std)
+        }
+
+        func layer(inputs: Int, outputs: Int) -> BayesianDense {
+            var generator = RandomGenerator(seed: 5)
+            let layer = BayesianDense(inputs: inputs, outputs: outputs, estimator: .local, priorSigma: 1)
+            layer.initialize(.he, initialSigma: 0.1, generator: &generator)
+            generator.fillNormal(layer.biasMu.value, standardDeviation: 0.3)
+            generator.fillNormal(layer.biasRho.value, mean: -2, standardDeviation: 0.5)
+            generator.fillNormal(layer.weightRho.value, mean: -3, standardDeviation: 0.5)
+            layer.parametersDidChange()
+            return layer
+        }
+
+        /// Shapes with whole column blocks, partial ones (outputs not a multiple of 64 or of 16), fewer and
+        /// more rows than one row block (256), and very sparse to half-dense inputs.
+        @Test(arguments: [(784, 1024, 24, 0.19), (13, 37, 5, 0.3), (20, 130, 40, 0.05), (50, 64, 257, 0.5), (7, 3, 2, 1.0)])
+        func kernelMatchesDefinition(shape: (inputs: Int, outputs: Int, rows: Int, density: Double)) {
+            let layer = layer(inputs: shape.inputs, outputs: shape.outputs)
+            let x = sparseInputs(rows: shape.rows, inputs: shape.inputs, density: shape.density, seed: 3)
+            // An all-zero row gives the bias moments.
+            for p in 0..<shape.inputs { x.pointer[p] = 0 }
+            let posterior = layer.posteriorMeanAndVariance()
+            let mean = Tensor(shape: [shape.rows, shape.outputs]), std = Tensor(shape: [shape.rows, shape.outputs])
+            bnn_sparse_moments(x.pointer, shape.rows, shape.inputs, posterior.weightMean.pointer, posterior.weightVariance.pointer,
+                               shape.outputs, posterior.biasMean.pointer, posterior.biasVariance.pointer, mean.pointer, std.pointer)
+            let expected = reference(layer, x)
+            var worst = 0.0
+            for i in 0..<mean.count {
+                worst = max(worst, abs(Double(mean.pointer[i]) - expected.mean[i]) / (1 + abs(expected.mean[i])))
+                worst = max(worst, abs(Double(std.pointer[i]) - expected.std[i]) / (1 + expected.std[i]))
+            }
+            #expect(worst < 1e-5, "largest relative error \(worst)")
+            for c in 0..<shape.outputs {
+                #expect(mean.pointer[c] == posterior.biasMean.pointer[c])
+                #expect(abs(std.pointer[c] - posterior.biasVariance.pointer[c].squareRoot()) <= 1e-6 * std.pointer[c])
+            }
+        }
+
+        /// `outputMoments` takes the sparse path below the density limit and the matrix multiplies above
+        /// it; both agree with the definition.
+        @Test(arguments: [0.1, 0.9])
+        func layerMomentsMatchDefinition(density: Double) {
+            let layer = layer(inputs: 100, outputs: 96)
+            let x = sparseInputs(rows: 70, inputs: 100, density: density, seed: 11)
+            #expect(BayesianDense.prefersSparseMoments(x.pointer, count: x.count) == (density < BayesianDense.sparseMomentsDensityLimit))
+            let mean = Tensor(shape: [70, 96]), std = Tensor(shape: [70, 96])
+            layer.outputMoments(x, mean: mean, standardDeviation: std)
+            let expected = reference(layer, x)
+            for i in 0..<mean.count {
+                #expect(abs(Double(mean.pointer[i]) - expected.mean[i]) <= 1e-5 * (1 + abs(expected.mean[i])))
+                #expect(abs(Double(std.pointer[i]) - expected.std[i]) <= 1e-5 * (1 + expected.std[i]))
+            }
+        }
+
+        @Test func densityRule() {
+            let values: [Float] = [0, 0, 1, 0, 0, 0, 0, 0, 0, 2]
+            #expect(BayesianDense.prefersSparseMoments(values, count: values.count))
+            let dense = [Float](repeating: 0.5, count: 10)
+            #expect(!BayesianDense.prefersSparseMoments(dense, count: dense.count))
+        }
+    }
+}
