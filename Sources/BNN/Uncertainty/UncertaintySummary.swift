@@ -158,6 +158,9 @@ public struct UncertaintySummary: Sendable, Equatable {
             // unsafe copies of the small tables so that the loop touches no reference counts.
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: work)
             let partitionBuffer = UnsafeMutablePointer<Float>.allocate(capacity: samples)
+            let logarithms = UnsafeMutablePointer<Float>.allocate(capacity: work)
+            let averages = UnsafeMutablePointer<Float>.allocate(capacity: classes)
+            let averageLogarithms = UnsafeMutablePointer<Float>.allocate(capacity: classes)
             let sums = UnsafeMutablePointer<Double>.allocate(capacity: classes)
             let rankTable = UnsafeMutablePointer<Int>.allocate(capacity: max(1, neededRanks.count))
             let lowerTable = UnsafeMutablePointer<Int>.allocate(capacity: max(1, points.count))
@@ -165,6 +168,7 @@ public struct UncertaintySummary: Sendable, Equatable {
             let outputTable = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: max(1, points.count))
             defer {
                 scratch.deallocate(); partitionBuffer.deallocate(); sums.deallocate(); rankTable.deallocate()
+                logarithms.deallocate(); averages.deallocate(); averageLogarithms.deallocate()
                 lowerTable.deallocate(); fractionTable.deallocate(); outputTable.deallocate()
             }
             for (i, rank) in neededRanks.enumerated() { rankTable[i] = rank }
@@ -177,25 +181,34 @@ public struct UncertaintySummary: Sendable, Equatable {
             let sampleStride = inputs * classes
             for n in range {
                 sums.update(repeating: 0, count: classes)
-                var entropySum = 0.0
                 for s in 0..<samples {
                     let row = source.pointer + s * sampleStride + n * classes
-                    var rowEntropy: Float = 0
                     for c in 0..<classes {
                         let p = row[c]
                         scratch[c * samples + s] = p
                         sums[c] += Double(p)
-                        if p > 0 { rowEntropy -= p * logf(p) }
+                    }
+                }
+                // All the input's logarithms in one vectorised call (scalar logf was half of this loop).
+                VectorMath.log(scratch, logarithms, count: work)
+                var entropySum = 0.0
+                for s in 0..<samples {
+                    var rowEntropy: Float = 0
+                    for c in 0..<classes {
+                        let p = scratch[c * samples + s]
+                        if p > 0 { rowEntropy -= p * logarithms[c * samples + s] }
                     }
                     entropySum += Double(rowEntropy)
                 }
-                // The same Float arithmetic as the per-sample entropies, so that identical samples
-                // give a mutual information of exactly 0.
+                // The same Float arithmetic (and logarithm) as the per-sample entropies, so that identical
+                // samples give a mutual information of exactly 0.
                 var predictive: Float = 0
+                for c in 0..<classes { averages[c] = Float(sums[c] / Double(samples)) }
+                VectorMath.log(averages, averageLogarithms, count: classes)
                 for c in 0..<classes {
-                    let average = Float(sums[c] / Double(samples))
+                    let average = averages[c]
                     meanOut.pointer[n * classes + c] = average
-                    if average > 0 { predictive -= average * logf(average) }
+                    if average > 0 { predictive -= average * averageLogarithms[c] }
                 }
                 let expected = Float(entropySum / Double(samples))
                 entropyOut.pointer[n] = predictive
