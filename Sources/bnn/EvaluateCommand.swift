@@ -71,10 +71,10 @@ struct EvaluateCommand: ParsableCommand {
             let rule = try ruleOptions.decisionRule(for: classifier)
             // Out-of-distribution files first: a bad --ood file fails before the slow work.
             let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
-            let mnist = try loadMNIST(data)
+            let test = try loadMNISTTest(data)
             var generator = RandomGenerator(seed: compute.seed)
             let (result, _) = ClassifierEvaluation.evaluate(
-                model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier), test: mnist.test,
+                model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier), test: test,
                 outOfDistribution: sets, generator: &generator)
             if json {
                 print(try result.json())

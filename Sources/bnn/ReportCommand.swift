@@ -48,11 +48,11 @@ struct ReportCommand: ParsableCommand {
             let classifier = try BayesianClassifier.load(from: modelURL)
             let rule = try ruleOptions.decisionRule(for: classifier)
             let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
-            let mnist = try loadMNIST(data)
+            let test = try loadMNISTTest(data)
             Console.info("Evaluating with \(ruleOptions.sampleCount(for: classifier)) posterior samples per image…")
             let content = ReportContent.evaluate(
                 model: classifier, modelName: modelURL.lastPathComponent, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
-                test: mnist.test, outOfDistribution: sets, seed: compute.seed,
+                test: test, outOfDistribution: sets, seed: compute.seed,
                 command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "))
             try HTMLReport.write(content, to: outputURL)
             print(resultTable(content.result))

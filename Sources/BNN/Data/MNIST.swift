@@ -68,10 +68,40 @@ public struct MNIST: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         log: (String) -> Void = { _ in }
     ) throws -> MNIST {
+        let urls = try locate(fileNames, dataDirectory: dataDirectory, download: download, environment: environment, log: log)
+        guard let trainImages = urls[trainImagesName], let trainLabels = urls[trainLabelsName],
+              let testImages = urls[testImagesName], let testLabels = urls[testLabelsName] else {
+            throw DataError.missingFile(path: DataLocator(dataDirectory: dataDirectory, environment: environment).dataDirectory.path,
+                                        hint: DataLocator.missingHint)
+        }
+        return try load(trainImages: trainImages, trainLabels: trainLabels, testImages: testImages, testLabels: testLabels,
+                        validationCount: validationCount, verifyChecksums: verifyChecksums, log: log)
+    }
+
+    /// Loads only the 10,000 test images (what evaluation needs), found or downloaded like `load`.
+    public static func loadTest(
+        dataDirectory: String? = nil, download: Bool = true, verifyChecksums: Bool = true,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        log: (String) -> Void = { _ in }
+    ) throws -> LabeledImages {
+        let urls = try locate([testImagesName, testLabelsName], dataDirectory: dataDirectory, download: download,
+                              environment: environment, log: log)
+        guard let images = urls[testImagesName], let labels = urls[testLabelsName] else {
+            throw DataError.missingFile(path: DataLocator(dataDirectory: dataDirectory, environment: environment).dataDirectory.path,
+                                        hint: DataLocator.missingHint)
+        }
+        return try loadVerified(images: images, labels: labels, verify: verifyChecksums, log: log)
+    }
+
+    /// The URLs of the files `names` in `mnist/`, downloading into the cache folder those found nowhere
+    /// (when `download` allows).
+    static func locate(
+        _ names: [String], dataDirectory: String?, download: Bool, environment: [String: String], log: (String) -> Void
+    ) throws -> [String: URL] {
         let locator = DataLocator(dataDirectory: dataDirectory, environment: environment)
         var urls: [String: URL] = [:]
         var missing: [String] = []
-        for name in fileNames {
+        for name in names {
             if let url = locator.file(named: name, in: "mnist") { urls[name] = url } else { missing.append(name) }
         }
         if !missing.isEmpty {
@@ -86,12 +116,7 @@ public struct MNIST: Sendable {
                 urls[name] = try MNISTDownloader.download(name: name, into: folder, log: log)
             }
         }
-        guard let trainImages = urls[trainImagesName], let trainLabels = urls[trainLabelsName],
-              let testImages = urls[testImagesName], let testLabels = urls[testLabelsName] else {
-            throw DataError.missingFile(path: locator.dataDirectory.path, hint: DataLocator.missingHint)
-        }
-        return try load(trainImages: trainImages, trainLabels: trainLabels, testImages: testImages, testLabels: testLabels,
-                        validationCount: validationCount, verifyChecksums: verifyChecksums, log: log)
+        return urls
     }
 
     /// Loads MNIST from four explicit files (each gzip or raw).

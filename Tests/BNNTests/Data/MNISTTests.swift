@@ -34,6 +34,26 @@ import Testing
         #expect(warnings.allSatisfy { $0.hasPrefix("warning:") })
     }
 
+    /// `loadTest` reads the test pair only: it works without the training files and names a missing test file.
+    @Test func testSplitLoadsWithoutTrainingFiles() throws {
+        let folder = try TemporaryFolder()
+        try writeSmallMNIST(in: folder)
+        let mnist = folder.url.appendingPathComponent("mnist")
+        try FileManager.default.removeItem(at: mnist.appendingPathComponent(MNIST.trainImagesName + ".gz"))
+        let test = try MNIST.loadTest(dataDirectory: folder.url.path, download: false, verifyChecksums: false, environment: [:])
+        #expect(test.count == 12 && test.images.shape == [12, 784])
+        #expect(test.labels == (0..<12).map { $0 % 10 })
+        #expect(test.images.array == syntheticImages(count: 12).unitTensor().array)
+
+        try FileManager.default.removeItem(at: mnist.appendingPathComponent(MNIST.testLabelsName))
+        let cache = try TemporaryFolder()
+        let error = dataError {
+            _ = try MNIST.loadTest(dataDirectory: folder.url.path, download: false, environment: ["XDG_CACHE_HOME": cache.url.path])
+        }
+        guard case .missingFile = error else { Issue.record("expected missingFile, got \(String(describing: error))"); return }
+        #expect(error!.description.contains(MNIST.testLabelsName))
+    }
+
     @Test func environmentVariableIsUsedWhenNoExplicitFolder() throws {
         let folder = try TemporaryFolder()
         try writeSmallMNIST(in: folder, compressed: false)
