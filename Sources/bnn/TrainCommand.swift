@@ -32,6 +32,9 @@ struct TrainCommand: ParsableCommand {
     var initialSigma: Float?
     @Option(name: .customLong("kl-weight"), help: "Weight of the KL term in the ELBO (1 = the true ELBO).")
     var klWeight: Float?
+    @Option(name: .customLong("outlier-weight"),
+            help: "Outlier exposure: weight of the uniform-target loss on tile-shuffled digits added to each minibatch (0 = off).")
+    var outlierWeight: Float?
     @Option(help: "Gradient estimator: local (local reparameterisation) or weights (one weight sample per minibatch).")
     var estimator: GradientEstimator?
     @Option(name: .customLong("train-count"), help: "Use only the first N training images (quick experiments).")
@@ -50,6 +53,7 @@ struct TrainCommand: ParsableCommand {
         if let priorSigma, !(priorSigma > 0) { throw ValidationError("--prior-sigma must be positive.") }
         if let initialSigma, !(initialSigma > 0) { throw ValidationError("--initial-sigma must be positive.") }
         if let klWeight, !(klWeight >= 0) { throw ValidationError("--kl-weight must be non-negative.") }
+        if let outlierWeight, !(outlierWeight >= 0) { throw ValidationError("--outlier-weight must be non-negative.") }
     }
 
     /// The recipe with the explicit flags applied.
@@ -66,6 +70,7 @@ struct TrainCommand: ParsableCommand {
         if let initialSigma { configuration.initialSigma = initialSigma }
         if let klWeight { configuration.klWeight = klWeight }
         if let estimator { configuration.estimator = estimator }
+        if let outlierWeight { configuration.outlierWeight = outlierWeight > 0 ? outlierWeight : nil }
         configuration.seed = compute.seed
         return configuration
     }
@@ -91,8 +96,9 @@ func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImage
     let started = Date()
     let model = try ClassifierTraining.train(configuration, training: training, validation: validation) { progress in
         if let record = progress.record {
-            Console.progress(String(format: "epoch %2d/%d  loss %.4f (data %.4f + KL %.4f)  train acc %.4f  val acc %@  %.0f ex/s  %@  ETA %@",
-                                    record.epoch, progress.epochs, record.loss, record.dataTerm, record.klTerm, record.trainAccuracy,
+            let outliers = record.outlierTerm.map { String(format: "  outliers %.4f", $0) } ?? ""
+            Console.progress(String(format: "epoch %2d/%d  loss %.4f (data %.4f + KL %.4f)%@  train acc %.4f  val acc %@  %.0f ex/s  %@  ETA %@",
+                                    record.epoch, progress.epochs, record.loss, record.dataTerm, record.klTerm, outliers, record.trainAccuracy,
                                     record.validationAccuracy.map { String(format: "%.4f", $0) } ?? "-",
                                     progress.examplesPerSecond, formatDuration(record.seconds), formatDuration(progress.secondsRemaining)),
                              final: true)

@@ -11,7 +11,10 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var klTerm: Double
     /// Accuracy of the sampled training forward passes.
     public var trainAccuracy: Double
-    /// Accuracy of the predictive mean (10 samples) on the validation split, if there is one.
+    /// Under outlier exposure: the mean cross-entropy of the synthetic non-digits to the uniform
+    /// distribution (its minimum, ln 10 = 2.303, means they get uniform probabilities); nil otherwise.
+    public var outlierTerm: Double? = nil
+    /// Accuracy of the predictive mean (`TrainingConfiguration.validationSamples` samples) on the validation split, if there is one.
     public var validationAccuracy: Double?
     public var learningRate: Double
     public var seconds: Double
@@ -43,6 +46,10 @@ public final class Trainer {
     private let optimizer: Adam
     private var generator: RandomGenerator
 
+    /// Side of the squares `SyntheticOutliers.tileShuffled` rearranges for outlier exposure (a quarter of a
+    /// 28-pixel digit: pieces of strokes, never a whole digit).
+    static let outlierTile = 7
+
     public init(network: Sequential, configuration: TrainingConfiguration, generator: RandomGenerator) {
         self.network = network
         self.configuration = configuration
@@ -73,31 +80,48 @@ public final class Trainer {
         for layer in fusedLayers { layer.defersRhoGradient = true }
         defer { for layer in fusedLayers { layer.defersRhoGradient = false } }
         var order = Array(0..<count)
-        let batchImages = Tensor(shape: [batchSize, features])
+        // Outlier exposure: synthetic non-digits follow the digits in every minibatch (rows size..<size + outliers).
+        let outliers = configuration.outliersPerBatch
+        let side = Int(Double(features).squareRoot())
+        precondition(outliers == 0 || (side * side == features && side % Self.outlierTile == 0),
+                     "outlier exposure needs square images whose side is a multiple of \(Self.outlierTile)")
+        let outlierScale = outliers > 0 ? (configuration.outlierWeight ?? 0) / Float(outliers) : 0
+        let classes = network.classes
+        let batchImages = Tensor(shape: [batchSize + outliers, features])
         var batchLabels = [Int](repeating: 0, count: batchSize)
-        var logitsGradient = Tensor(shape: [batchSize, network.classes])
+        var logitsGradient = Tensor(shape: [batchSize + outliers, classes])
         let started = Date()
         var examplesSeen = 0
 
         for epoch in 0..<configuration.epochs {
             let epochStart = Date()
             generator.shuffle(&order)
-            var dataSum = 0.0, correct = 0, seen = 0
+            var dataSum = 0.0, outlierSum = 0.0, correct = 0, seen = 0
             for batch in 0..<batches {
                 let start = batch * batchSize
                 let size = min(batchSize, count - start)
-                let images = size == batchSize ? batchImages : Tensor(shape: [size, features])
+                let images = size == batchSize ? batchImages : Tensor(shape: [size + outliers, features])
                 for row in 0..<size {
                     let source = order[start + row]
                     (images.pointer + row * features).update(from: training.images.pointer + source * features, count: features)
                     batchLabels[row] = training.labels[source]
                 }
-                if logitsGradient.rows != size { logitsGradient = Tensor(shape: [size, network.classes]) }
+                for row in 0..<outliers {
+                    SyntheticOutliers.tileShuffled(images.pointer + (row % size) * features, into: images.pointer + (size + row) * features,
+                                                   side: side, tile: Self.outlierTile, generator: &generator)
+                }
+                if logitsGradient.rows != size + outliers { logitsGradient = Tensor(shape: [size + outliers, classes]) }
                 optimizer.learningRate = configuration.learningRate(epoch: epoch, progress: Double(batch) / Double(batches))
 
                 let logits = network.forward(images, mode: .train, generator: &generator)
                 let (loss, batchCorrect) = batchLabels.withUnsafeBufferPointer {
-                    SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0.baseAddress!, scale: 1 / Float(size), gradient: logitsGradient)
+                    SoftmaxCrossEntropy.lossAndGradient(logits: logits.pointer, rows: size, classes: classes, labels: $0.baseAddress!,
+                                                        scale: 1 / Float(size), gradient: logitsGradient.pointer)
+                }
+                if outliers > 0 {
+                    outlierSum += SoftmaxCrossEntropy.uniformTargetLossAndGradient(
+                        logits: logits.pointer + size * classes, rows: outliers, classes: classes, scale: outlierScale,
+                        gradient: logitsGradient.pointer + size * classes) / Double(outliers)
                 }
                 network.backward(logitsGradient)
                 let constants = optimizer.beginStep()
@@ -123,10 +147,12 @@ public final class Trainer {
             let kl = network.klDivergence() * Double(klScale)
             var validationAccuracy: Double? = nil
             if let validation, validation.count > 0 {
-                validationAccuracy = Predictive(network: network).forcedAccuracy(on: validation, samples: 10, generator: &generator)
+                validationAccuracy = Predictive(network: network).forcedAccuracy(on: validation, samples: configuration.validationSamples,
+                                                                                   generator: &generator)
             }
             let record = EpochRecord(epoch: epoch + 1, loss: dataSum / Double(seen) + kl, dataTerm: dataSum / Double(seen),
                                      klTerm: kl, trainAccuracy: Double(correct) / Double(seen),
+                                     outlierTerm: outliers > 0 ? outlierSum / Double(batches) : nil,
                                      validationAccuracy: validationAccuracy,
                                      learningRate: Double(optimizer.learningRate), seconds: epochSeconds)
             history.append(record)

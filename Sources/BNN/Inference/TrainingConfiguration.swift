@@ -46,6 +46,21 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var calibrationCoverage: Float
     /// Posterior samples used to calibrate the refusal threshold.
     public var calibrationSamples: Int
+    /// Outlier exposure (Hendrycks, Mazeika & Dietterich 2019): when set, every minibatch also carries
+    /// `batchSize / 16` synthetic non-digits (`SyntheticOutliers.tileShuffled` of its own digits) whose
+    /// target is the uniform distribution, and the data term gains this weight times their mean
+    /// cross-entropy to it. Nil (also in model files written before it existed) means off.
+    public var outlierWeight: Float? = nil
+
+    /// Synthetic non-digits per minibatch under outlier exposure (none when it is off).
+    public var outliersPerBatch: Int {
+        guard let outlierWeight, outlierWeight > 0 else { return 0 }
+        return max(1, batchSize / 16)
+    }
+
+    /// Posterior samples of the validation accuracy recorded after each epoch: 10, or 5 for the CNN,
+    /// whose every sample is a full pass of the network (10 took 20 s per epoch on 2 cores).
+    public var validationSamples: Int { architecture == .cnn ? 5 : 10 }
 
     /// The tutorial's settings: μ, ρ ~ N(0, 1), Adam 0.01, one weight sample per minibatch, the KL counted
     /// in full every minibatch, 5 epochs, batch 128, prior N(0, 1).

@@ -22,12 +22,20 @@ public enum SoftmaxCrossEntropy {
     public static func lossAndGradient(
         logits: Tensor, labels: UnsafePointer<Int>, scale: Float, gradient: Tensor
     ) -> (loss: Double, correct: Int) {
-        let rows = logits.rows, classes = logits.columns
         precondition(gradient.count == logits.count, "gradient shape \(gradient.shape) ≠ logits shape \(logits.shape)")
+        return lossAndGradient(logits: logits.pointer, rows: logits.rows, classes: logits.columns, labels: labels, scale: scale,
+                               gradient: gradient.pointer)
+    }
+
+    /// `lossAndGradient` for the first `rows` rows of a `classes`-column matrix.
+    public static func lossAndGradient(
+        logits: UnsafePointer<Float>, rows: Int, classes: Int, labels: UnsafePointer<Int>, scale: Float,
+        gradient: UnsafeMutablePointer<Float>
+    ) -> (loss: Double, correct: Int) {
         var loss = 0.0
         var correct = 0
         for r in 0..<rows {
-            let z = logits.pointer + r * classes, g = gradient.pointer + r * classes
+            let z = logits + r * classes, g = gradient + r * classes
             var maximum = -Float.infinity
             var best = 0
             for c in 0..<classes where z[c] > maximum { maximum = z[c]; best = c }
@@ -46,5 +54,34 @@ public enum SoftmaxCrossEntropy {
             g[label] -= scale
         }
         return (loss, correct)
+    }
+
+    /// The summed cross-entropy of each row's softmax to the uniform distribution,
+    /// `Σ_r (log Σ_k e^{z_rk} − (1/C) Σ_c z_rc)` (outlier exposure's target for non-digits), and the
+    /// gradient of `scale ·` that sum, `scale · (softmax(z_r) − 1/C)`, written over `gradient`.
+    public static func uniformTargetLossAndGradient(
+        logits: UnsafePointer<Float>, rows: Int, classes: Int, scale: Float, gradient: UnsafeMutablePointer<Float>
+    ) -> Double {
+        var loss = 0.0
+        let uniform = 1 / Float(classes)
+        for r in 0..<rows {
+            let z = logits + r * classes, g = gradient + r * classes
+            var maximum = -Float.infinity
+            var total: Float = 0
+            for c in 0..<classes {
+                maximum = max(maximum, z[c])
+                total += z[c]
+            }
+            var sum: Float = 0
+            for c in 0..<classes {
+                let e = Foundation.exp(z[c] - maximum)
+                g[c] = e
+                sum += e
+            }
+            loss += Double(maximum + Foundation.log(sum) - total * uniform)
+            let inverse = scale / sum
+            for c in 0..<classes { g[c] = g[c] * inverse - scale * uniform }
+        }
+        return loss
     }
 }

@@ -38,4 +38,27 @@ public enum SyntheticOutliers {
         }
         return result
     }
+
+    /// The `side × side` image at `source` cut into `tile × tile` squares (`side` a multiple of `tile`)
+    /// that are put back in a random order, into `destination`: the strokes of a digit, locally intact,
+    /// with the digit's shape gone. Outlier exposure trains on these (see
+    /// `TrainingConfiguration.outlierWeight`); they are not among the kinds `make` builds for choosing
+    /// the refusal score, so that choice is never made on the kind of outlier the model was trained on.
+    public static func tileShuffled(
+        _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, side: Int, tile: Int,
+        generator: inout RandomGenerator
+    ) {
+        precondition(tile > 0 && side % tile == 0, "tile \(tile) does not divide side \(side)")
+        let perRow = side / tile
+        var order = Array(0..<(perRow * perRow))
+        generator.shuffle(&order)
+        for (target, origin) in order.enumerated() {
+            let (targetRow, targetColumn) = (target / perRow * tile, target % perRow * tile)
+            let (originRow, originColumn) = (origin / perRow * tile, origin % perRow * tile)
+            for y in 0..<tile {
+                (destination + (targetRow + y) * side + targetColumn)
+                    .update(from: source + (originRow + y) * side + originColumn, count: tile)
+            }
+        }
+    }
 }

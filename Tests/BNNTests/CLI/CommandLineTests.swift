@@ -78,6 +78,8 @@ import Testing
         #expect(outcome.status == 64, "status \(outcome.status)")
         let badRule = try run(["evaluate", "--model", "m.safetensors", "--rule", "vibes"])
         #expect(badRule.status == 64)
+        let badOutlierWeight = try run(["train", "--outlier-weight", "-1", "--output", "m.safetensors"])
+        #expect(badOutlierWeight.status == 64 && badOutlierWeight.stderr.contains("--outlier-weight"))
     }
 
     @Test func missingModelFile() throws {

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+@testable import BNN
+
+/// Outlier exposure: the uniform-target loss, the tile-shuffled non-digits, and the trainer's use of them.
+@Suite struct OutlierExposureTests {
+    /// Cross-entropy to the uniform distribution: ln C at equal logits with a zero gradient; the gradient
+    /// against finite differences elsewhere.
+    @Test func uniformTargetLossAndGradient() {
+        let zero = [Float](repeating: 0, count: 4)
+        var gradient = [Float](repeating: 9, count: 4)
+        let loss = SoftmaxCrossEntropy.uniformTargetLossAndGradient(logits: zero, rows: 1, classes: 4, scale: 1, gradient: &gradient)
+        #expect(abs(loss - log(4.0)) < 1e-6)
+        #expect(gradient.allSatisfy { abs($0) < 1e-7 })
+
+        // One logit far above the others: the loss is about that logit's excess times (1 − 1/C).
+        let peaked: [Float] = [20, 0, 0, 0]
+        let peakedLoss = SoftmaxCrossEntropy.uniformTargetLossAndGradient(logits: peaked, rows: 1, classes: 4, scale: 1, gradient: &gradient)
+        #expect(abs(peakedLoss - 15) < 1e-3)
+        #expect(abs(gradient[0] - 0.75) < 1e-5 && abs(gradient[1] + 0.25) < 1e-5)
+
+        let logits = randomTensor([3, 5], seed: 12, scale: 2)
+        let analytic = Tensor(shape: [3, 5])
+        _ = SoftmaxCrossEntropy.uniformTargetLossAndGradient(logits: logits.pointer, rows: 3, classes: 5, scale: 0.5,
+                                                             gradient: analytic.pointer)
+        let scratch = Tensor(shape: [3, 5])
+        func value() -> Double {
+            SoftmaxCrossEntropy.uniformTargetLossAndGradient(logits: logits.pointer, rows: 3, classes: 5, scale: 1, gradient: scratch.pointer)
+        }
+        for index in 0..<logits.count {
+            let original = logits.pointer[index]
+            logits.pointer[index] = original + 1e-2
+            let plus = value()
+            logits.pointer[index] = original - 1e-2
+            let minus = value()
+            logits.pointer[index] = original
+            let numeric = Float((plus - minus) / 2e-2) * 0.5
+            #expect(abs(analytic.pointer[index] - numeric) < 2e-3, "logit \(index): \(analytic.pointer[index]) vs \(numeric)")
+        }
+    }
+
+    /// Every 7×7 square of the output is a square of the input, and each input square is used once.
+    @Test func tileShuffleRearrangesWholeSquares() {
+        let source = (0..<784).map(Float.init)
+        var destination = [Float](repeating: -1, count: 784)
+        var generator = RandomGenerator(seed: 3)
+        SyntheticOutliers.tileShuffled(source, into: &destination, side: 28, tile: 7, generator: &generator)
+        var used = Set<Int>()
+        for tile in 0..<16 {
+            let (row, column) = (tile / 4 * 7, tile % 4 * 7)
+            // Which source square starts at the value found in this square's corner?
+            let corner = Int(destination[row * 28 + column])
+            let origin = (corner / 28 / 7) * 4 + (corner % 28) / 7
+            #expect(corner / 28 % 7 == 0 && corner % 28 % 7 == 0, "square \(tile) does not start at a square corner")
+            used.insert(origin)
+            for y in 0..<7 {
+                for x in 0..<7 {
+                    #expect(destination[(row + y) * 28 + column + x] == Float(corner + y * 28 + x))
+                }
+            }
+        }
+        #expect(used.count == 16)
+        #expect(destination != source, "seed 3 happens to give the identity order")
+    }
+
+    /// One epoch through `Trainer` with outlier exposure against the same steps by hand: digits with
+    /// their labels, then `batchSize / 16` tile-shuffled copies of the batch's first digits with the
+    /// uniform target, weighted `outlierWeight` over their mean.
+    @Test func trainerAddsUniformTargetOutliers() throws {
+        var configuration = TrainingConfiguration.default
+        configuration.hidden = 16
+        configuration.epochs = 1
+        configuration.batchSize = 32
+        configuration.outlierWeight = 0.7
+        #expect(configuration.outliersPerBatch == 2)
+        let count = 40, features = 784
+        let images = randomTensor([count, features], seed: 4)
+        let labels = (0..<count).map { $0 % 3 }
+        let data = LabeledImages(images: images, labels: labels, rows: 28, columns: 28)
+        var generator = RandomGenerator(seed: 1)
+        let network = try ClassifierTraining.makeNetwork(configuration, inputShape: [784], classes: 3, generator: &generator)
+        generator = RandomGenerator(seed: 1)
+        let twin = try ClassifierTraining.makeNetwork(configuration, inputShape: [784], classes: 3, generator: &generator)
+        let trainer = Trainer(network: network, configuration: configuration, generator: RandomGenerator(seed: 9))
+        trainer.train(on: data, validation: nil)
+        let outlierTerm = try #require(trainer.history.first?.outlierTerm)
+
+        var stepGenerator = RandomGenerator(seed: 9)
+        let optimizer = Adam(parameters: twin.layers.flatMap(\.parameters), learningRate: configuration.learningRate)
+        var order = Array(0..<count)
+        stepGenerator.shuffle(&order)
+        let klScale = configuration.klWeight / Float(count)
+        let batches = (count + 31) / 32
+        var outlierSum = 0.0
+        for batch in 0..<batches {
+            let rows = Array(order[(batch * 32)..<min(count, batch * 32 + 32)])
+            let x = Tensor(shape: [rows.count + 2, features])
+            for (r, source) in rows.enumerated() { for c in 0..<features { x[r, c] = images[source, c] } }
+            for o in 0..<2 {
+                SyntheticOutliers.tileShuffled(x.pointer + o * features, into: x.pointer + (rows.count + o) * features,
+                                               side: 28, tile: 7, generator: &stepGenerator)
+            }
+            optimizer.learningRate = configuration.learningRate(epoch: 0, progress: Double(batch) / Double(batches))
+            let logits = twin.forward(x, mode: .train, generator: &stepGenerator)
+            let gradient = Tensor(shape: [rows.count + 2, 3])
+            let batchLabels = rows.map { labels[$0] }
+            _ = batchLabels.withUnsafeBufferPointer {
+                SoftmaxCrossEntropy.lossAndGradient(logits: logits.pointer, rows: rows.count, classes: 3, labels: $0.baseAddress!,
+                                                    scale: 1 / Float(rows.count), gradient: gradient.pointer)
+            }
+            outlierSum += SoftmaxCrossEntropy.uniformTargetLossAndGradient(
+                logits: logits.pointer + rows.count * 3, rows: 2, classes: 3, scale: 0.7 / 2, gradient: gradient.pointer + rows.count * 3) / 2
+            twin.backward(gradient)
+            for layer in twin.bayesianLayers { layer.accumulateKLGradient(scale: klScale) }
+            optimizer.step()
+            twin.parametersDidChange()
+        }
+        #expect(abs(outlierTerm - outlierSum / Double(batches)) < 1e-5 * outlierSum)
+        for ((name, a), (_, b)) in zip(network.namedParameters, twin.namedParameters) {
+            var worst: Float = 0
+            for i in 0..<a.value.count {
+                worst = max(worst, abs(a.value.pointer[i] - b.value.pointer[i]) / (1e-3 + abs(b.value.pointer[i])))
+            }
+            #expect(worst < 1e-4, "\(name): \(worst)")
+        }
+    }
+
+    /// Model files written before outlier exposure existed (no key) decode with it off.
+    @Test func configurationWithoutOutlierWeightDecodes() throws {
+        var json = try String(decoding: JSONEncoder().encode(TrainingConfiguration.default), as: UTF8.self)
+        #expect(!json.contains("outlierWeight"))
+        json = json.replacingOccurrences(of: "\"seed\":0", with: "\"seed\":3")
+        let decoded = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(json.utf8))
+        #expect(decoded.outlierWeight == nil && decoded.outliersPerBatch == 0 && decoded.seed == 3)
+        var exposed = TrainingConfiguration.defaultCNN
+        exposed.outlierWeight = 0.5
+        let roundTrip = try JSONDecoder().decode(TrainingConfiguration.self, from: JSONEncoder().encode(exposed))
+        #expect(roundTrip == exposed && roundTrip.outliersPerBatch == 8)
+    }
+}
