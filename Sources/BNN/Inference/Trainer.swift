@@ -46,10 +46,6 @@ public final class Trainer {
     private let optimizer: Adam
     private var generator: RandomGenerator
 
-    /// Side of the squares `SyntheticOutliers.tileShuffled` rearranges for outlier exposure (a quarter of a
-    /// 28-pixel digit: pieces of strokes, never a whole digit).
-    static let outlierTile = 7
-
     public init(network: Sequential, configuration: TrainingConfiguration, generator: RandomGenerator) {
         self.network = network
         self.configuration = configuration
@@ -80,11 +76,12 @@ public final class Trainer {
         for layer in fusedLayers { layer.defersRhoGradient = true }
         defer { for layer in fusedLayers { layer.defersRhoGradient = false } }
         var order = Array(0..<count)
-        // Outlier exposure: synthetic non-digits follow the digits in every minibatch (rows size..<size + outliers).
+        // Outlier exposure: synthetic non-digits follow the digits in every minibatch (rows size..<size + outliers),
+        // each a digit cut into 4×4 squares (7×7 pixels for MNIST: pieces of strokes, never a whole digit).
         let outliers = configuration.outliersPerBatch
-        let side = Int(Double(features).squareRoot())
-        precondition(outliers == 0 || (side * side == features && side % Self.outlierTile == 0),
-                     "outlier exposure needs square images whose side is a multiple of \(Self.outlierTile)")
+        let side = Int(Double(features).squareRoot()), tile = side / 4
+        precondition(outliers == 0 || (side * side == features && side % 4 == 0),
+                     "outlier exposure needs square images whose side is a multiple of 4, got \(features) values per image")
         let outlierScale = outliers > 0 ? (configuration.outlierWeight ?? 0) / Float(outliers) : 0
         let classes = network.classes
         let batchImages = Tensor(shape: [batchSize + outliers, features])
@@ -108,7 +105,7 @@ public final class Trainer {
                 }
                 for row in 0..<outliers {
                     SyntheticOutliers.tileShuffled(images.pointer + (row % size) * features, into: images.pointer + (size + row) * features,
-                                                   side: side, tile: Self.outlierTile, generator: &generator)
+                                                   side: side, tile: tile, generator: &generator)
                 }
                 if logitsGradient.rows != size + outliers { logitsGradient = Tensor(shape: [size + outliers, classes]) }
                 optimizer.learningRate = configuration.learningRate(epoch: epoch, progress: Double(batch) / Double(batches))

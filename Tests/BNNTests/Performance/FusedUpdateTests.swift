@@ -94,6 +94,7 @@ extension PerformanceTests {
             var configuration = architecture == .cnn ? TrainingConfiguration.defaultCNN : TrainingConfiguration.default
             configuration.hidden = 24
             configuration.epochs = 1
+            configuration.outlierWeight = nil  // checked on its own in OutlierExposureTests
             configuration.batchSize = 16
             configuration.estimator = estimator
             let inputShape = architecture == .cnn ? [1, 8, 8] : [12]
