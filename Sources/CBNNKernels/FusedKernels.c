@@ -294,7 +294,7 @@ BNN_INLINE void BNN_NAME(sparse_rows)(const int *index, const float *value, long
     for (int r = 0; r < R; r++)
 #pragma clang loop unroll(full)
         for (int b = 0; b < V; b++) {
-            m[r][b] = BNN_NAME(load)(biasMu + b * BNN_WIDTH);
+            m[r][b] = biasMu ? BNN_NAME(load)(biasMu + b * BNN_WIDTH) : (VF){};
             v[r][b] = (VF){};
         }
     for (long e = 0; e < entries; e++) {
@@ -327,7 +327,7 @@ BNN_INLINE void BNN_NAME(sparse_rows)(const int *index, const float *value, long
 BNN_INLINE void BNN_NAME(sparse_scalar)(const float *x, long k, const float *mu, const float *variance, long n,
                                         long firstColumn, const float *biasMu, float *meanRow, float *varianceRow) {
     for (long c = firstColumn; c < n; c++) {
-        float m = biasMu[c], v = 0.0f;
+        float m = biasMu ? biasMu[c] : 0.0f, v = 0.0f;
         for (long p = 0; p < k; p++) {
             const float xv = x[p];
             if (xv == 0.0f) continue;
@@ -344,8 +344,10 @@ BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k,
                                               float *deviation) {
     enum { R = BNN_SPARSE_ROWS, COLUMNS = BNN_SPARSE_VECTORS * BNN_WIDTH, ROW_BLOCK = BNN_SPARSE_ROW_BLOCK };
     const long wide = n / COLUMNS * COLUMNS;
-    int *index = malloc(sizeof(int) * (size_t)(ROW_BLOCK * k + 1));
-    float *value = malloc(sizeof(float) * (size_t)(2 * ROW_BLOCK * k + 2 * R));
+    /* Lists for one row block: per group of R rows, up to k entries of an index and 2R values. */
+    const long maxGroups = ((rows < ROW_BLOCK ? rows : ROW_BLOCK) + R - 1) / R;
+    int *index = malloc(sizeof(int) * (size_t)(maxGroups * k + 1));
+    float *value = malloc(sizeof(float) * (size_t)(maxGroups * k * 2 * R + 1));
     float *panel = malloc(sizeof(float) * (size_t)(2 * COLUMNS * k + 1));
     const int listed = index && value && panel;
     long counts[(ROW_BLOCK + R - 1) / R];
@@ -383,7 +385,7 @@ BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k,
                 }
                 for (long g = 0; g < groups; g++) {
                     const long groupRows = blockRows - g * R < R ? blockRows - g * R : R;
-                    BNN_NAME(sparse_rows)(index + g * k, value + g * k * 2 * R, counts[g], panel, biasMu + column,
+                    BNN_NAME(sparse_rows)(index + g * k, value + g * k * 2 * R, counts[g], panel, biasMu ? biasMu + column : 0,
                                           mean + (first + g * R) * n + column, deviation + (first + g * R) * n + column, n,
                                           groupRows);
                 }
@@ -393,7 +395,7 @@ BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k,
                     BNN_NAME(sparse_scalar)(x + r * k, k, mu, variance, n, wide, biasMu, mean + r * n, deviation + r * n);
         }
         /* deviation = sqrt(x²·σ² + σ_b²) */
-        for (long r = first; r < first + blockRows; r++) {
+        for (long r = first; biasVariance && r < first + blockRows; r++) {
             float *d = deviation + r * n;
             long c = 0;
             for (; c + BNN_WIDTH <= n; c += BNN_WIDTH)

@@ -188,12 +188,17 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
                 refresh(.variance)
                 let mean = meanBuffer.matrix(rows: batch, columns: outputs)
                 let std = stdBuffer.matrix(rows: batch, columns: outputs)
-                MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
-                                    b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs)
                 let squared = inputSquared.matrix(rows: batch, columns: inputs)
                 Elementwise.square(input.pointer, squared.pointer, count: squared.count)
-                MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: squared.pointer, lda: inputs,
-                                    b: weightVariance.pointer, ldb: outputs, c: std.pointer, ldc: outputs)
+                if Self.prefersSparseMoments(input.pointer, count: input.count) {
+                    // Mostly-zero inputs (the digits, in the first layer): the sums over non-zero inputs only.
+                    sparseMoments(input, mean: mean, variance: std, withBias: false)
+                } else {
+                    MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
+                                        b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs)
+                    MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: squared.pointer, lda: inputs,
+                                        b: weightVariance.pointer, ldb: outputs, c: std.pointer, ldc: outputs)
+                }
                 let noise = noiseBuffer.matrix(rows: batch, columns: outputs)
                 generator.fillNormal(noise)
                 bnn_fused_local_output(mean.pointer, std.pointer, biasMu.value.pointer, biasVariance.pointer, noise.pointer,
@@ -236,16 +241,7 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
         let batch = input.rows
         refresh(.variance)
         if Self.prefersSparseMoments(input.pointer, count: input.count) {
-            let x = SendablePointer(input.pointer), mu = SendablePointer(weightMu.value.pointer)
-            let variance = SendablePointer(weightVariance.pointer)
-            let biasMean = SendablePointer(biasMu.value.pointer), biasVar = SendablePointer(biasVariance.pointer)
-            let meanOut = SendablePointer(mean.pointer), stdOut = SendablePointer(std.pointer)
-            let inputs = inputs, outputs = outputs
-            Parallel.forChunks(of: batch, minimumChunk: 16) { rows in
-                bnn_sparse_moments(x.pointer + rows.lowerBound * inputs, rows.count, inputs, mu.pointer, variance.pointer,
-                                   outputs, biasMean.pointer, biasVar.pointer, meanOut.pointer + rows.lowerBound * outputs,
-                                   stdOut.pointer + rows.lowerBound * outputs)
-            }
+            sparseMoments(input, mean: mean, variance: std, withBias: true)
             return
         }
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
@@ -260,6 +256,22 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
         for r in 0..<batch {
             let line = s + r * outputs
             for c in 0..<outputs { line[c] = (line[c] + bv[c]).squareRoot() }
+        }
+    }
+
+    /// `bnn_sparse_moments` over the rows of `input`, split across the threads: with the bias, `mean` and
+    /// `variance` receive x·μ + μ_b and sqrt(x²·σ² + σ_b²); without it, x·μ and x²·σ².
+    private func sparseMoments(_ input: Tensor, mean: Tensor, variance: Tensor, withBias: Bool) {
+        let x = SendablePointer(input.pointer), mu = SendablePointer(weightMu.value.pointer)
+        let weightVar = SendablePointer(weightVariance.pointer)
+        let biasMean = withBias ? SendablePointer(biasMu.value.pointer) : nil
+        let biasVar = withBias ? SendablePointer(biasVariance.pointer) : nil
+        let meanOut = SendablePointer(mean.pointer), varianceOut = SendablePointer(variance.pointer)
+        let inputs = inputs, outputs = outputs
+        Parallel.forChunks(of: input.rows, minimumChunk: 16) { rows in
+            bnn_sparse_moments(x.pointer + rows.lowerBound * inputs, rows.count, inputs, mu.pointer, weightVar.pointer, outputs,
+                               biasMean?.pointer, biasVar?.pointer, meanOut.pointer + rows.lowerBound * outputs,
+                               varianceOut.pointer + rows.lowerBound * outputs)
         }
     }
 

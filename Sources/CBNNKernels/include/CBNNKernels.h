@@ -105,7 +105,8 @@ void bnn_fused_sample_weights(const float *mu, const float *sigma, float *noise,
  *   deviation[r, c] = sqrt(bias_variance[c] + Σ_{p: x[r,p] ≠ 0} x[r,p]²·σ²[p, c])
  * Each sum runs over p in increasing order. The work is proportional to the number of non-zero inputs,
  * so it beats the two dense matrix multiplies when most inputs are zero. Disjoint row ranges may run on
- * different threads.
+ * different threads. With bias_mu NULL the means start from 0; with bias_variance NULL `deviation`
+ * receives the variance sums x²·σ² themselves (no bias, no square root).
  */
 void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, const float *variance, long n,
                         const float *bias_mu, const float *bias_variance, float *mean, float *deviation);

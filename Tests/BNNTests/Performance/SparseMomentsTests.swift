@@ -87,6 +87,24 @@ extension PerformanceTests {
             }
         }
 
+        /// A training forward pass (local reparameterisation) on mostly-zero inputs takes the sparse sums
+        /// too: out = (x·μ + μ_b) + sqrt(x²·σ² + σ_b²)·ε with ε the layer's Normal draws.
+        @Test func trainingForwardOnSparseInputs() {
+            let layer = layer(inputs: 100, outputs: 96)
+            let x = sparseInputs(rows: 30, inputs: 100, density: 0.15, seed: 2)
+            #expect(BayesianDense.prefersSparseMoments(x.pointer, count: x.count))
+            var generator = RandomGenerator(seed: 44)
+            var noiseGenerator = generator
+            let output = layer.forward(x, mode: .train, generator: &generator)
+            let noise = Tensor(shape: [30, 96])
+            noiseGenerator.fillNormal(noise)
+            let expected = reference(layer, x)
+            for i in 0..<output.count {
+                let value = expected.mean[i] + expected.std[i] * Double(noise.pointer[i])
+                #expect(abs(Double(output.pointer[i]) - value) <= 1e-5 * (1 + abs(value)), "output \(i)")
+            }
+        }
+
         @Test func densityRule() {
             let values: [Float] = [0, 0, 1, 0, 0, 0, 0, 0, 0, 2]
             #expect(BayesianDense.prefersSparseMoments(values, count: values.count))
