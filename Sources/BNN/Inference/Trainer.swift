@@ -75,6 +75,10 @@ public final class Trainer {
         let skipped = optimizer.parameterList.map { fusedParameters.contains(ObjectIdentifier($0)) }
         for layer in fusedLayers { layer.defersRhoGradient = true }
         defer { for layer in fusedLayers { layer.defersRhoGradient = false } }
+        // The first layer sees the images: mostly zeros for digits, which the sparse moments exploit.
+        let imageLayer = network.layers.first as? BayesianDense
+        imageLayer?.sparseInputsInTraining = true
+        defer { imageLayer?.sparseInputsInTraining = false }
         var order = Array(0..<count)
         // Outlier exposure: synthetic non-digits follow the digits in every minibatch (rows size..<size + outliers),
         // each a digit cut into 4×4 squares (7×7 pixels for MNIST: pieces of strokes, never a whole digit).

@@ -87,12 +87,13 @@ extension PerformanceTests {
             }
         }
 
-        /// A training forward pass (local reparameterisation) on mostly-zero inputs takes the sparse sums
-        /// too: out = (x·μ + μ_b) + sqrt(x²·σ² + σ_b²)·ε with ε the layer's Normal draws.
+        /// A training forward pass (local reparameterisation) of an image layer on mostly-zero inputs takes
+        /// the sparse sums too: out = (x·μ + μ_b) + sqrt(x²·σ² + σ_b²)·ε with ε the layer's Normal draws.
         @Test func trainingForwardOnSparseInputs() {
             let layer = layer(inputs: 100, outputs: 96)
             let x = sparseInputs(rows: 30, inputs: 100, density: 0.15, seed: 2)
             #expect(BayesianDense.prefersSparseMoments(x.pointer, count: x.count))
+            layer.sparseInputsInTraining = true
             var generator = RandomGenerator(seed: 44)
             var noiseGenerator = generator
             let output = layer.forward(x, mode: .train, generator: &generator)
