@@ -103,13 +103,7 @@ import Testing
             SoftmaxCrossEntropy.lossAndGradient(logits: random, labels: $0.baseAddress!, scale: 0.25, gradient: randomGradient)
         }
         for index in 0..<random.count {
-            let original = random.pointer[index]
-            random.pointer[index] = original + 1e-2
-            let plus = value()
-            random.pointer[index] = original - 1e-2
-            let minus = value()
-            random.pointer[index] = original
-            let numeric = Float((plus - minus) / 2e-2) * 0.25
+            let numeric = centralDifference(value, in: random, at: index) * 0.25
             #expect(abs(randomGradient.pointer[index] - numeric) < 2e-3, "logit \(index)")
         }
     }

@@ -28,13 +28,7 @@ import Testing
             SoftmaxCrossEntropy.uniformTargetLossAndGradient(logits: logits.pointer, rows: 3, classes: 5, scale: 1, gradient: scratch.pointer)
         }
         for index in 0..<logits.count {
-            let original = logits.pointer[index]
-            logits.pointer[index] = original + 1e-2
-            let plus = value()
-            logits.pointer[index] = original - 1e-2
-            let minus = value()
-            logits.pointer[index] = original
-            let numeric = Float((plus - minus) / 2e-2) * 0.5
+            let numeric = centralDifference(value, in: logits, at: index) * 0.5
             #expect(abs(analytic.pointer[index] - numeric) < 2e-3, "logit \(index): \(analytic.pointer[index]) vs \(numeric)")
         }
     }

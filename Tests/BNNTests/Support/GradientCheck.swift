@@ -50,6 +50,18 @@ func maximumGradientError(layer: Layer, input: Tensor, seed: UInt64 = 7, step: F
 }
 
 /// A tensor of the given shape with Normal(0, scale²) entries from `seed`.
+/// The central difference (f(x + h) − f(x − h)) / 2h of `value` in entry `index` of `tensor`, which is
+/// restored afterwards.
+func centralDifference(_ value: () -> Double, in tensor: Tensor, at index: Int, step: Float = 1e-2) -> Float {
+    let original = tensor.pointer[index]
+    tensor.pointer[index] = original + step
+    let plus = value()
+    tensor.pointer[index] = original - step
+    let minus = value()
+    tensor.pointer[index] = original
+    return Float((plus - minus) / Double(2 * step))
+}
+
 func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
     var generator = RandomGenerator(seed: seed)
     let tensor = Tensor(shape: shape)
