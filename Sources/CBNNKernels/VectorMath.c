@@ -45,6 +45,14 @@ void bnn_normal_fill(float *destination, long start, long count, uint64_t key, f
     BNN_DISPATCH(normal_fill, destination, start, count, key, mean, standardDeviation)
 }
 
+long bnn_noise_offset(uint64_t key, long row, long count) {
+    const uint32_t counter[4] = {(uint32_t)row, (uint32_t)((uint64_t)row >> 32), 0, 0x80000000u};
+    const uint32_t words[2] = {(uint32_t)key, (uint32_t)(key >> 32)};
+    uint32_t output[4];
+    bnn_philox4x32_10(counter, words, output);
+    return (long)(((uint64_t)output[0] * (uint64_t)count) >> 32);
+}
+
 void bnn_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t output[4]) {
     /* Scalar reference of the same rounds, for known-answer tests of the vector code path. */
     uint32_t c0 = counter[0], c1 = counter[1], c2 = counter[2], c3 = counter[3];

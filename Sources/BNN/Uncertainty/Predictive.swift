@@ -5,24 +5,29 @@ import Foundation
 /// of S networks drawn from the posterior.
 ///
 /// The fast path (DESIGN.md, "Prediction with S samples"), for networks of dense Bayesian layers: when the
-/// first layer is a `MomentLayer`, the mean
-/// and standard deviation of its outputs are computed once per input and only the noise is drawn per
-/// sample; the rest of the network runs once per sample with local reparameterisation. For every input
-/// this gives exactly the distribution of sampling whole networks (samples of different inputs are
-/// independent instead of sharing weights, which no per-input summary can see). `wholeNetworks` turns
-/// the fast path off and draws one weight sample per network and chunk, as the tutorial did; networks
-/// with Bayesian convolutions are always sampled that way (see `prefersWholeNetworks`).
+/// first layer is a `MomentLayer`, the mean and standard deviation of its outputs are computed once per
+/// input and only the noise is drawn per sample (one vector per sample, rotated by a random offset per
+/// input: `rotatedNoise`); the rest of the network runs once per sample with local reparameterisation.
+/// For every input this gives exactly the distribution of sampling whole networks (samples of different
+/// inputs are nearly independent instead of sharing weights, which no per-input summary can see).
+/// `wholeNetworks` turns the fast path off and draws one weight sample per network and chunk, as the
+/// tutorial did; networks with Bayesian convolutions are always sampled that way (see
+/// `prefersWholeNetworks`).
 ///
 /// For the tutorial's shape (moment layer → ReLU → `BayesianDense` with at most 16 outputs) each sample
 /// is one fused kernel per row (`bnn_fused_sample_mlp`): noise, affine, ReLU, the second layer's moments,
 /// its noise and softmax without writing the hidden activations, split over the cores by rows. It draws
-/// the same Normal streams, in the same order, as the layer-by-layer path, so the two agree to rounding.
+/// the same Normal streams and offsets, in the same order, as the layer-by-layer path, so the two agree
+/// to rounding.
 public struct Predictive {
     public let network: Sequential
     /// Sample whole weight matrices (one network shared by a chunk of inputs) instead of the fast path.
     public var wholeNetworks: Bool
     /// Inputs processed together (bounds memory: about `chunkSize × hidden × 16` bytes).
     public var chunkSize: Int
+    /// Use the fused kernel when the network has its shape. Turning it off runs the layer-by-layer path
+    /// with the same draws, which checks the kernel.
+    public var fusedKernel = true
 
     public init(network: Sequential, wholeNetworks: Bool = false, chunkSize: Int = 1000) {
         self.network = network
@@ -52,17 +57,19 @@ public struct Predictive {
                 let hiddenShape = [size] + first.outputShape(for: network.inputShape)
                 let mean = Tensor(shape: hiddenShape), std = Tensor(shape: hiddenShape)
                 first.outputMoments(chunk, mean: mean, standardDeviation: std)
-                if let second = fusedSecondLayer(hidden: mean.columns, classes: classes) {
+                if fusedKernel, let second = fusedSecondLayer(hidden: mean.columns, classes: classes) {
                     Self.sampleFused(mean: mean, deviation: std, second: second, samples: samples, count: count, start: start,
                                      into: result, generator: &generator)
                     start += size
                     continue
                 }
                 let activation = Tensor(shape: hiddenShape)
+                let perInput = mean.count / max(size, 1)
+                let noise = Tensor(shape: [perInput])
                 for sample in 0..<samples {
-                    generator.fillNormal(activation)
-                    Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: activation.pointer,
-                                            into: activation.pointer, count: activation.count)
+                    let key = generator.next()
+                    NormalSampler.fill(noise.pointer, count: perInput, key: key)
+                    Self.rotatedNoise(mean: mean, std: std, noise: noise.pointer, key: key, into: activation)
                     var output = activation
                     for layer in layers.dropFirst() { output = layer.forward(output, mode: .sample, generator: &generator) }
                     Self.softmax(output, into: result.pointer + (sample * count + start) * classes)
@@ -77,6 +84,25 @@ public struct Predictive {
             start += size
         }
         return result
+    }
+
+    /// The first layer's sampled pre-activations of one sample, `mean + std ⊙ ε_r` for each row r, where
+    /// ε_r is the sample's noise vector `noise` rotated by a uniform offset of its own
+    /// (`bnn_noise_offset(key, r, n)`): ε_r[j] = noise[(j + o_r) mod n]. Each row's ε_r is exactly N(0, I)
+    /// and independent of the other samples' (each sample draws a new vector), so every input still gets
+    /// exactly its local-reparameterisation distribution; one vector of n draws serves all rows, instead of
+    /// n draws per row. Rows of a sample share the values but not their places, so their noise is
+    /// nearly independent (common noise without rotation made the data-set figures swing by several
+    /// points from one seed to the next).
+    static func rotatedNoise(mean: Tensor, std: Tensor, noise: UnsafePointer<Float>, key: UInt64, into activation: Tensor) {
+        let rows = mean.rows, n = mean.count / max(rows, 1)
+        for row in 0..<rows {
+            let offset = bnn_noise_offset(key, row, n)
+            let m = mean.pointer + row * n, s = std.pointer + row * n, out = activation.pointer + row * n
+            // j < n − o reads noise[o + j]; the rest wraps to noise[j − (n − o)].
+            Elementwise.affineNoise(mean: m, std: s, noise: noise + offset, into: out, count: n - offset)
+            Elementwise.affineNoise(mean: m + (n - offset), std: s + (n - offset), noise: noise, into: out + (n - offset), count: offset)
+        }
     }
 
     /// Whether whole networks are sampled even without `wholeNetworks`: true when the network has a
@@ -129,6 +155,14 @@ public struct Predictive {
             hiddenKeys[sample] = generator.next()
             outputKeys[sample] = generator.next()
         }
+        // Each sample's noise vector, twice in a row (every rotation is then one contiguous slice).
+        let hidden = mean.columns
+        let noise = Tensor(shape: [samples, 2 * hidden])
+        for sample in 0..<samples {
+            let vector = noise.pointer + sample * 2 * hidden
+            NormalSampler.fill(vector, count: hidden, key: hiddenKeys[sample])
+            (vector + hidden).update(from: vector, count: hidden)
+        }
         hiddenKeys.withUnsafeBufferPointer { hiddenKeys in
             outputKeys.withUnsafeBufferPointer { outputKeys in
                 var arguments = bnn_fused_mlp_sample_arguments()
@@ -145,6 +179,7 @@ public struct Predictive {
                 arguments.bias_variance = UnsafePointer(second.biasVariance.pointer)
                 arguments.hidden_keys = hiddenKeys.baseAddress
                 arguments.output_keys = outputKeys.baseAddress
+                arguments.hidden_noise = UnsafePointer(noise.pointer)
                 arguments.probabilities = result.pointer + start * classes
                 let shared = SendableSampleArguments(arguments)
                 // Blocks of 8 rows (the kernel's row block) per task; the two threads split the chunk.

@@ -41,6 +41,13 @@ void bnn_normal_fill(float *destination, long start, long count, uint64_t key, f
 /* One Philox4x32-10 block (scalar), for known-answer tests. */
 void bnn_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t output[4]);
 
+/*
+ * A uniform offset in [0, count) for `row`: ⌊w·count / 2³²⌋ with w the first word of Philox4x32-10 at
+ * counter (row, 0, 2³¹) under `key` (the normal streams use counters whose last word is 0, so these
+ * words are independent of them). The predictive pass rotates a sample's shared noise vector by it.
+ */
+long bnn_noise_offset(uint64_t key, long row, long count);
+
 /* ---------------------------------------------------------------- fused passes (FusedKernels.c) */
 
 /* What `rho_source` of bnn_fused_adam_arguments holds: how the data gradient with respect to ρ is formed. */
@@ -119,11 +126,15 @@ void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, cons
 /*
  * Posterior samples of the class probabilities of a Bayesian MLP whose first layer's output moments are
  * known: for sample s < samples and row r,
- *   h = max(mean[r] + deviation[r]·ε, 0)                 ε[j] = z_{hidden_keys[s]}(r·hidden + j)
+ *   h = max(mean[r] + deviation[r]·ε, 0)      ε[j] = e_s[(j + o) mod hidden],  o = bnn_noise_offset(hidden_keys[s], r, hidden)
  *   m = h·μ₂ + bias_mu,  v = h²·σ₂² + bias_variance        (second layer, local reparameterisation)
  *   probabilities[s·sample_stride + r·classes + c] = softmax(m + √v·ε₂)[c],  ε₂[c] = z_{output_keys[s]}(r·classes + c)
- * with z the bnn_normal_fill streams. μ₂ and σ₂² are given transposed, [classes rounded up to a multiple
- * of BNN_FUSED_CLASS_GROUP, transposed_stride]; the stride must be a multiple of 16 and all padding zero.
+ * where e_s = z_{hidden_keys[s]}(0 ..< hidden) is one standard-normal vector per sample, given twice in a
+ * row in hidden_noise[s·2·hidden ...] so that every rotation is a contiguous slice, and z are the
+ * bnn_normal_fill streams. Each row's ε is exactly N(0, I) and independent across samples; rows of one
+ * sample share e_s, each rotated by its own random offset. μ₂ and σ₂² are given transposed, [classes
+ * rounded up to a multiple of BNN_FUSED_CLASS_GROUP, transposed_stride]; the stride must be a multiple of
+ * 16 and all padding zero.
  */
 typedef struct {
     long hidden, classes, transposed_stride, samples, sample_stride;
@@ -132,6 +143,7 @@ typedef struct {
     const float *variance_transposed;   /* [padded classes, transposed_stride] */
     const float *bias_mu, *bias_variance; /* [classes] */
     const uint64_t *hidden_keys, *output_keys; /* [samples] */
+    const float *hidden_noise;          /* [samples, 2·hidden]: e_s, then e_s again */
     float *probabilities;               /* sample s, row r at s·sample_stride + r·classes */
 } bnn_fused_mlp_sample_arguments;
 

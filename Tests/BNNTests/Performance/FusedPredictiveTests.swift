@@ -1,3 +1,4 @@
+import CBNNKernels
 import Foundation
 import Testing
 @testable import BNN
@@ -7,7 +8,8 @@ extension PerformanceTests {
     /// one pass) against the layer-by-layer computation it replaces, drawing the same Normal streams.
     @Suite struct FusedPredictiveTests {
         /// The layer-by-layer path, written out: moments of the first layer once, then per sample
-        /// hidden noise → affine → ReLU → second layer (`.sample`) → softmax.
+        /// hidden noise (the sample's vector, rotated per row) → affine → ReLU → second layer (`.sample`) →
+        /// softmax.
         func layerByLayer(_ network: Sequential, _ images: Tensor, samples: Int, generator: inout RandomGenerator) -> Tensor {
             let first = network.layers[0] as! BayesianDense
             let count = images.rows, classes = network.classes
@@ -15,10 +17,18 @@ extension PerformanceTests {
             first.outputMoments(images, mean: mean, standardDeviation: std)
             let result = Tensor(shape: [samples, count, classes])
             let activation = Tensor(shape: [count, first.outputs])
+            let hidden = first.outputs
             for sample in 0..<samples {
-                generator.fillNormal(activation)
-                Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: activation.pointer, into: activation.pointer,
-                                        count: activation.count)
+                // One noise vector per sample; row r reads it rotated by its offset o_r.
+                let key = generator.next()
+                let noise = Tensor(shape: [hidden])
+                NormalSampler.fill(noise.pointer, count: hidden, key: key)
+                for row in 0..<count {
+                    let offset = bnn_noise_offset(key, row, hidden)
+                    for j in 0..<hidden {
+                        activation[row, j] = mean[row, j] + std[row, j] * noise[(j + offset) % hidden]
+                    }
+                }
                 let hidden = network.layers[1].forward(activation, mode: .sample, generator: &generator)
                 let logits = network.layers[2].forward(hidden, mode: .sample, generator: &generator)
                 let log = Tensor(shape: [count, classes])
@@ -65,6 +75,72 @@ extension PerformanceTests {
                 for c in 0..<shape.classes { total += fused.pointer[row * shape.classes + c] }
                 #expect(abs(total - 1) < 1e-5)
             }
+        }
+
+        /// With the fused kernel off, `Predictive` takes the layer-by-layer path with the same draws.
+        @Test func unfusedPathMatchesTheFusedKernel() {
+            var generator = RandomGenerator(seed: 5)
+            let network = NetworkBuilder.mlp(inputs: 30, hidden: 200, classes: 10, estimator: .local, priorSigma: 1)
+            for case let layer as BayesianDense in network.layers {
+                layer.initialize(.he, initialSigma: 0.3, generator: &generator)
+                layer.parametersDidChange()
+            }
+            let images = randomTensor([19, 30], seed: 3)
+            var first = RandomGenerator(seed: 6), second = RandomGenerator(seed: 6)
+            var unfused = Predictive(network: network, chunkSize: 7)
+            unfused.fusedKernel = false
+            let a = Predictive(network: network, chunkSize: 7).sampleProbabilities(images, samples: 4, generator: &first)
+            let b = unfused.sampleProbabilities(images, samples: 4, generator: &second)
+            var worst: Float = 0
+            for i in 0..<a.count { worst = max(worst, abs(a.pointer[i] - b.pointer[i])) }
+            #expect(worst < 2e-5, "largest probability difference \(worst)")
+            #expect(first.next() == second.next())
+        }
+
+        /// Offsets are in range, deterministic and uniform (χ² over 64 bins for 64,000 rows, 63 degrees of
+        /// freedom: the 99.99% point is about 120), and differ between keys.
+        @Test func noiseOffsetsAreUniform() {
+            #expect(bnn_noise_offset(3, 0, 1) == 0)
+            var counts = [Int](repeating: 0, count: 64)
+            for row in 0..<64_000 {
+                let offset = bnn_noise_offset(42, row, 64)
+                #expect(offset >= 0 && offset < 64)
+                counts[offset] += 1
+            }
+            let chiSquare = counts.reduce(0.0) { $0 + pow(Double($1) - 1000, 2) / 1000 }
+            #expect(chiSquare < 120, "χ² \(chiSquare)")
+            #expect(bnn_noise_offset(42, 17, 1_000_003) == bnn_noise_offset(42, 17, 1_000_003))
+            let same = (0..<1000).filter { bnn_noise_offset(1, $0, 1 << 20) == bnn_noise_offset(2, $0, 1 << 20) }.count
+            #expect(same < 3)
+        }
+
+        /// The rotated noise of a row, over many samples, is standard normal at every unit, and two rows'
+        /// noise at the same unit is uncorrelated (what independent draws would give; the shared vector
+        /// without rotation gives correlation 1).
+        @Test func rotatedNoiseIsStandardNormalAndUncorrelatedAcrossRows() {
+            let rows = 3, n = 200, samples = 20_000
+            let mean = Tensor(shape: [rows, n]), std = Tensor(shape: [rows, n]), activation = Tensor(shape: [rows, n])
+            std.fill(1)
+            let noise = Tensor(shape: [n])
+            var generator = RandomGenerator(seed: 8)
+            var sum = [Double](repeating: 0, count: rows * n), sumSquares = sum, cross = [Double](repeating: 0, count: n)
+            for _ in 0..<samples {
+                let key = generator.next()
+                NormalSampler.fill(noise.pointer, count: n, key: key)
+                Predictive.rotatedNoise(mean: mean, std: std, noise: noise.pointer, key: key, into: activation)
+                for i in 0..<(rows * n) {
+                    sum[i] += Double(activation.pointer[i])
+                    sumSquares[i] += Double(activation.pointer[i] * activation.pointer[i])
+                }
+                for j in 0..<n { cross[j] += Double(activation[0, j] * activation[1, j]) }
+            }
+            // 4.5 standard errors: 0.032 for the mean, 0.045 for the variance, 0.032 for the correlation.
+            for i in 0..<(rows * n) {
+                let m = sum[i] / Double(samples)
+                #expect(abs(m) < 0.032, "unit \(i): mean \(m)")
+                #expect(abs(sumSquares[i] / Double(samples) - m * m - 1) < 0.045, "unit \(i)")
+            }
+            for j in 0..<n { #expect(abs(cross[j] / Double(samples)) < 0.032, "unit \(j): correlation \(cross[j] / Double(samples))") }
         }
     }
 }
