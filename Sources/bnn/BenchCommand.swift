@@ -21,6 +21,10 @@ struct BenchCommand: ParsableCommand {
     var json = false
     @Option(name: .customLong("cnn-images"), help: "Training images the CNN epoch is timed on (then scaled to a full epoch).")
     var cnnSliceImages: Int = 6_400
+    @Option(help: ArgumentHelp("Measure only these parts, comma-separated: epochs, cnn, evaluate, normals. The matrix multiplies always run (the other figures are ratios to them).",
+                               valueName: "parts"),
+            transform: BenchPart.list)
+    var only: Set<BenchPart> = Set(BenchPart.allCases)
 
     func validate() throws {
         if repeats < 1 { throw ValidationError("--repeats must be at least 1.") }
@@ -82,7 +86,7 @@ struct BenchCommand: ParsableCommand {
             let training = mnist?.train ?? syntheticDigits(count: 55_000)
             let test = mnist?.test ?? syntheticDigits(count: 10_000)
             report.data = mnist == nil ? "synthetic" : "mnist"
-            for estimator in [GradientEstimator.local, .weights] {
+            for estimator in [GradientEstimator.local, .weights] where only.contains(.epochs) {
                 var configuration = TrainingConfiguration.default
                 configuration.estimator = estimator
                 configuration.epochs = 1
@@ -112,7 +116,7 @@ struct BenchCommand: ParsableCommand {
 
             // (b′) The convolutional network (`--arch cnn`, default-cnn recipe): a full epoch is about 40×
             // the MLP's, so one run over a slice of the training set is timed and scaled to 55,000 images.
-            do {
+            if only.contains(.cnn) {
                 let slice = training.subset(0..<min(training.count, cnnSliceImages))
                 var configuration = TrainingConfiguration.defaultCNN
                 configuration.epochs = 1
@@ -140,41 +144,46 @@ struct BenchCommand: ParsableCommand {
 
             // (c) The 100-sample uncertainty pass over the test images.
             var generator = RandomGenerator(seed: 7)
-            let network = try ClassifierTraining.makeNetwork(.default, generator: &generator)
-            let predictive = Predictive(network: network)
-            // Checked first: every sampled row must be a probability vector.
-            let check = predictive.sampleProbabilities(test.images, samples: 2, generator: &generator)
-            let classes = network.classes
-            for row in 0..<(check.count / classes) {
-                var total: Float = 0
-                for c in 0..<classes { total += check.pointer[row * classes + c] }
-                guard abs(total - 1) < 1e-4 else {
-                    throw BenchError(description: "the uncertainty pass is wrong: row \(row) sums to \(total)")
+            if only.contains(.evaluate) {
+                let network = try ClassifierTraining.makeNetwork(.default, generator: &generator)
+                let predictive = Predictive(network: network)
+                // Checked first: the fused kernel against the layer-by-layer path on 500 images (the same draws).
+                let checked = test.subset(0..<min(test.count, 500)).images
+                var unfused = predictive
+                unfused.fusedKernel = false
+                var checkGenerator = generator
+                let expected = unfused.sampleProbabilities(checked, samples: 3, generator: &checkGenerator)
+                let check = predictive.sampleProbabilities(checked, samples: 3, generator: &generator)
+                let error = zip(check.array, expected.array).map { abs($0 - $1) }.max() ?? 0
+                guard error < 1e-4 else {
+                    throw BenchError(description: "the uncertainty pass is wrong: its probabilities differ from the layer-by-layer path by \(error)")
                 }
+                var evaluateCPU: [Double] = []
+                report.evaluateSeconds = median((0..<repeats).map { _ in
+                    let cpuStart = processCPUSeconds()
+                    let seconds = time {
+                        let probabilities = predictive.sampleProbabilities(test.images, samples: 100, generator: &generator)
+                        _ = PredictiveSummary(probabilities: probabilities)
+                    }
+                    evaluateCPU.append(processCPUSeconds() - cpuStart)
+                    return seconds
+                })
+                report.evaluateCPUSeconds = median(evaluateCPU)
+                // Matrix-multiply FLOPs of the pass: the first layer's two moment products once, the second
+                // layer's two per sample.
+                let evaluateFlops = Double(test.count) * (2 * 2 * 784 * 1024 + 100 * 2 * 2 * 1024 * 10)
+                report.evaluateGemmFraction = evaluateFlops / report.evaluateSeconds / 1e9 / bestGEMM
+                log(String(format: "  uncertainty pass (100 samples × %d images): %.2f s, %.2f CPU s  (%.0f%% of the best GEMM's rate)",
+                           test.count, report.evaluateSeconds, report.evaluateCPUSeconds, 100 * report.evaluateGemmFraction))
             }
-            var evaluateCPU: [Double] = []
-            report.evaluateSeconds = median((0..<repeats).map { _ in
-                let cpuStart = processCPUSeconds()
-                let seconds = time {
-                    let probabilities = predictive.sampleProbabilities(test.images, samples: 100, generator: &generator)
-                    _ = PredictiveSummary(probabilities: probabilities)
-                }
-                evaluateCPU.append(processCPUSeconds() - cpuStart)
-                return seconds
-            })
-            report.evaluateCPUSeconds = median(evaluateCPU)
-            // Matrix-multiply FLOPs of the pass: the first layer's two moment products once, the second
-            // layer's two per sample.
-            let evaluateFlops = Double(test.count) * (2 * 2 * 784 * 1024 + 100 * 2 * 2 * 1024 * 10)
-            report.evaluateGemmFraction = evaluateFlops / report.evaluateSeconds / 1e9 / bestGEMM
-            log(String(format: "  uncertainty pass (100 samples × %d images): %.2f s, %.2f CPU s  (%.0f%% of the best GEMM's rate)",
-                       test.count, report.evaluateSeconds, report.evaluateCPUSeconds, 100 * report.evaluateGemmFraction))
 
             // (d) Normal draws.
-            let buffer = Tensor(shape: [1 << 24])
-            let normalSeconds = median((0..<max(repeats, 5)).map { _ in time { generator.fillNormal(buffer) } })
-            report.normalsPerSecond = Double(buffer.count) / normalSeconds
-            log(String(format: "  normal draws: %.2e per second", report.normalsPerSecond))
+            if only.contains(.normals) {
+                let buffer = Tensor(shape: [1 << 24])
+                let normalSeconds = median((0..<max(repeats, 5)).map { _ in time { generator.fillNormal(buffer) } })
+                report.normalsPerSecond = Double(buffer.count) / normalSeconds
+                log(String(format: "  normal draws: %.2e per second", report.normalsPerSecond))
+            }
 
             report.peakRSSMegabytes = peakResidentMegabytes()
             log(String(format: "  peak resident memory: %.0f MB", report.peakRSSMegabytes))
@@ -187,6 +196,24 @@ struct BenchCommand: ParsableCommand {
 }
 
 struct BenchError: Error, CustomStringConvertible { let description: String }
+
+/// The parts of `bnn bench` that `--only` can select.
+enum BenchPart: String, CaseIterable {
+    case epochs, cnn, evaluate, normals
+
+    /// Parses a comma-separated list such as "evaluate,normals".
+    static func list(_ text: String) throws -> Set<BenchPart> {
+        var parts = Set<BenchPart>()
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let part = BenchPart(rawValue: trimmed) else {
+                throw ValidationError("--only: unknown part '\(trimmed)'; the parts are \(allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            parts.insert(part)
+        }
+        return parts
+    }
+}
 
 /// The JSON object of `bnn bench --json` (issue 3's contract, with more keys).
 struct BenchReport: Encodable {

@@ -80,6 +80,8 @@ import Testing
         #expect(badRule.status == 64)
         let badOutlierWeight = try run(["train", "--outlier-weight", "-1", "--output", "m.safetensors"])
         #expect(badOutlierWeight.status == 64 && badOutlierWeight.stderr.contains("--outlier-weight"))
+        let badPart = try run(["bench", "--only", "evaluate,gpu"])
+        #expect(badPart.status == 64 && badPart.stderr.contains("'gpu'") && badPart.stderr.contains("normals"), "\(badPart.stderr)")
     }
 
     @Test func missingModelFile() throws {
