@@ -97,6 +97,27 @@ extension PerformanceTests {
             #expect(first.next() == second.next())
         }
 
+        /// The samples do not depend on the number of threads (each row's draws depend on its key and
+        /// index only).
+        @Test func samplesDoNotDependOnThreads() {
+            var generator = RandomGenerator(seed: 2)
+            let network = NetworkBuilder.mlp(inputs: 40, hidden: 64, classes: 10, estimator: .local, priorSigma: 1)
+            for case let layer as BayesianDense in network.layers {
+                layer.initialize(.he, initialSigma: 0.3, generator: &generator)
+                layer.parametersDidChange()
+            }
+            let images = randomTensor([300, 40], seed: 9)
+            let saved = ComputeSettings.threads
+            defer { ComputeSettings.threads = saved }
+            var results: [[Float]] = []
+            for threads in [1, 2] {
+                ComputeSettings.threads = threads
+                var sampleGenerator = RandomGenerator(seed: 4)
+                results.append(Predictive(network: network).sampleProbabilities(images, samples: 3, generator: &sampleGenerator).array)
+            }
+            #expect(results[0] == results[1])
+        }
+
         /// Offsets are in range, deterministic and uniform (χ² over 64 bins for 64,000 rows, 63 degrees of
         /// freedom: the 99.99% point is about 120), and differ between keys.
         @Test func noiseOffsetsAreUniform() {
