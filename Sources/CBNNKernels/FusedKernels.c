@@ -2,8 +2,9 @@
  * Fused element-wise passes of Bayesian layers: the whole per-step parameter update of a mean-field
  * Normal posterior (KL gradient, chain rule to ρ, Adam, refresh of σ/σ²) in one pass, the output noise of
  * the local reparameterisation, the first layer's moments for mostly-zero inputs, and the per-sample
- * part of the 100-sample predictive pass of a Bayesian MLP. Separate passes over the 803K-weight layer were memory-bound (each reads and writes
- * 3 MB arrays); fusing them reads and writes each array once per step.
+ * part of the 100-sample predictive pass of a Bayesian MLP. Separate passes over the 803K-weight layer
+ * were memory-bound (each reads and writes 3 MB arrays); fusing them reads and writes each array once
+ * per step.
  *
  * Like VectorMath.c, each kernel is written once with vector extensions and instantiated per
  * instruction set (AVX-512, AVX2, plain) with target attributes chosen at run time, because the

@@ -68,13 +68,9 @@ public struct MNIST: Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         log: (String) -> Void = { _ in }
     ) throws -> MNIST {
+        // `fileNames` is train images, train labels, test images, test labels.
         let urls = try locate(fileNames, dataDirectory: dataDirectory, download: download, environment: environment, log: log)
-        guard let trainImages = urls[trainImagesName], let trainLabels = urls[trainLabelsName],
-              let testImages = urls[testImagesName], let testLabels = urls[testLabelsName] else {
-            throw DataError.missingFile(path: DataLocator(dataDirectory: dataDirectory, environment: environment).dataDirectory.path,
-                                        hint: DataLocator.missingHint)
-        }
-        return try load(trainImages: trainImages, trainLabels: trainLabels, testImages: testImages, testLabels: testLabels,
+        return try load(trainImages: urls[0], trainLabels: urls[1], testImages: urls[2], testLabels: urls[3],
                         validationCount: validationCount, verifyChecksums: verifyChecksums, log: log)
     }
 
@@ -86,18 +82,14 @@ public struct MNIST: Sendable {
     ) throws -> LabeledImages {
         let urls = try locate([testImagesName, testLabelsName], dataDirectory: dataDirectory, download: download,
                               environment: environment, log: log)
-        guard let images = urls[testImagesName], let labels = urls[testLabelsName] else {
-            throw DataError.missingFile(path: DataLocator(dataDirectory: dataDirectory, environment: environment).dataDirectory.path,
-                                        hint: DataLocator.missingHint)
-        }
-        return try loadVerified(images: images, labels: labels, verify: verifyChecksums, log: log)
+        return try loadVerified(images: urls[0], labels: urls[1], verify: verifyChecksums, log: log)
     }
 
-    /// The URLs of the files `names` in `mnist/`, downloading into the cache folder those found nowhere
-    /// (when `download` allows).
+    /// The URLs of the files `names` in `mnist/`, in that order, downloading into the cache folder those
+    /// found nowhere; throws when one is missing and `download` is false.
     static func locate(
         _ names: [String], dataDirectory: String?, download: Bool, environment: [String: String], log: (String) -> Void
-    ) throws -> [String: URL] {
+    ) throws -> [URL] {
         let locator = DataLocator(dataDirectory: dataDirectory, environment: environment)
         var urls: [String: URL] = [:]
         var missing: [String] = []
@@ -116,7 +108,7 @@ public struct MNIST: Sendable {
                 urls[name] = try MNISTDownloader.download(name: name, into: folder, log: log)
             }
         }
-        return urls
+        return names.map { urls[$0]! }  // every name was found or downloaded above
     }
 
     /// Loads MNIST from four explicit files (each gzip or raw).

@@ -77,14 +77,20 @@ extension PerformanceTests {
             }
         }
 
-        /// With the fused kernel off, `Predictive` takes the layer-by-layer path with the same draws.
-        @Test func unfusedPathMatchesTheFusedKernel() {
-            var generator = RandomGenerator(seed: 5)
-            let network = NetworkBuilder.mlp(inputs: 30, hidden: 200, classes: 10, estimator: .local, priorSigma: 1)
+        /// A 10-class MLP with He-initialised means and initial σ 0.3.
+        func initializedMLP(inputs: Int, hidden: Int, seed: UInt64) -> Sequential {
+            var generator = RandomGenerator(seed: seed)
+            let network = NetworkBuilder.mlp(inputs: inputs, hidden: hidden, classes: 10, estimator: .local, priorSigma: 1)
             for case let layer as BayesianDense in network.layers {
                 layer.initialize(.he, initialSigma: 0.3, generator: &generator)
                 layer.parametersDidChange()
             }
+            return network
+        }
+
+        /// With the fused kernel off, `Predictive` takes the layer-by-layer path with the same draws.
+        @Test func unfusedPathMatchesTheFusedKernel() {
+            let network = initializedMLP(inputs: 30, hidden: 200, seed: 5)
             let images = randomTensor([19, 30], seed: 3)
             var first = RandomGenerator(seed: 6), second = RandomGenerator(seed: 6)
             var unfused = Predictive(network: network, chunkSize: 7)
@@ -100,12 +106,7 @@ extension PerformanceTests {
         /// The samples do not depend on the number of threads (each row's draws depend on its key and
         /// index only).
         @Test func samplesDoNotDependOnThreads() {
-            var generator = RandomGenerator(seed: 2)
-            let network = NetworkBuilder.mlp(inputs: 40, hidden: 64, classes: 10, estimator: .local, priorSigma: 1)
-            for case let layer as BayesianDense in network.layers {
-                layer.initialize(.he, initialSigma: 0.3, generator: &generator)
-                layer.parametersDidChange()
-            }
+            let network = initializedMLP(inputs: 40, hidden: 64, seed: 2)
             let images = randomTensor([300, 40], seed: 9)
             let saved = ComputeSettings.threads
             defer { ComputeSettings.threads = saved }

@@ -110,28 +110,7 @@ extension PerformanceTests {
             trainer.train(on: data, validation: nil)
 
             // The same epoch by hand, unfused: same shuffling, batches, noise, learning rates.
-            var stepGenerator = RandomGenerator(seed: 9)
-            let optimizer = Adam(parameters: twin.layers.flatMap(\.parameters), learningRate: configuration.learningRate)
-            var order = Array(0..<count)
-            stepGenerator.shuffle(&order)
-            let klScale = configuration.klWeight / Float(count)
-            let batches = (count + 15) / 16
-            for batch in 0..<batches {
-                let rows = Array(order[(batch * 16)..<min(count, batch * 16 + 16)])
-                let x = Tensor(shape: [rows.count, features])
-                for (r, source) in rows.enumerated() { for c in 0..<features { x[r, c] = images[source, c] } }
-                optimizer.learningRate = configuration.learningRate(epoch: 0, progress: Double(batch) / Double(batches))
-                let logits = twin.forward(x, mode: .train, generator: &stepGenerator)
-                let gradient = Tensor(shape: [rows.count, 3])
-                let batchLabels = rows.map { labels[$0] }
-                _ = batchLabels.withUnsafeBufferPointer {
-                    SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0.baseAddress!, scale: 1 / Float(rows.count), gradient: gradient)
-                }
-                twin.backward(gradient)
-                for layer in twin.bayesianLayers { layer.accumulateKLGradient(scale: klScale) }
-                optimizer.step()
-                twin.parametersDidChange()
-            }
+            trainOneEpochByHand(twin, configuration: configuration, images: images, labels: labels, classes: 3, seed: 9)
             for ((name, a), (_, b)) in zip(network.namedParameters, twin.namedParameters) {
                 #expect(relativeError(a.value, b.value) < 1e-5, "\(name): \(relativeError(a.value, b.value))")
             }

@@ -1,0 +1,52 @@
+@testable import BNN
+
+/// One training epoch of `network`, written out step by step the way `Trainer` is documented to run it
+/// (unfused, from the generator `seed`): shuffle, minibatches of `configuration.batchSize`, the scheduled
+/// learning rate, the sampled forward pass, the mean cross-entropy gradient, backward, the KL gradient
+/// scaled by `klWeight / N`, one Adam step. Under outlier exposure each minibatch also carries
+/// `configuration.outliersPerBatch` tile-shuffled copies of its first digits (squares `tile` pixels wide
+/// in `side × side` images) with the uniform target at weight `outlierWeight` over their count.
+/// Returns the mean over minibatches of the outliers' mean cross-entropy to the uniform distribution.
+@discardableResult
+func trainOneEpochByHand(
+    _ network: Sequential, configuration: TrainingConfiguration, images: Tensor, labels: [Int], classes: Int,
+    seed: UInt64, side: Int = 0, tile: Int = 0
+) -> Double {
+    let count = images.rows, features = images.columns, batchSize = configuration.batchSize
+    let outliers = configuration.outliersPerBatch
+    var generator = RandomGenerator(seed: seed)
+    let optimizer = Adam(parameters: network.layers.flatMap(\.parameters), learningRate: configuration.learningRate)
+    var order = Array(0..<count)
+    generator.shuffle(&order)
+    let klScale = configuration.klWeight / Float(count)
+    let batches = (count + batchSize - 1) / batchSize
+    var outlierSum = 0.0
+    for batch in 0..<batches {
+        let rows = Array(order[(batch * batchSize)..<min(count, batch * batchSize + batchSize)])
+        let x = Tensor(shape: [rows.count + outliers, features])
+        for (r, source) in rows.enumerated() { for c in 0..<features { x[r, c] = images[source, c] } }
+        for o in 0..<outliers {
+            SyntheticOutliers.tileShuffled(x.pointer + o * features, into: x.pointer + (rows.count + o) * features,
+                                           side: side, tile: tile, generator: &generator)
+        }
+        optimizer.learningRate = configuration.learningRate(epoch: 0, progress: Double(batch) / Double(batches))
+        let logits = network.forward(x, mode: .train, generator: &generator)
+        let gradient = Tensor(shape: [rows.count + outliers, classes])
+        let batchLabels = rows.map { labels[$0] }
+        _ = batchLabels.withUnsafeBufferPointer {
+            SoftmaxCrossEntropy.lossAndGradient(logits: logits.pointer, rows: rows.count, classes: classes, labels: $0.baseAddress!,
+                                                scale: 1 / Float(rows.count), gradient: gradient.pointer)
+        }
+        if outliers > 0 {
+            let weight = configuration.outlierWeight ?? 0
+            outlierSum += SoftmaxCrossEntropy.uniformTargetLossAndGradient(
+                logits: logits.pointer + rows.count * classes, rows: outliers, classes: classes, scale: weight / Float(outliers),
+                gradient: gradient.pointer + rows.count * classes) / Double(outliers)
+        }
+        network.backward(gradient)
+        for layer in network.bayesianLayers { layer.accumulateKLGradient(scale: klScale) }
+        optimizer.step()
+        network.parametersDidChange()
+    }
+    return outlierSum / Double(batches)
+}
