@@ -39,6 +39,8 @@ enum MNISTDownloader {
                 }
                 try writeAtomically(Zlib.isGzip(compressed) ? compressed : Zlib.compress(content), to: target)
                 return target
+            } catch DataError.downloadFailed(let source, let reason) {
+                failures.append("\(source): \(reason)")  // the hint is added once, to the error below
             } catch {
                 failures.append("\(error)")
             }

@@ -157,6 +157,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(MNIST.testLabelsName + ".gz").path))
     }
 
+    /// With no network, the error names both mirrors and their reasons, and gives its hint once.
+    @Test func offlineDownloadErrorNamesEveryMirrorOnce() throws {
+        let cache = try TemporaryFolder()
+        let error = dataError {
+            _ = try MNISTDownloader.download(
+                name: MNIST.testLabelsName, into: cache.url.appendingPathComponent("mnist"),
+                mirrors: ["https://a.invalid/", "https://b.invalid/"],
+                fetch: { url in throw DataError.downloadFailed(path: url.absoluteString, reason: "Could not resolve host") },
+                log: { _ in })
+        }
+        let message = error?.description ?? ""
+        #expect(message.contains("https://a.invalid/\(MNIST.testLabelsName).gz: Could not resolve host"))
+        #expect(message.contains("https://b.invalid/\(MNIST.testLabelsName).gz: Could not resolve host"))
+        #expect(message.components(separatedBy: "no network?").count == 2, "\(message)")
+    }
+
     @Test func whiteNoiseIsSeededAndInRange() {
         let a = WhiteNoise.images(count: 10, seed: 42)
         let b = WhiteNoise.images(count: 10, seed: 42)
