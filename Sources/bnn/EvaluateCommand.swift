@@ -14,9 +14,16 @@ struct RuleOptions: ParsableArguments {
     var percentile: Float?
     @Option(help: "The rule's threshold τ (default: the model's calibrated one, 0.2 for median, 0.5 for percentile and mean).")
     var threshold: Float?
+    @Option(name: .customLong("max-samples"), help: ArgumentHelp(
+        "The most samples for an input whose answer lies within Monte Carlo error of the rule's threshold: such inputs are sampled again with 2×, 4×, … as many (default 8 × the sample count; the sample count itself turns this off).",
+        valueName: "n"))
+    var maximumSamples: Int?
 
     func validate() throws {
         if let samples, samples < 1 { throw ValidationError("--samples must be at least 1.") }
+        if let maximumSamples, maximumSamples < (samples ?? 1) {
+            throw ValidationError("--max-samples must be at least --samples (\(samples ?? 1)), got \(maximumSamples).")
+        }
         if let percentile, !(0...100).contains(percentile) { throw ValidationError("--percentile must be within 0–100.") }
         if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number.") }
     }
@@ -24,6 +31,11 @@ struct RuleOptions: ParsableArguments {
     /// `--samples`, else the model's `defaultSampleCount`.
     func sampleCount(for model: BayesianClassifier) -> Int {
         samples ?? model.defaultSampleCount
+    }
+
+    /// `--max-samples`, else 8 × the sample count.
+    func refinement(for model: BayesianClassifier) -> SampleRefinement {
+        maximumSamples.map { SampleRefinement(maximumSamples: $0) } ?? .standard(samples: sampleCount(for: model))
     }
 
     func decisionRule(for model: BayesianClassifier) throws -> DecisionRule {
@@ -63,6 +75,10 @@ struct EvaluateCommand: ParsableCommand {
     var ood: [NamedPath] = []
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
+    @Option(name: .customLong("decisions"), help: ArgumentHelp(
+        "Also write every input's answer to this file, one JSON object per line: set, index, label (in-distribution set), classes, refused, score, samples. Comparing two runs with different --seed shows which answers change.",
+        valueName: "file.jsonl"))
+    var decisionsPath: String?
 
     func run() throws {
         try runReportingErrors {
@@ -73,9 +89,10 @@ struct EvaluateCommand: ParsableCommand {
             let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
             let test = try loadMNISTTest(data)
             var generator = RandomGenerator(seed: compute.seed)
-            let (result, _) = ClassifierEvaluation.evaluate(
-                model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier), test: test,
-                outOfDistribution: sets, generator: &generator)
+            let (result, details) = ClassifierEvaluation.evaluate(
+                model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
+                refinement: ruleOptions.refinement(for: classifier), test: test, outOfDistribution: sets, generator: &generator)
+            if let decisionsPath { try writeDecisions(details, to: decisionsPath) }
             if json {
                 print(try result.json())
             } else {
@@ -83,6 +100,25 @@ struct EvaluateCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// One JSON line per input of every evaluated set (see `--decisions`).
+func writeDecisions(_ details: [DatasetDetails], to path: String) throws {
+    struct Line: Encodable {
+        let set: String, index: Int, label: Int?, classes: [Int], refused: Bool, score: Float, samples: Int
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var text = Data()
+    for set in details {
+        for (index, decision) in set.decisions.enumerated() {
+            let line = Line(set: set.name, index: index, label: set.labels?[index], classes: decision.classes, refused: decision.refused,
+                            score: decision.score, samples: set.sampleCounts[index])
+            text.append(try encoder.encode(line))
+            text.append(0x0A)
+        }
+    }
+    try AtomicFile.write(text, to: URL(fileURLWithPath: path))
 }
 
 /// White noise, notMNIST when present, and the `--ood` sets.
