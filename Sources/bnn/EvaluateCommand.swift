@@ -63,7 +63,7 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
             The MNIST test set is the in-distribution set; white noise (1,000 images from --seed) and notMNIST \
             (when the data folder has notmnist/) are out-of-distribution sets, and --ood adds more. With --json \
-            the result is one JSON object on stdout (see DESIGN.md).
+            the result is one JSON object on stdout (its fields: docs/reference.md in the repository).
             """)
 
     @Option(help: "The model file (.safetensors) written by `bnn train`.")

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The figures for one data set in `bnn evaluate --json` (DESIGN.md, "Contracts").
+/// The figures for one data set in `bnn evaluate --json` (docs/reference.md).
 public struct DatasetEvaluation: Codable, Sendable, Equatable {
     public var count: Int
     /// The share of inputs the rule refused.
@@ -24,7 +24,7 @@ public struct DatasetEvaluation: Codable, Sendable, Equatable {
     }
 }
 
-/// The result of `bnn evaluate`, encoded exactly as DESIGN.md's JSON contract.
+/// The result of `bnn evaluate`, encoded exactly as documented in docs/reference.md.
 public struct EvaluationResult: Codable, Sendable, Equatable {
     public var samples: Int
     public var rule: String

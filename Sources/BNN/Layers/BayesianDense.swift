@@ -166,13 +166,13 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
         switch mode {
         case .mean:
             MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
-                                b: weightMu.value.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
+                                b: weightMu.value.pointer, ldb: outputs, c: output.pointer, ldc: outputs, path: mode.matrixMultiplyPath)
             Elementwise.addRow(biasMu.value.pointer, to: output.pointer, rows: batch, columns: outputs)
         case .sampleWeights:
             refresh(.sigma)
             sampleWeights(generator: &generator)
             MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
-                                b: sampledWeight.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
+                                b: sampledWeight.pointer, ldb: outputs, c: output.pointer, ldc: outputs, path: mode.matrixMultiplyPath)
             Elementwise.addRow(sampledBias.pointer, to: output.pointer, rows: batch, columns: outputs)
         case .sample:
             let mean = meanBuffer.matrix(rows: batch, columns: outputs)
@@ -277,12 +277,12 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
     private func denseMoments(_ input: Tensor, mean: Tensor, deviation: Tensor) {
         let batch = input.rows
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
-                            b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs, path: .portable)
+                            b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs, path: MatrixMultiply.rowStablePath)
         Elementwise.addRow(biasMu.value.pointer, to: mean.pointer, rows: batch, columns: outputs)
         let squared = inputSquared.matrix(rows: batch, columns: inputs)
         Elementwise.square(input.pointer, squared.pointer, count: squared.count)
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: squared.pointer, lda: inputs,
-                            b: weightVariance.pointer, ldb: outputs, c: deviation.pointer, ldc: outputs, path: .portable)
+                            b: weightVariance.pointer, ldb: outputs, c: deviation.pointer, ldc: outputs, path: MatrixMultiply.rowStablePath)
         let s = deviation.pointer
         let bv = biasVariance.pointer
         for r in 0..<batch {

@@ -11,7 +11,7 @@ import Foundation
 /// is the same whether 10 or 1,000 samples are drawn, which is what lets `SampleRefinement` add samples
 /// for the inputs near a threshold.
 ///
-/// The fast path (DESIGN.md, "Prediction with S samples"), for moment layer → ReLU → `BayesianDense`
+/// The fast path, for moment layer → ReLU → `BayesianDense`
 /// (at most 16 classes): the mean and standard deviation of the first layer's outputs are computed once
 /// per input and only the noise is drawn per sample — one vector per sample, read by each input rotated
 /// by an offset of its own (`rotatedNoise`); the second layer runs with local reparameterisation, its

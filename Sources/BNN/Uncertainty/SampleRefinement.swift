@@ -65,71 +65,107 @@ public struct SampleRefinement: Sendable, Equatable {
             }
             return false
         case .mean:
-            return nearThreshold(values, samples: samples, classes: classes, threshold: 1 - rule.threshold) {
-                mean, _ in 1 - (mean.max() ?? 0)
-            }
+            return nearThreshold(values, samples: samples, classes: classes, threshold: 1 - rule.threshold, score: .maxProbability)
         case .entropy:
-            return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold) { mean, _ in
-                Self.entropy(mean)
-            }
+            return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold, score: .entropy)
         case .mutualInformation:
-            return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold) { mean, expected in
-                Self.entropy(mean) - expected
-            }
+            return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold, score: .mutualInformation)
         case .calibrated:
-            let scales = rule.scales
+            let score: SmoothScore
             switch rule.score {
-            case .entropy:
-                return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold) { mean, _ in
-                    Self.entropy(mean)
-                }
-            case .mutualInformation:
-                return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold) { mean, expected in
-                    Self.entropy(mean) - expected
-                }
+            case .entropy: score = .entropy
+            case .mutualInformation: score = .mutualInformation
+            case .maxProbability: score = .maxProbability
+            case .entropyOrMutualInformation: score = .scaledMaximum(entropy: rule.scales.entropy, mutualInformation: rule.scales.mutualInformation)
+            case .medianProbability: return false
+            }
+            return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold, score: score)
+        }
+    }
+
+    /// The scores that are smooth functions of the mean probabilities p̄ and the mean per-sample entropy E[H].
+    enum SmoothScore {
+        case entropy, mutualInformation, maxProbability
+        case scaledMaximum(entropy: Float, mutualInformation: Float)
+
+        /// The score of the mean `mean` (with `logMean` its logarithms) and the expected entropy `expected`.
+        func value(_ mean: UnsafePointer<Float>, _ logMean: UnsafePointer<Float>, classes: Int, expected: Float) -> Float {
+            var entropy: Float = 0
+            switch self {
             case .maxProbability:
-                return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold) { mean, _ in
-                    1 - (mean.max() ?? 0)
-                }
-            case .entropyOrMutualInformation:
-                return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold) { mean, expected in
-                    let entropy = Self.entropy(mean)
-                    return max(entropy / Double(scales.entropy), (entropy - expected) / Double(scales.mutualInformation))
-                }
-            case .medianProbability:
-                return false
+                var largest = mean[0]
+                for c in 1..<classes { largest = max(largest, mean[c]) }
+                return 1 - largest
+            default:
+                for c in 0..<classes where mean[c] > 0 { entropy -= mean[c] * logMean[c] }
+            }
+            switch self {
+            case .entropy: return entropy
+            case .mutualInformation: return entropy - expected
+            case .scaledMaximum(let entropyScale, let informationScale):
+                return max(entropy / entropyScale, (entropy - expected) / informationScale)
+            case .maxProbability: return 0
             }
         }
     }
 
+    /// The inputs of `probabilities` (`[S, count, classes]`) that are near the boundary, in increasing order
+    /// (the test of `isNearBoundary`, split over the threads).
+    func inputsNearBoundary(_ probabilities: Tensor, rule: DecisionRule) -> [Int] {
+        let count = probabilities.shape[1]
+        var flags = [Bool](repeating: false, count: count)
+        flags.withUnsafeMutableBufferPointer { buffer in
+            let shared = SendablePointer(buffer.baseAddress!)
+            Parallel.forChunks(of: count, minimumChunk: 256) { inputs in
+                for input in inputs { shared.pointer[input] = isNearBoundary(probabilities, input: input, rule: rule) }
+            }
+        }
+        return (0..<count).filter { flags[$0] }
+    }
+
     /// The jackknife test: θ = score(p̄, E[H]) against its leave-one-out values θ₍ₛ₎ (p̄ and E[H] without
     /// sample s); standard error √((S − 1)/S · Σₛ (θ₍ₛ₎ − θ̄₍·₎)²); near when |θ − threshold| < z · error.
-    private func nearThreshold(_ values: [Float], samples: Int, classes: Int, threshold: Float,
-                               score: ([Double], Double) -> Double) -> Bool {
-        let n = Double(samples)
-        var total = [Double](repeating: 0, count: classes)
-        var entropies = [Double](repeating: 0, count: samples)
+    /// The logarithms are taken in two vectorised calls.
+    private func nearThreshold(_ values: [Float], samples: Int, classes: Int, threshold: Float, score: SmoothScore) -> Bool {
+        let n = Float(samples)
+        let smallest = Float.leastNormalMagnitude
+        var logs = values.map { max($0, smallest) }
+        logs.withUnsafeMutableBufferPointer { VectorMath.log($0.baseAddress!, $0.baseAddress!, count: $0.count) }
+        var total = [Float](repeating: 0, count: classes)
+        var entropies = [Float](repeating: 0, count: samples)
         for s in 0..<samples {
-            var entropy = 0.0
+            var entropy: Float = 0
             for c in 0..<classes {
-                let p = Double(values[s * classes + c])
+                let p = values[s * classes + c]
                 total[c] += p
-                if p > 0 { entropy -= p * Foundation.log(p) }
+                if p > 0 { entropy -= p * logs[s * classes + c] }
             }
             entropies[s] = entropy
         }
         let entropySum = entropies.reduce(0, +)
-        let full = score(total.map { $0 / n }, entropySum / n)
-        var leaveOneOut = [Double](repeating: 0, count: samples)
-        var mean = [Double](repeating: 0, count: classes)
+        // Row `samples` holds the full mean; rows s < samples the mean without sample s.
+        var means = [Float](repeating: 0, count: (samples + 1) * classes)
         for s in 0..<samples {
-            for c in 0..<classes { mean[c] = (total[c] - Double(values[s * classes + c])) / (n - 1) }
-            leaveOneOut[s] = score(mean, (entropySum - entropies[s]) / (n - 1))
+            for c in 0..<classes { means[s * classes + c] = max((total[c] - values[s * classes + c]) / (n - 1), 0) }
         }
-        let average = leaveOneOut.reduce(0, +) / n
-        let spread = leaveOneOut.reduce(0) { $0 + ($1 - average) * ($1 - average) }
-        let error = ((n - 1) / n * spread).squareRoot()
-        return abs(full - Double(threshold)) < Double(zScore) * error
+        for c in 0..<classes { means[samples * classes + c] = total[c] / n }
+        var logMeans = means.map { max($0, smallest) }
+        logMeans.withUnsafeMutableBufferPointer { VectorMath.log($0.baseAddress!, $0.baseAddress!, count: $0.count) }
+        return means.withUnsafeBufferPointer { mean in
+            logMeans.withUnsafeBufferPointer { logMean in
+                let full = score.value(mean.baseAddress! + samples * classes, logMean.baseAddress! + samples * classes,
+                                       classes: classes, expected: entropySum / n)
+                var leaveOneOut = [Float](repeating: 0, count: samples)
+                for s in 0..<samples {
+                    leaveOneOut[s] = score.value(mean.baseAddress! + s * classes, logMean.baseAddress! + s * classes, classes: classes,
+                                                 expected: (entropySum - entropies[s]) / (n - 1))
+                }
+                let average = leaveOneOut.reduce(0, +) / n
+                let spread = leaveOneOut.reduce(0) { $0 + ($1 - average) * ($1 - average) }
+                let error = ((n - 1) / n * spread).squareRoot()
+                return abs(full - threshold) < zScore * error
+            }
+        }
     }
 
     /// −Σ p ln p with 0 · ln 0 = 0.
@@ -154,8 +190,7 @@ extension Predictive {
         var decisions = (0..<count).map { rule.decide(summary, index: $0) }
         var sampleCounts = [Int](repeating: samples, count: count)
         var current = samples
-        var near = current < refinement.maximumSamples
-            ? (0..<count).filter { refinement.isNearBoundary(probabilities, input: $0, rule: rule) } : []
+        var near = current < refinement.maximumSamples ? refinement.inputsNearBoundary(probabilities, rule: rule) : []
         while !near.isEmpty && current < refinement.maximumSamples {
             current = min(refinement.maximumSamples, current * 2)
             let subset = Tensor(shape: [near.count] + Array(images.shape.dropFirst()))
@@ -164,14 +199,12 @@ extension Predictive {
             }
             let more = sampleProbabilities(subset, samples: 0..<current, seed: seed)
             let refined = PredictiveSummary(probabilities: more, percentile: rule.percentile)
-            var stillNear: [Int] = []
             for (i, input) in near.enumerated() {
                 summary.replaceInput(input, with: refined, input: i)
                 decisions[input] = rule.decide(summary, index: input)
                 sampleCounts[input] = current
-                if refinement.isNearBoundary(more, input: i, rule: rule) { stillNear.append(input) }
             }
-            near = stillNear
+            near = refinement.inputsNearBoundary(more, rule: rule).map { near[$0] }
         }
         return SampledDecisions(probabilities: probabilities, summary: summary, decisions: decisions, sampleCounts: sampleCounts)
     }
