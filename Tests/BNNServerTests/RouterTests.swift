@@ -148,6 +148,10 @@ import Testing
         BadRequest("PNG samples", body: ByteBuffer(bytes: PNGEncoder.encode(GreyImage(width: 28, height: 28, pixels: F.sevenPixels()))),
                    contentType: "image/png", query: "?samples=many", hint: "samples"),
         BadRequest("form body", body: "a=b", contentType: "application/x-www-form-urlencoded", status: .unsupportedMediaType, hint: "image/png"),
+        BadRequest("JSON sent as text/plain", body: F.jsonBody(pixels: F.sevenPixels()), contentType: "text/plain", status: .unsupportedMediaType,
+                   hint: "'text/plain'"),
+        BadRequest("text/plain with a charset", body: "hello", contentType: "text/plain; charset=utf-8", status: .unsupportedMediaType,
+                   hint: "application/json"),
     ])
     func badPredictRequests(_ bad: BadRequest) async throws {
         let predictor = try F.predictor()
