@@ -56,7 +56,7 @@ struct DemoCommand: ParsableCommand {
             guard let classifier else { return }
             let samples = samples ?? classifier.defaultSampleCount
             let rule = try DecisionRule.make(kind: .calibrated, model: classifier)
-            let sets = try outOfDistributionSets(data: data, extra: [], seed: compute.seed, log: { Console.warning($0) })
+            let sets = try outOfDistributionSets(data: data, extra: [], seed: compute.seed, log: Console.relay)
             var generator = RandomGenerator(seed: compute.seed)
             Console.info("Evaluating with \(samples) posterior samples per image…")
             let (result, details) = ClassifierEvaluation.evaluate(model: classifier, rule: rule, samples: samples, test: mnist.test,

@@ -70,7 +70,7 @@ struct EvaluateCommand: ParsableCommand {
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
             // Out-of-distribution files first: a bad --ood file fails before the slow work.
-            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
+            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: Console.relay)
             let test = try loadMNISTTest(data)
             var generator = RandomGenerator(seed: compute.seed)
             let (result, _) = ClassifierEvaluation.evaluate(

@@ -47,7 +47,7 @@ struct ReportCommand: ParsableCommand {
             let modelURL = URL(fileURLWithPath: model)
             let classifier = try BayesianClassifier.load(from: modelURL)
             let rule = try ruleOptions.decisionRule(for: classifier)
-            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
+            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: Console.relay)
             let test = try loadMNISTTest(data)
             Console.info("Evaluating with \(ruleOptions.sampleCount(for: classifier)) posterior samples per image…")
             let content = ReportContent.evaluate(

@@ -125,7 +125,40 @@ import Testing
         let model = folder.appendingPathComponent("model.safetensors")
         try writeModel(to: model)
         let outcome = try run(["evaluate", "--model", model.path, "--data-dir", folder.appendingPathComponent("nowhere").path])
-        expectCleanError(outcome, naming: "nowhere", mentioning: ["BNN_DATA_DIR"])
+        expectCleanError(outcome, naming: "nowhere", mentioning: MNIST.fileNames + ["--data-dir", "BNN_DATA_DIR"])
+    }
+
+    /// Without network (an unreachable proxy stands in for it), each download attempt is a plain progress
+    /// line, not a warning, and the error says what to do instead: the four files, `--data-dir`, `BNN_DATA_DIR`.
+    @Test func offlineDownloadIsReportedAsProgressAndExplained() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        let unreachable = "http://127.0.0.1:9"
+        let outcome = try run(["evaluate", "--model", model.path, "--data-dir", folder.appendingPathComponent("nowhere").path],
+                              environment: ["BNN_NO_DOWNLOAD": "0", "XDG_CACHE_HOME": folder.appendingPathComponent("cache").path,
+                                            "https_proxy": unreachable, "HTTPS_PROXY": unreachable, "no_proxy": "", "NO_PROXY": ""])
+        expectCleanError(outcome, naming: MNIST.testImagesName, mentioning: MNIST.fileNames + ["--data-dir", "BNN_DATA_DIR", "download failed"])
+        let lines = outcome.stderr.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("downloading https://") }.count == MNIST.mirrors.count, "\(outcome.stderr)")
+        #expect(!lines.contains { $0.hasPrefix("bnn: warning: downloading") }, "\(outcome.stderr)")
+    }
+
+    /// With stderr not a terminal (here a pipe), training prints a plain progress line within an epoch
+    /// at most every 10 s (`BNN_PROGRESS_INTERVAL` seconds), and never terminal control codes.
+    @Test(.enabled(if: dataDirectory != nil, "needs BNN_DATA_DIR with mnist/"))
+    func plainProgressLinesWhenNotATerminal() throws {
+        let folder = try temporaryDirectory()
+        // 1,600 images in batches of 8: 200 batches, reported after batches 50, 100 and 150.
+        let arguments = ["train", "--epochs", "1", "--hidden", "16", "--batch-size", "8", "--train-count", "1600",
+                         "--output", folder.appendingPathComponent("model.safetensors").path]
+        let everyLine = try run(arguments, environment: ["BNN_PROGRESS_INTERVAL": "0"])
+        #expect(everyLine.status == 0, "train failed: \(everyLine.stderr)")
+        #expect(everyLine.stderr.split(separator: "\n").filter { $0.hasPrefix("epoch  1/1  batch ") }.count == 3, "\(everyLine.stderr)")
+        #expect(!everyLine.stderr.contains("\u{1B}") && !everyLine.stderr.contains("\r"))
+        let throttled = try run(arguments, environment: ["BNN_PROGRESS_INTERVAL": "1000"])
+        #expect(throttled.status == 0 && throttled.stderr.contains("epoch  1/1  loss"), "\(throttled.stderr)")
+        #expect(!throttled.stderr.contains("batch "), "\(throttled.stderr)")
     }
 
     @Test(.enabled(if: dataDirectory != nil, "needs BNN_DATA_DIR with mnist/"))
