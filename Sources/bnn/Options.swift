@@ -92,10 +92,3 @@ enum Console {
         }
     }
 }
-
-/// Formats seconds as `1m 05s` or `12.3s`.
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
-    if seconds >= 60 { return String(format: "%dm %02ds", Int(seconds) / 60, Int(seconds) % 60) }
-    return String(format: "%.1fs", seconds)
-}

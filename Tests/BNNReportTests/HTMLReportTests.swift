@@ -70,6 +70,18 @@ import Testing
         }
     }
 
+    /// One duration format everywhere: "58m 17s" from a minute up, "12.3s" below, the tutorial's too.
+    @Test func durationsShareOneFormat() throws {
+        #expect(formatDuration(3497.6) == "58m 17s" && formatDuration(60) == "1m 00s")
+        #expect(formatDuration(12.34) == "12.3s" && formatDuration(.nan) == "?")
+        #expect(TutorialNumbers.trainingTime == "1m 31s (5 epochs)")
+        var content = try ReportFixtures.content()
+        content.trainingSeconds = 3497.6
+        let html = HTMLReport.render(content)
+        #expect(html.contains("58m 17s (") && !html.contains("3498 s"))
+        #expect(html.contains("evaluation took \(formatDuration(content.result.seconds))"))
+    }
+
     @Test func everyInlineSVGIsAWellFormedDocumentOnItsOwn() throws {
         let html = HTMLReport.render(try ReportFixtures.content())
         var svgs: [String] = []

@@ -41,7 +41,7 @@ public enum HTMLReport {
         page.element("h1", text: title)
         var facts = [
             "\(training.architecture.rawValue.uppercased())\(training.architecture == .mlp ? " 784 → \(training.hidden) → \(model.network.classes)" : ""), recipe “\(training.recipe)”, \(model.history.count) epochs trained, estimator \(training.estimator.rawValue), prior σ \(training.priorSigma), KL weight \(training.klWeight)",
-            "Decision rule \(result.rule) (score \(result.score), threshold \(format(result.threshold, digits: 4))), \(result.samples) posterior samples per image, seed \(content.seed); evaluation took \(format(result.seconds, digits: 1)) s",
+            "Decision rule \(result.rule) (score \(result.score), threshold \(format(result.threshold, digits: 4))), \(result.samples) posterior samples per image, seed \(content.seed); evaluation took \(formatDuration(result.seconds))",
         ]
         if let calibration = model.calibration {
             facts.append("Calibrated on \(calibration.validationCount) held-out training digits with \(calibration.samples) samples: target coverage \(percent(Double(calibration.coverage), digits: 1)), accuracy on the accepted ones \(percent(calibration.acceptedAccuracy))")
@@ -91,10 +91,10 @@ public enum HTMLReport {
         let trainingSeconds = content.trainingSeconds ?? content.model.history.reduce(0) { $0 + $1.seconds }
         page.raw("<tr><th class=\"name\" scope=\"row\">training time</th><td class=\"tutorial\">"); page.text(TutorialNumbers.trainingTime)
         page.raw("</td><td colspan=\"\(rules.count)\" class=\"span\">")
-        page.text(trainingSeconds > 0 ? "\(format(trainingSeconds, digits: 0)) s (\(content.model.history.count) epochs, \(ProcessInfo.processInfo.activeProcessorCount) cores)" : "not recorded")
+        page.text(trainingSeconds > 0 ? "\(formatDuration(trainingSeconds)) (\(content.model.history.count) epochs, \(ProcessInfo.processInfo.activeProcessorCount) cores)" : "not recorded")
         page.raw("</td></tr><tr><th class=\"name\" scope=\"row\">uncertainty pass, all data sets</th><td class=\"tutorial\">"); page.text(TutorialNumbers.uncertaintyPass)
         page.raw("</td><td colspan=\"\(rules.count)\" class=\"span\">")
-        page.text("\(format(result.seconds, digits: 1)) s (\(result.samples) samples, \(result.datasets.values.reduce(0) { $0 + $1.count }) images)")
+        page.text("\(formatDuration(result.seconds)) (\(result.samples) samples, \(result.datasets.values.reduce(0) { $0 + $1.count }) images)")
         page.raw("</td></tr></tbody></table></div>")
 
         // Per data set, every figure of `bnn evaluate --json`, for every rule.
