@@ -59,7 +59,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var ruleOptions: RuleOptions
     @OptionGroup var compute: ComputeOptions
-    @Option(help: ArgumentHelp("An extra out-of-distribution set: an IDX file of 28×28 images (gzip or raw).", valueName: "name=path"))
+    @Option(help: outOfDistributionHelp)
     var ood: [NamedPath] = []
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
@@ -92,11 +92,10 @@ func outOfDistributionSets(data: DataOptions, extra: [NamedPath], seed: UInt64, 
     if let notMNIST = try NotMNIST.loadImages(dataDirectory: data.dataDirectory) {
         sets.append(("notmnist", notMNIST.images))
     } else {
-        log("notMNIST not found in the data folder (notmnist/t10k-images-idx3-ubyte[.gz]); evaluating without it")
+        log("warning: notMNIST not found in the data folder (notmnist/t10k-images-idx3-ubyte[.gz]); evaluating without it")
     }
     for entry in extra {
-        let images = try UnlabeledImages.load(images: URL(fileURLWithPath: entry.path))
-        sets.append((entry.name, images.images))
+        sets.append((entry.name, try UnlabeledImages.load(outOfDistribution: entry.path).images))
     }
     return sets
 }

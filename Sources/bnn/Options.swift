@@ -27,6 +27,11 @@ struct ComputeOptions: ParsableArguments {
     }
 }
 
+/// The help of `--ood` (evaluate, report); `UnlabeledImages.load(outOfDistribution:)` reads the set.
+let outOfDistributionHelp = ArgumentHelp(
+    "An extra out-of-distribution set: an IDX file of 28×28 images (gzip or raw), a PNG/PGM image, or a folder of them.",
+    valueName: "name=path")
+
 extension UncertaintyScore: ExpressibleByArgument {}
 extension GradientEstimator: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {}
