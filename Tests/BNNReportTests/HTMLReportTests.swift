@@ -82,6 +82,21 @@ import Testing
         #expect(html.contains("evaluation took \(formatDuration(content.result.seconds))"))
     }
 
+    /// Each bar of the reliability diagram is labelled with its digit count, and the counts add up to the test set.
+    @Test func reliabilityBarsShowTheirCounts() throws {
+        let content = try ReportFixtures.content()
+        let html = HTMLReport.render(content)
+        let chart = try #require(html.range(of: "id=\"reliability\"").map { html[$0.upperBound...] })
+        let figure = chart[..<(chart.range(of: "</figure>")?.lowerBound ?? chart.endIndex)]
+        let labels = try #require(figure.range(of: "class=\"bar-labels\"").map { figure[$0.upperBound...] })
+        let group = labels[..<(labels.range(of: "</g>")?.lowerBound ?? labels.endIndex)]
+        let counts = XMLDigest("<g>" + group.drop { $0 != "<" } + "</g>").elements(named: "text").compactMap { Int($0.text) }
+        let bins = Metrics.reliabilityDiagram(probabilities: content.inDistribution.summary.meanProbabilities,
+                                              labels: content.inDistribution.labels!, bins: 15)
+        #expect(counts == bins.map(\.count).filter { $0 > 0 })
+        #expect(counts.reduce(0, +) == content.inDistribution.labels!.count)
+    }
+
     @Test func everyInlineSVGIsAWellFormedDocumentOnItsOwn() throws {
         let html = HTMLReport.render(try ReportFixtures.content())
         var svgs: [String] = []

@@ -40,14 +40,15 @@ import Testing
                                 Histogram.Series(name: "y", values: [], color: Palette.orange)],
                        range: (0, 1), bins: 10, xLabel: "score", markers: [(0.5, "threshold")])
         BarChart.draw(into: &canvas, bounds: Rect(x: 0, y: 0, width: 580, height: 330),
-                      bars: [BarChart.Bar(lower: 0, upper: 0.5, value: .nan), BarChart.Bar(lower: 0.5, upper: 1, value: 0.9)],
+                      bars: [BarChart.Bar(lower: 0, upper: 0.5, value: .nan, label: "empty bin"), BarChart.Bar(lower: 0.5, upper: 1, value: 0.9, label: "1234")],
                       barName: "accuracy", xLabel: "confidence", yLabel: "accuracy", xRange: (0, 1), yRange: (0, 1))
         let digest = XMLDigest(canvas.document(standalone: true))
         #expect(digest.isWellFormed)
         let texts = digest.elements(named: "text").map(\.text)
-        for label in ["epoch", "loss", "a & b", "<op>", "score", "threshold", "confidence", "accuracy", "0.5", "1.0"] {
+        for label in ["epoch", "loss", "a & b", "<op>", "score", "threshold", "confidence", "accuracy", "0.5", "1.0", "1234"] {
             #expect(texts.contains(label), "missing text \(label)")
         }
+        #expect(!texts.contains("empty bin"), "a bar that is not drawn has no label")
         // Empty reliability bins (NaN) draw no bar and no NaN coordinate.
         #expect(!canvas.body.contains("nan") && !canvas.body.contains("NaN"))
     }

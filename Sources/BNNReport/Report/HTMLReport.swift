@@ -234,7 +234,7 @@ public enum HTMLReport {
         page.element("h2", text: "5. Risk–coverage and calibration")
         page.element("p", text: "Risk–coverage: refusing the least certain digits first, the error rate on the digits still answered (risk) against the share answered (coverage); "
                      + "lower is better, and a dot marks where each rule operates. Reliability: the accuracy of the mean prediction against its confidence, in 15 bins; "
-                     + "bars on the diagonal are perfectly calibrated.")
+                     + "bars on the diagonal are perfectly calibrated; the number above each bar is how many digits it holds.")
         var curves: [LineChart.Series] = []
         var points: [LineChart.Point] = []
         let rules = [content.rule] + content.comparisons.map(\.rule)
@@ -275,7 +275,8 @@ public enum HTMLReport {
                       bars: bins.map { bin in
                           BarChart.Bar(lower: bin.lower, upper: bin.upper, value: bin.accuracy,
                                        tooltip: bin.count == 0 ? "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): no digits"
-                                           : "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): \(bin.count) digits, mean confidence \(format(bin.meanConfidence, digits: 3)), accuracy \(format(bin.accuracy, digits: 3))")
+                                           : "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): \(bin.count) digits, mean confidence \(format(bin.meanConfidence, digits: 3)), accuracy \(format(bin.accuracy, digits: 3))",
+                                       label: bin.count == 0 ? nil : "\(bin.count)")
                       },
                       barName: "accuracy in the bin",
                       lines: [LineChart.Series(name: "perfect calibration", points: [(x: 0, y: 0), (x: 1, y: 1)], color: Palette.black, dash: "5 3")],
