@@ -60,7 +60,7 @@ import Testing
         #expect(digest.elements(named: "image").count == figures.count)
         let verdicts = digest.elements(named: "text").compactMap { $0.attributes["data-verdict"] }
         #expect(verdicts.count == figures.count)
-        #expect(Set(verdicts).isSubset(of: ["Correct", "Wrong", "I don't know"]))
+        #expect(Set(verdicts).isSubset(of: ["Correct", "Ambiguous", "Wrong", "I don't know"]))
         // Every figure has ten class panels.
         #expect(digest.elements(named: "g").filter { $0.attributes["class"] == "panel" }.count == 10 * figures.count)
         // Training curves: three loss lines, two accuracy lines.

@@ -53,6 +53,27 @@ import Testing
         #expect(!canvas.body.contains("nan") && !canvas.body.contains("NaN"))
     }
 
+    /// "1 or 7" for a 7 contains the truth: ambiguous, not wrong.
+    @Test func verdicts() {
+        typealias Verdict = PredictionFigure.Verdict
+        #expect(Verdict(classes: [7], label: 7) == .correct)
+        #expect(Verdict(classes: [1, 7], label: 7) == .ambiguous)
+        #expect(Verdict(classes: [7, 1], label: 7) == .ambiguous)
+        #expect(Verdict(classes: [1, 2], label: 7) == .wrong)
+        #expect(Verdict(classes: [1], label: 7) == .wrong)
+        #expect(Verdict(classes: [1, 7], label: -1) == .wrong, "any answer to a non-digit is wrong")
+        #expect(Verdict(classes: [], label: 7) == .refused)
+        #expect(Verdict(classes: [3], label: nil) == .answered)
+        let figure = PredictionFigure(image: GreyImage(width: 28, height: 28, pixels: [Float](repeating: 0, count: 784)),
+                                      logProbabilities: [[Float]](repeating: [-1, -2], count: 10), medians: [Float](repeating: 0.1, count: 10),
+                                      classNames: (0..<10).map(String.init), selected: [1, 7], label: 7,
+                                      verdict: Verdict(classes: [1, 7], label: 7), caption: "MNIST test #0")
+        #expect(figure.verdictText == "Ambiguous: 1 or 7")
+        let digest = XMLDigest(PredictionFigure.svgDocument([figure], title: "t"))
+        #expect(digest.elements(named: "text").compactMap { $0.attributes["data-verdict"] } == ["Ambiguous"])
+        #expect(digest.allText.contains("contains the truth"))
+    }
+
     @Test func predictionFigureSVGIsWellFormedAndShowsTheVerdict() throws {
         let model = ReportFixtures.tinyModel(threshold: 10)  // accepts everything
         let images = ReportFixtures.fakeMNIST(count: 3)

@@ -138,14 +138,16 @@ public enum HTMLReport {
         page.element("p", text: "As in the tutorial: each image beside ten histograms, one per class, of the log-probability each of the sampled networks gives that class. "
                      + "A class the networks agree on piles up at 0 (probability 1); a spread-out histogram means they disagree. "
                      + "Highlighted panels are the classes the \(content.result.rule) rule selected; none highlighted means “I don't know”. "
-                     + "The verdict compares the answer with the true class; any answer to a non-digit is wrong.")
+                     + "The verdict compares the answer with the true class: an answer of several classes that includes it is ambiguous (it contains the truth); any answer to a non-digit is wrong.")
         for index in content.details.indices {
             let set = content.details[index]
             let indices = content.galleryIndices(index)
             page.element("h3", text: ReportContent.displayName(set.name))
             if index == 0 {
                 let kinds = indices.map { content.figure(index, $0).verdict }
-                page.element("p", text: "\(kinds.filter { $0 == .correct }.count) correct, \(kinds.filter { $0 == .wrong }.count) wrong and \(kinds.filter { $0 == .refused }.count) refused digits, spread over the test set.", className: "note")
+                func count(_ verdict: PredictionFigure.Verdict) -> Int { kinds.filter { $0 == verdict }.count }
+                let ambiguous = count(.ambiguous) > 0 ? "\(count(.ambiguous)) ambiguous (containing the truth), " : ""
+                page.element("p", text: "\(count(.correct)) correct, \(ambiguous)\(count(.wrong)) wrong and \(count(.refused)) refused digits, spread over the test set.", className: "note")
             }
             if indices.isEmpty { page.element("p", text: "No images.", className: "note") }
             page.raw("<div class=\"gallery\">")
