@@ -84,6 +84,19 @@ import Testing
         #expect(badPart.status == 64 && badPart.stderr.contains("'gpu'") && badPart.stderr.contains("normals"), "\(badPart.stderr)")
     }
 
+    /// `bnn calibrate` never replaces the model unless told to: `--output` or `--in-place`, exactly one.
+    @Test func calibrateSaysWhereTheModelGoes() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        let before = try Data(contentsOf: model)
+        let neither = try run(["calibrate", "--model", model.path])
+        #expect(neither.status == 64 && neither.stderr.contains("--output") && neither.stderr.contains("--in-place"), "\(neither.stderr)")
+        let both = try run(["calibrate", "--model", model.path, "--in-place", "--output", folder.appendingPathComponent("other.safetensors").path])
+        #expect(both.status == 64 && both.stderr.contains("not both"), "\(both.stderr)")
+        #expect(try Data(contentsOf: model) == before, "the model file was touched")
+    }
+
     @Test func missingModelFile() throws {
         let outcome = try run(["predict", "--model", "/nonexistent/model.safetensors", "x.png"])
         expectCleanError(outcome, naming: "/nonexistent/model.safetensors")
@@ -232,7 +245,12 @@ import Testing
         let before = try #require(original.calibration), after = try #require(refitted.calibration)
         #expect(abs(after.coverage - 0.9) < 0.01 && abs(before.coverage - 0.975) < 0.01)
         #expect(after.samples == 10 && refitted.training.calibrationCoverage == 0.9)
-        let badCoverage = try run(["calibrate", "--model", model.path, "--coverage", "1.5"])
+        let badCoverage = try run(["calibrate", "--model", model.path, "--coverage", "1.5", "--in-place"])
         #expect(badCoverage.status == 64)
+        // --in-place replaces the model itself.
+        let inPlace = try run(["calibrate", "--model", model.path, "--coverage", "0.95", "--samples", "5", "--in-place"])
+        #expect(inPlace.status == 0, "calibrate --in-place failed: \(inPlace.stderr)")
+        let replaced = try #require(try BayesianClassifier.load(from: model).calibration)
+        #expect(abs(replaced.coverage - 0.95) < 0.01 && replaced.samples == 5)
     }
 }
