@@ -84,6 +84,23 @@ import Testing
         #expect(badPart.status == 64 && badPart.stderr.contains("'gpu'") && badPart.stderr.contains("normals"), "\(badPart.stderr)")
     }
 
+    /// A mistyped option is named with the closest real one, not reported as whatever it left missing.
+    @Test func mistypedOptionsGetASuggestion() throws {
+        for (arguments, typo, suggestion) in [(["evaluate", "--modle", "x"], "--modle", "--model"),
+                                              (["train", "--output", "m.safetensors", "--epcohs", "2"], "--epcohs", "--epochs"),
+                                              (["report", "--model=m", "--output", "r.html", "--data-dri", "d"], "--data-dri", "--data-dir")] {
+            let outcome = try run(arguments)
+            #expect(outcome.status == 64, "\(arguments): status \(outcome.status)")
+            #expect(outcome.stderr.contains("Unknown option '\(typo)'; did you mean '\(suggestion)'?"), "\(arguments): \(outcome.stderr)")
+            #expect(!outcome.stderr.contains("Missing expected argument"), "\(outcome.stderr)")
+        }
+        // Nothing close: the option is named, without a guess.
+        let far = try run(["evaluate", "--model", "x", "--colour", "red"])
+        #expect(far.status == 64 && far.stderr.contains("Unknown option '--colour'") && !far.stderr.contains("did you mean"), "\(far.stderr)")
+        // Correct command lines are untouched by the check.
+        #expect(try run(["evaluate", "--help"]).status == 0)
+    }
+
     /// `bnn calibrate` never replaces the model unless told to: `--output` or `--in-place`, exactly one.
     @Test func calibrateSaysWhereTheModelGoes() throws {
         let folder = try temporaryDirectory()
