@@ -19,7 +19,7 @@ import Testing
                 #expect(html.contains(#"<canvas id="pad" width="280" height="280""#))
                 #expect(html.contains("touch-action:none"))
                 #expect(html.contains("name=\"viewport\""))
-                for id in ["undo", "clear", "sample-mnist", "sample-notmnist", "sample-noise", "answer", "strips", "gauge"] {
+                for id in ["undo", "clear", "sample-mnist", "sample-notmnist", "sample-noise", "answer", "why", "strips", "gauge"] {
                     #expect(html.contains("id=\"\(id)\""), "the page has no #\(id)")
                 }
                 // No external assets: nothing is fetched from another origin.
