@@ -23,7 +23,15 @@ struct BNNCommand: ParsableCommand {
         do {
             command = try parseAsRoot(arguments)
         } catch {
-            exit(withError: unknownOptionError(in: arguments) ?? error)
+            guard let (subcommand, message) = unknownOption(in: arguments) else { exit(withError: error) }
+            // ArgumentParser's layout for a usage error, with the subcommand's usage line.
+            FileHandle.standardError.write(Data("""
+                Error: \(message)
+                Usage: \(usageString(for: subcommand))
+                  See 'bnn \(subcommand._commandName) --help' for more information.
+
+                """.utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         do {
             try command.run()
@@ -32,8 +40,8 @@ struct BNNCommand: ParsableCommand {
         }
     }
 
-    /// A usage error for the first `--option` that the chosen subcommand does not have, or nil.
-    static func unknownOptionError(in arguments: [String]) -> ValidationError? {
+    /// The subcommand and a one-line message for the first `--option` it does not have, or nil.
+    static func unknownOption(in arguments: [String]) -> (ParsableCommand.Type, String)? {
         guard let name = arguments.first,
               let subcommand = configuration.subcommands.first(where: { $0._commandName == name }) else { return nil }
         let known = optionNames(of: subcommand)
@@ -43,9 +51,9 @@ struct BNNCommand: ParsableCommand {
             let closest = known.map { (name: $0, distance: editDistance(option, $0)) }.min { $0.distance < $1.distance }
             // Up to two edits (a swapped pair counts as one), and less than half the name.
             if let closest, closest.distance <= min(2, (option.count - 2) / 2) {
-                return ValidationError("Unknown option '\(option)'; did you mean '\(closest.name)'? (bnn \(name) --help lists them all)")
+                return (subcommand, "Unknown option '\(option)'; did you mean '\(closest.name)'?")
             }
-            return ValidationError("Unknown option '\(option)' (bnn \(name) --help lists the options)")
+            return (subcommand, "Unknown option '\(option)'")
         }
         return nil
     }
