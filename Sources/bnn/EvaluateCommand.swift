@@ -71,7 +71,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var ruleOptions: RuleOptions
     @OptionGroup var compute: ComputeOptions
-    @Option(help: ArgumentHelp("An extra out-of-distribution set: an IDX file of 28×28 images (gzip or raw).", valueName: "name=path"))
+    @Option(help: outOfDistributionHelp)
     var ood: [NamedPath] = []
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
@@ -86,7 +86,7 @@ struct EvaluateCommand: ParsableCommand {
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
             // Out-of-distribution files first: a bad --ood file fails before the slow work.
-            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
+            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: Console.relay)
             let test = try loadMNISTTest(data)
             var generator = RandomGenerator(seed: compute.seed)
             let (result, details) = ClassifierEvaluation.evaluate(
@@ -128,11 +128,10 @@ func outOfDistributionSets(data: DataOptions, extra: [NamedPath], seed: UInt64, 
     if let notMNIST = try NotMNIST.loadImages(dataDirectory: data.dataDirectory) {
         sets.append(("notmnist", notMNIST.images))
     } else {
-        log("notMNIST not found in the data folder (notmnist/t10k-images-idx3-ubyte[.gz]); evaluating without it")
+        log("warning: notMNIST not found in the data folder (notmnist/t10k-images-idx3-ubyte[.gz]); evaluating without it")
     }
     for entry in extra {
-        let images = try UnlabeledImages.load(images: URL(fileURLWithPath: entry.path))
-        sets.append((entry.name, images.images))
+        sets.append((entry.name, try UnlabeledImages.load(outOfDistribution: entry.path).images))
     }
     return sets
 }
@@ -142,8 +141,8 @@ func resultTable(_ result: EvaluationResult) -> String {
     func percent(_ value: Double?) -> String { value.map { String(format: "%6.2f%%", $0 * 100) } ?? "     -" }
     func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "     -" }
     var lines = [
-        String(format: "Rule %@ (score %@, threshold %.4g), %d samples; forced accuracy %.2f%%; %.1fs",
-               result.rule, result.score, result.threshold, result.samples, result.forcedAccuracy * 100, result.seconds),
+        String(format: "Rule %@ (score %@, threshold %.4g), %d samples; forced accuracy %.2f%%; %@",
+               result.rule, result.score, result.threshold, result.samples, result.forcedAccuracy * 100, formatDuration(result.seconds)),
         "",
         "data set        count   refused   accepted acc   AUROC (rule / entropy / MI)     ECE     NLL",
     ]

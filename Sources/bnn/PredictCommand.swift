@@ -35,13 +35,9 @@ struct PredictCommand: ParsableCommand {
             compute.apply()
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
-            let inputs = Tensor(shape: [images.count, classifier.network.inputCount])
-            for (index, path) in images.enumerated() {
-                let pixels = DigitNormalizer.normalize(try ImageFile.load(path))
-                guard pixels.count == classifier.network.inputCount else {
-                    throw BenchError(description: "\(path): normalised to \(pixels.count) values, the model expects \(classifier.network.inputCount)")
-                }
-                pixels.withUnsafeBufferPointer { (inputs.pointer + index * pixels.count).update(from: $0.baseAddress!, count: pixels.count) }
+            let inputs = try UnlabeledImages.digits(fromImageFiles: images).images
+            guard inputs.columns == classifier.network.inputCount else {
+                throw BenchError(description: "\(model): the model expects \(classifier.network.inputCount) inputs, not 28×28 images (\(inputs.columns))")
             }
             var generator = RandomGenerator(seed: compute.seed)
             // What `classifier.predict` does, kept whole so that --plot can show every sample.
