@@ -212,6 +212,42 @@ import Testing
         }
     }
 
+    /// `bnn predict`: an image's answer and numbers are the same alone, first, last and among 100 others
+    /// (the case: a grey gradient, no digit), and a different --seed changes its samples.
+    @Test func predictionsDoNotDependOnTheOtherImages() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        func pgm(_ name: String, width: Int, height: Int, _ value: (Int, Int) -> UInt8) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            var bytes = Array("P5\n\(width) \(height)\n255\n".utf8)
+            for y in 0..<height { for x in 0..<width { bytes.append(value(x, y)) } }
+            try Data(bytes).write(to: url)
+            return url.path
+        }
+        let gradient = try pgm("gradient.pgm", width: 40, height: 30) { x, _ in UInt8(255 * x / 39) }
+        var generator = RandomGenerator(seed: 3)
+        let others = try (0..<100).map { index in
+            try pgm("other\(index).pgm", width: 28, height: 28) { _, _ in generator.uniform() < 0.15 ? 255 : 0 }
+        }
+        /// The answer for the gradient, as sorted-key JSON text (numbers exactly as printed).
+        func answer(_ files: [String], at index: Int, seed: Int = 0) throws -> String {
+            let outcome = try run(["predict", "--model", model.path, "--json", "--seed", "\(seed)"] + files)
+            #expect(outcome.status == 0, "predict failed: \(outcome.stderr)")
+            let answers = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: Any]])
+            var entry = answers[index]
+            #expect(entry.removeValue(forKey: "file") as? String == gradient)
+            return String(decoding: try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]), as: UTF8.self)
+        }
+        let alone = try answer([gradient], at: 0)
+        for (files, index) in [([gradient] + others, 0), (others + [gradient], 100), (Array(others[..<50]) + [gradient] + others[50...], 50)] {
+            let among = try answer(files, at: index)
+            #expect(among == alone)
+        }
+        let otherSeed = try answer([gradient], at: 0, seed: 1)
+        #expect(otherSeed != alone, "--seed 1 gave the same samples as --seed 0")
+    }
+
     /// train → evaluate --json → predict, on real MNIST (a small, quick model).
     @Test(.enabled(if: dataDirectory != nil, "needs BNN_DATA_DIR with mnist/"))
     func trainEvaluatePredict() throws {
