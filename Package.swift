@@ -6,12 +6,17 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "BNN", targets: ["BNN"]),
+        // The web demo's library, a product so that the fuzz targets (Fuzz/) can link its request parser.
+        .library(name: "BNNServer", targets: ["BNNServer"]),
         .executable(name: "bnn", targets: ["bnn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Already Hummingbird's dependencies; named here for the server's connection handler (NIOCore, NIOHTTPTypes).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
     ],
     targets: [
         // Portable SIMD kernels (GEMM, normal sampling) with run-time CPU dispatch; see DESIGN.md.
@@ -29,7 +34,10 @@ let package = Package(
             dependencies: [
                 "BNN", "BNNReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
         .executableTarget(
