@@ -24,7 +24,7 @@ struct DemoCommand: ParsableCommand {
     var samples: Int?
 
     func validate() throws {
-        if let samples, samples < 1 { throw ValidationError("--samples must be at least 1.") }
+        try requireSampleCount(samples)
     }
     @Option(help: ArgumentHelp("Where to write the HTML report (see `bnn report`).", valueName: "report.html"))
     var report: String = "bnn-report.html"

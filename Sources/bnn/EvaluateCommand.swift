@@ -16,7 +16,7 @@ struct RuleOptions: ParsableArguments {
     var threshold: Float?
 
     func validate() throws {
-        if let samples, samples < 1 { throw ValidationError("--samples must be at least 1.") }
+        try requireSampleCount(samples)
         if let percentile, !(0...100).contains(percentile) { throw ValidationError("--percentile must be within 0–100.") }
         if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number.") }
     }
@@ -72,6 +72,8 @@ struct EvaluateCommand: ParsableCommand {
             // Out-of-distribution files first: a bad --ood file fails before the slow work.
             let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
             let test = try loadMNISTTest(data)
+            try requireMemory(samples: ruleOptions.sampleCount(for: classifier), count: ([test.count] + sets.map(\.images.rows)).max()!,
+                              classes: classifier.network.classes)
             var generator = RandomGenerator(seed: compute.seed)
             let (result, _) = ClassifierEvaluation.evaluate(
                 model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier), test: test,

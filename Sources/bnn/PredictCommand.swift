@@ -28,18 +28,20 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws {
         if images.isEmpty { throw ValidationError("Name at least one image file.") }
+        try refuseOverwritingInputs(plot, option: "--plot", inputs: [model] + images)
     }
 
     func run() throws {
         try runReportingErrors {
             compute.apply()
+            if let plot { try AtomicFile.checkWritable(URL(fileURLWithPath: plot)) }
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
             let inputs = Tensor(shape: [images.count, classifier.network.inputCount])
             for (index, path) in images.enumerated() {
                 let pixels = DigitNormalizer.normalize(try ImageFile.load(path))
                 guard pixels.count == classifier.network.inputCount else {
-                    throw BenchError(description: "\(path): normalised to \(pixels.count) values, the model expects \(classifier.network.inputCount)")
+                    throw CommandError(description: "\(path): normalised to \(pixels.count) values, the model expects \(classifier.network.inputCount)")
                 }
                 pixels.withUnsafeBufferPointer { (inputs.pointer + index * pixels.count).update(from: $0.baseAddress!, count: pixels.count) }
             }

@@ -90,6 +90,34 @@ public enum AtomicFile {
         }
     }
 
+    /// Checks, before any long work, that `write(_:to:)` could save to `url`: its folder exists and the
+    /// process may create files in it (tried by creating and removing an empty temporary file), and `url`
+    /// is not a folder.
+    ///
+    /// - Throws: `PersistenceError.writeFailed` naming the path and the reason.
+    public static func checkWritable(_ url: URL) throws {
+        let target = url.standardizedFileURL
+        let path = target.path
+        let directory = target.deletingLastPathComponent().path
+        var status = stat()
+        if stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR {
+            throw PersistenceError.writeFailed(path: path, reason: "is a folder")
+        }
+        guard stat(directory, &status) == 0 else {
+            throw PersistenceError.writeFailed(path: path, reason: "the folder \(directory) cannot be used: \(InputFile.systemError(errno))")
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            throw PersistenceError.writeFailed(path: path, reason: "\(directory) is not a folder")
+        }
+        let probe = directory + "/" + temporaryPrefix(target.lastPathComponent) + "\(getpid())-probe"
+        let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw PersistenceError.writeFailed(path: path, reason: "cannot create files in \(directory): \(InputFile.systemError(errno))")
+        }
+        close(descriptor)
+        unlink(probe)
+    }
+
     /// The start of the names of `base`'s temporary files: `.<base>.tmp-`.
     static func temporaryPrefix(_ base: String) -> String { "." + base + ".tmp-" }
 
