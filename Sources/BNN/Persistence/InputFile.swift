@@ -53,7 +53,7 @@ public enum InputFile {
         bytes.reserveCapacity(Int(status.st_size))
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress!, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { readSystemCall(descriptor, $0.baseAddress!, $0.count) }
             if count == 0 { return bytes }
             if count < 0 {
                 if errno == EINTR { continue }
@@ -75,16 +75,13 @@ public enum InputFile {
         }
     }
 
-    private static func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-        #if canImport(Glibc)
-        return Glibc.read(descriptor, buffer, count)
-        #else
-        return Darwin.read(descriptor, buffer, count)
-        #endif
-    }
-
     /// The system's message for `code`, with the number: "Permission denied (errno 13)".
     static func systemError(_ code: Int32) -> String {
         String(cString: strerror(code)) + " (errno \(code))"
     }
+}
+
+/// `read(2)`, outside `InputFile`, whose own `read` would hide it.
+private func readSystemCall(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
 }
