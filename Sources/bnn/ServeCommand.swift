@@ -71,6 +71,7 @@ struct ServeCommand: ParsableCommand {
             logger.logLevel = level
             let configuration = ServerConfiguration(
                 host: host, port: port, defaultSamples: defaultSamples, modelName: url.lastPathComponent)
+            Self.raiseOpenFileLimit(for: configuration.maximumConnections)
             let host = host, modelName = url.lastPathComponent, ruleName = rule.kind.rawValue
             let app = buildApplication(configuration: configuration, predictor: predictor, samples: samples, logger: logger) { port in
                 Console.info("bnn serve: \(modelName), rule \(ruleName), \(workerCount) workers; "
@@ -83,6 +84,18 @@ struct ServeCommand: ParsableCommand {
             }
             predictor.shutdown()
         }
+    }
+
+    /// Raises the soft limit on open files to what `connections` connections need (plus some for the
+    /// process's own files), up to the hard limit: the common default of 1,024 is just above the
+    /// server's connection limit. A failure only leaves the limit as it was.
+    static func raiseOpenFileLimit(for connections: Int) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = rlim_t(connections + 256)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = min(wanted, limit.rlim_max)
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// Runs async work from this synchronous command (the root command is not async), waiting on a thread
