@@ -19,11 +19,7 @@ enum MNISTDownloader {
         fetch: Fetch = fetchSynchronously, log: (String) -> Void
     ) throws -> URL {
         let target = folder.appendingPathComponent(name + ".gz")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw DataError.unreadable(path: folder.path, reason: "cannot create the cache folder: \(error.localizedDescription)")
-        }
+        try AtomicFile.createFolder(folder)
         var failures: [String] = []
         for mirror in mirrors {
             guard let url = URL(string: mirror + name + ".gz") else { continue }

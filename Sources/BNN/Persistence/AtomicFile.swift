@@ -118,6 +118,25 @@ public enum AtomicFile {
         unlink(probe)
     }
 
+    /// Creates the folder at `url` and any missing parents (nothing when it exists).
+    ///
+    /// - Throws: `PersistenceError.writeFailed` naming the folder and the system's reason (`mkdir`'s
+    ///   errno: Foundation says only "NSCocoaErrorDomain error 512" or "You don't have permission").
+    public static func createFolder(_ url: URL) throws {
+        let path = url.standardizedFileURL.path
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw PersistenceError.writeFailed(path: path, reason: "cannot create the folder: \(InputFile.systemError(errno))")
+            }
+        }
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw PersistenceError.writeFailed(path: path, reason: "cannot create the folder: a file of that name exists")
+        }
+    }
+
     /// The start of the names of `base`'s temporary files: `.<base>.tmp-`.
     static func temporaryPrefix(_ base: String) -> String { "." + base + ".tmp-" }
 

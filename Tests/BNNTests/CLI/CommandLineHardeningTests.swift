@@ -56,6 +56,8 @@ extension CommandLineTests {
             try expectUsageError(["predict", "--model", model.path, image.path, "--plot", model.path], naming: "--plot")
             try expectUsageError(["predict", "--model", model.path, image.path, "--plot", image.path], naming: "--plot")
             #expect(try Data(contentsOf: model) == before)
+            let future = directory.appendingPathComponent("new.safetensors").path
+            try expectUsageError(["demo", "--model", future, "--report", future], naming: "--report")
         }
     }
 

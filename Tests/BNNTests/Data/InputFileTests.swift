@@ -28,6 +28,17 @@ import Testing
         }
     }
 
+    /// A folder that cannot be made gets the system's reason, not Foundation's "You don't have permission"
+    /// (which it says for any failure, as root too).
+    @Test func folderThatCannotBeMadeGivesTheSystemsReason() throws {
+        let folder = try TemporaryFolder()
+        let file = try folder.write([1], to: "a-file")
+        let inside = file.appendingPathComponent("models")
+        #expect(throws: PersistenceError.writeFailed(path: inside.path, reason: "cannot create the folder: Not a directory (errno \(ENOTDIR))")) {
+            try AtomicFile.createFolder(inside)
+        }
+    }
+
     @Test func missingFileIsNotFound() throws {
         let folder = try TemporaryFolder()
         let path = folder.url.appendingPathComponent("nothing.png").path
