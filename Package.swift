@@ -6,15 +6,18 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "BNN", targets: ["BNN"]),
+        // The web demo's library, a product so that the fuzz targets (Fuzz/) can link its request parser.
+        .library(name: "BNNServer", targets: ["BNNServer"]),
         .executable(name: "bnn", targets: ["bnn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
-        // Already in the graph through Hummingbird; named for the server tests (NIOEmbedded's channel, a
-        // graceful stop of the live server).
+        // Already in the graph through Hummingbird; named for the server's connection handler (NIOCore,
+        // NIOHTTPTypes) and the server tests (NIOEmbedded's channel, a graceful stop of the live server).
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.65.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
     targets: [
@@ -33,7 +36,10 @@ let package = Package(
             dependencies: [
                 "BNN", "BNNReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
         .executableTarget(

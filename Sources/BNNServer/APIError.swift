@@ -37,7 +37,11 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
             status = .internalServerError
             message = "internal error"
         }
-        return JSONResponse.make(ErrorBody(error: message), status: status)
+        var response = JSONResponse.make(ErrorBody(error: message), status: status)
+        // The rest of an unread body (too large, or too slow) is not worth reading: close the connection
+        // after this answer (`CloseAfterResponseHandler`) instead of draining it.
+        if status == .contentTooLarge || status == .requestTimeout { response.headers[.connection] = "close" }
+        return response
     }
 
     static func defaultMessage(for status: HTTPResponse.Status) -> String {
@@ -64,6 +68,12 @@ public enum ServerLimits {
     /// The largest PNG accepted, in pixels: a 1 MB PNG may inflate to gigabytes, so the header is checked
     /// before decoding.
     public static let maximumImagePixels = 4096 * 4096
+    /// The default `ServerConfiguration.requestTimeout`: 10 seconds for a request head, for any pause in a
+    /// body, for a whole body, and for an idle connection.
+    public static let requestTimeout: Duration = .seconds(10)
+    /// The default `ServerConfiguration.maximumConnections` (1,000): plenty for a demo, and bounded so that
+    /// idle connections cannot exhaust the process's file descriptors.
+    public static let maximumConnections = 1000
 }
 
 /// JSON answers.

@@ -1,7 +1,9 @@
 import BNN
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 
 /// What `bnn serve` was asked for.
 public struct ServerConfiguration: Sendable {
@@ -13,12 +15,21 @@ public struct ServerConfiguration: Sendable {
     public var defaultSamples: Int
     /// How the model is named in `GET /api/health` (its file name).
     public var modelName: String
+    /// How long a connection may take to send a request's head (and any pause within its body), and stay
+    /// open between requests; then it is closed. Also the most time a request body may take in all.
+    public var requestTimeout: Duration
+    /// The most connections open at once; further ones wait in the listen queue until one closes.
+    public var maximumConnections: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, defaultSamples: Int = 100, modelName: String) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, defaultSamples: Int = 100, modelName: String,
+                requestTimeout: Duration = ServerLimits.requestTimeout,
+                maximumConnections: Int = ServerLimits.maximumConnections) {
         self.host = host
         self.port = port
         self.defaultSamples = defaultSamples
         self.modelName = modelName
+        self.requestTimeout = requestTimeout
+        self.maximumConnections = maximumConnections
     }
 }
 
@@ -30,11 +41,28 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = buildRouter(configuration: configuration, predictor: predictor, samples: samples)
+    let timeout = configuration.requestTimeout.components
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "bnn"),
+        // The idle timeout also bounds how long a request head may take: no part of a request has been
+        // read until its head is complete, so a slow-header ("slowloris") connection counts as idle.
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [CloseAfterResponseHandler()],
+            idleTimeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000))),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "bnn",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maximumConnections, logger: logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
+}
+
+/// One line naming `host:port` when `error` is the server failing to listen there (the port is taken,
+/// the address is not this machine's, …), or nil for any other error.
+public func describeListenFailure(_ error: any Error, host: String, port: Int) -> String? {
+    guard let error = error as? IOError else { return nil }
+    let reason = error.errnoCode == EADDRINUSE ? "the port is already in use (by another server?); choose another port"
+        : String(cString: strerror(error.errnoCode)) + " (errno \(error.errnoCode))"
+    return "cannot listen on \(host):\(port): \(reason)"
 }
 
 /// The routes:
@@ -48,8 +76,15 @@ public func buildRouter(
 ) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
     router.addMiddleware { RequestLogMiddleware() }
+    let methods = RouteMethods()
+    router.addMiddleware { MethodNotAllowedMiddleware(methods: methods) }
+    func route(_ method: HTTPRequest.Method, _ path: String,
+               _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
+        methods.add(method, path)
+        router.on(RouterPath(path), method: method, use: handler)
+    }
 
-    router.get("/") { _, _ -> Response in
+    route(.get, "/") { _, _ -> Response in
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-cache"
@@ -61,9 +96,9 @@ public func buildRouter(
         score: predictor.rule.score.rawValue, threshold: predictor.rule.threshold,
         samples: configuration.defaultSamples, maxSamples: ServerLimits.maximumSamples,
         classes: predictor.classNames, sampleKinds: samples.kinds.map(\.rawValue), workers: predictor.workerCount)
-    router.get("/api/health") { _, _ in JSONResponse.make(health) }
+    route(.get, "/api/health") { _, _ in JSONResponse.make(health) }
 
-    router.get("/api/sample") { request, _ -> Response in
+    route(.get, "/api/sample") { request, _ -> Response in
         let query = request.uri.queryParameters
         guard let kindName = query.get("kind") else {
             throw APIError.badRequest("say which sample: ?kind=mnist, notmnist or noise")
@@ -79,8 +114,9 @@ public func buildRouter(
         return JSONResponse.make(try samples.sample(kind, index: index))
     }
 
-    router.post("/api/predict") { request, _ -> Response in
-        let input = try await readPredictionInput(request, defaultSamples: configuration.defaultSamples)
+    route(.post, "/api/predict") { request, _ -> Response in
+        let input = try await readPredictionInput(
+            request, defaultSamples: configuration.defaultSamples, timeout: configuration.requestTimeout)
         guard input.pixels.count == predictor.inputCount else {
             throw APIError.badRequest("the model expects \(predictor.inputCount) inputs; this server only prepares 28×28 images")
         }
@@ -90,12 +126,15 @@ public func buildRouter(
 }
 
 /// Reads and checks the body of `POST /api/predict` (JSON by default, PNG with `Content-Type: image/png`).
-func readPredictionInput(_ request: Request, defaultSamples: Int) async throws -> PredictionInput {
+///
+/// A body that is too large is 413, one that ends before its `Content-Length` 400, and one that takes
+/// longer than `timeout` to arrive 408; the connection is then closed (see `APIError.response(for:)`).
+func readPredictionInput(_ request: Request, defaultSamples: Int, timeout: Duration) async throws -> PredictionInput {
     // Refuse a declared oversize body before reading any of it; `collect(upTo:)` catches undeclared ones.
     if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > ServerLimits.maximumBodyBytes {
         throw APIError(.contentTooLarge, "the body is \(length) bytes; at most \(ServerLimits.maximumBodyBytes) are accepted")
     }
-    let buffer = try await request.body.collect(upTo: ServerLimits.maximumBodyBytes)
+    let buffer = try await readBody(request, timeout: timeout)
     let mediaType = (request.headers[.contentType] ?? "").split(separator: ";").first
         .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
     switch mediaType {
@@ -112,6 +151,55 @@ func readPredictionInput(_ request: Request, defaultSamples: Int) async throws -
         return try PredictionInput.parseJSON(buffer.readableBytesView, defaultSamples: defaultSamples)
     default:
         throw APIError(.unsupportedMediaType, "send application/json or image/png; found '\(mediaType)'")
+    }
+}
+
+/// The whole body of `request`, read within `timeout`.
+func readBody(_ request: Request, timeout: Duration) async throws -> ByteBuffer {
+    try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+        group.addTask {
+            do {
+                return try await request.body.collect(upTo: ServerLimits.maximumBodyBytes)
+            } catch is NIOTooManyBytesError {
+                throw APIError(.contentTooLarge, "the body is larger than \(ServerLimits.maximumBodyBytes) bytes")
+            } catch is CancellationError {
+                return nil
+            } catch {
+                // The connection ended (or broke) before the body was complete.
+                throw APIError.badRequest("the body ended before it was complete (shorter than its Content-Length?)")
+            }
+        }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        if let first = try await group.next(), let body = first { return body }
+        throw APIError(.requestTimeout, "the body did not arrive within \(timeout)")
+    }
+}
+
+/// The methods each route answers, filled in as the routes are added (before the server starts), read by
+/// `MethodNotAllowedMiddleware`.
+final class RouteMethods: @unchecked Sendable {
+    private(set) var methods: [String: [HTTPRequest.Method]] = [:]
+
+    func add(_ method: HTTPRequest.Method, _ path: String) { methods[path, default: []].append(method) }
+}
+
+/// Answers 405 with `Allow` when a known path is asked for with a method it does not answer (the router
+/// alone would say 404, as if the path did not exist).
+struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
+    let methods: RouteMethods
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let allowed = methods.methods[request.uri.path], !allowed.contains(request.method) else {
+            return try await next(request, context)
+        }
+        let names = allowed.map(\.rawValue).joined(separator: ", ")
+        var response = APIError.response(for: APIError(.methodNotAllowed, "\(request.uri.path) answers \(names), not \(request.method.rawValue)"))
+        response.headers[.allow] = names
+        return response
     }
 }
 

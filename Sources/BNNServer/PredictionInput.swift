@@ -59,18 +59,15 @@ public struct PredictionInput: Sendable, Equatable {
     /// Parses a PNG body (any size, grey or colour, either polarity) and normalises it as `bnn predict` does.
     public static func parsePNG(_ bytes: [UInt8], samples: Int) throws -> PredictionInput {
         // Check the declared size before inflating anything: a 1 MB PNG can expand to gigabytes.
-        let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        guard bytes.count >= 24, bytes.starts(with: signature), bytes[12..<16].elementsEqual(Array("IHDR".utf8)) else {
+        guard let (width, height) = PNGDecoder.declaredDimensions(of: bytes) else {
             throw APIError.badRequest("the body is not a PNG image (Content-Type is image/png)")
         }
-        func bigEndian(_ offset: Int) -> Int { bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
-        let width = bigEndian(16), height = bigEndian(20)
-        guard width > 0, height > 0, width * height <= ServerLimits.maximumImagePixels else {
+        guard PNGDecoder.pixelCount(width: width, height: height, maximum: ServerLimits.maximumImagePixels) != nil else {
             throw APIError.badRequest("the PNG is \(width)×\(height); at most \(ServerLimits.maximumImagePixels) pixels are accepted")
         }
         let image: GreyImage
         do {
-            image = try ImageFile.decode(bytes, path: "request body")
+            image = try PNGDecoder.decode(bytes, path: "request body", maximumPixelCount: ServerLimits.maximumImagePixels)
         } catch {
             throw APIError.badRequest("bad PNG: \(error)")
         }

@@ -35,18 +35,22 @@ struct CalibrateCommand: ParsableCommand {
         default: break
         }
         if let coverage, !(coverage >= 0.5 && coverage <= 1) { throw ValidationError("--coverage must be within 0.5–1.") }
-        if let samples, samples < 1 { throw ValidationError("--samples must be at least 1.") }
+        try requireSampleCount(samples)
     }
 
     func run() throws {
         try runReportingErrors {
             compute.apply()
             let url = URL(fileURLWithPath: model)
+            let destination = output.map { URL(fileURLWithPath: $0) } ?? url
+            // Fail on an unwritable destination before the work, not after it.
+            try AtomicFile.checkWritable(destination)
             let classifier = try BayesianClassifier.load(from: url)
             let mnist = try loadMNIST(data)
             var generator = RandomGenerator(seed: compute.seed)
             let coverage = coverage ?? classifier.training.calibrationCoverage
             let samples = samples ?? classifier.training.calibrationSamples
+            try requireMemory(samples: samples, count: mnist.validation.count, classes: classifier.network.classes)
             let started = Date()
             let (calibration, candidates) = ThresholdCalibration.calibrateWithCandidates(
                 model: classifier, validation: mnist.validation, samples: samples, coverage: coverage, generator: &generator)
@@ -59,7 +63,6 @@ struct CalibrateCommand: ParsableCommand {
             classifier.calibration = calibration
             classifier.training.calibrationCoverage = coverage
             classifier.training.calibrationSamples = samples
-            let destination = output.map { URL(fileURLWithPath: $0) } ?? url
             try classifier.save(to: destination)
             Console.info("Saved \(destination.path) after \(formatDuration(Date().timeIntervalSince(started))). "
                          + calibrationSummary(calibration) + ", \(samples) samples.")

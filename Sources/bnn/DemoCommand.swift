@@ -24,7 +24,8 @@ struct DemoCommand: ParsableCommand {
     var samples: Int?
 
     func validate() throws {
-        if let samples, samples < 1 { throw ValidationError("--samples must be at least 1.") }
+        try requireSampleCount(samples)
+        try refuseOverwritingInputs(report, option: "--report", inputs: model.map { [$0] } ?? [])
     }
     @Option(help: ArgumentHelp("Where to write the HTML report (see `bnn report`).", valueName: "report.html"))
     var report: String = "bnn-report.html"
@@ -32,6 +33,8 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             compute.apply()
+            // Fail on an unwritable report before minutes of training and evaluation.
+            try AtomicFile.checkWritable(URL(fileURLWithPath: report))
             let mnist = try loadMNIST(data)
             let modelURL = model.map { URL(fileURLWithPath: $0) }
                 ?? DataLocator.cacheDirectory().appendingPathComponent("models").appendingPathComponent("\(arch == .cnn ? "default-cnn" : "default")-seed\(compute.seed).safetensors")
@@ -46,7 +49,8 @@ struct DemoCommand: ParsableCommand {
                 }
             }
             if classifier == nil {
-                try FileManager.default.createDirectory(at: modelURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try AtomicFile.createFolder(modelURL.deletingLastPathComponent())
+                try AtomicFile.checkWritable(modelURL)
                 var configuration = arch == .cnn ? TrainingConfiguration.defaultCNN : TrainingConfiguration.default
                 configuration.seed = compute.seed
                 let started = Date()

@@ -20,10 +20,8 @@ struct RuleOptions: ParsableArguments {
     var maximumSamples: Int?
 
     func validate() throws {
-        if let samples, samples < 1 { throw ValidationError("--samples must be at least 1.") }
-        if let maximumSamples, maximumSamples < (samples ?? 1) {
-            throw ValidationError("--max-samples must be at least --samples (\(samples ?? 1)), got \(maximumSamples).")
-        }
+        try requireSampleCount(samples)
+        try requireRange(maximumSamples, (samples ?? 1)...Predictive.maximumSamples, option: "--max-samples")
         if let percentile, !(0...100).contains(percentile) { throw ValidationError("--percentile must be within 0–100.") }
         if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number.") }
     }
@@ -88,6 +86,8 @@ struct EvaluateCommand: ParsableCommand {
             // Out-of-distribution files first: a bad --ood file fails before the slow work.
             let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: Console.relay)
             let test = try loadMNISTTest(data)
+            try requireMemory(samples: ruleOptions.sampleCount(for: classifier), count: ([test.count] + sets.map(\.images.rows)).max()!,
+                              classes: classifier.network.classes)
             var generator = RandomGenerator(seed: compute.seed)
             let (result, details) = ClassifierEvaluation.evaluate(
                 model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier),

@@ -19,7 +19,7 @@ struct ComputeOptions: ParsableArguments {
     var seed: UInt64 = 0
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
+        try requireRange(threads, 1...1024, option: "--threads")
     }
 
     func apply() {
@@ -35,6 +35,52 @@ let outOfDistributionHelp = ArgumentHelp(
 extension UncertaintyScore: ExpressibleByArgument {}
 extension GradientEstimator: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {}
+
+/// A usage error (exit 64) unless `value`, given to `option`, is within `range`; nil passes.
+func requireRange<Value: Comparable>(_ value: Value?, _ range: ClosedRange<Value>, option: String) throws {
+    guard let value, !range.contains(value) else { return }
+    throw ValidationError("\(option) must be within \(range.lowerBound)–\(range.upperBound), got \(value).")
+}
+
+/// `--samples`: posterior samples per input, 1…`Predictive.maximumSamples` (10,000) on the command line.
+func requireSampleCount(_ samples: Int?, maximum: Int = Predictive.maximumSamples) throws {
+    try requireRange(samples, 1...maximum, option: "--samples")
+}
+
+/// A usage error when `output`, given to `option`, is the same file as one of `inputs` (the model, an
+/// image, a data set): writing there would destroy an input. Compares files, not spellings: `./m`, a
+/// symbolic link or a hard link to the model are the model too (and equal paths, for files not yet made).
+func refuseOverwritingInputs(_ output: String?, option: String, inputs: [String]) throws {
+    guard let output else { return }
+    let path = { (text: String) in URL(fileURLWithPath: text).standardizedFileURL.path }
+    for input in inputs where path(input) == path(output) || (fileIdentity(output).map { $0 == fileIdentity(input) } ?? false) {
+        throw ValidationError("\(option) \(output) is an input of this command (\(input)); write to another file.")
+    }
+}
+
+/// The device and inode of the file at `path` (after symbolic links), or nil when there is none.
+func fileIdentity(_ path: String) -> [UInt64]? {
+    var status = stat()
+    guard stat(path, &status) == 0 else { return nil }
+    return [UInt64(status.st_dev), UInt64(status.st_ino)]
+}
+
+/// Fails (exit 1) before a long run when the posterior samples for `count` inputs of `classes` classes
+/// (`Predictive.resultBytes`) would take more than half of this machine's memory.
+func requireMemory(samples: Int, count: Int, classes: Int) throws {
+    let available = ProcessInfo.processInfo.physicalMemory / 2
+    let needed = Predictive.resultBytes(samples: samples, count: count, classes: classes)
+    guard let needed, UInt64(needed) <= available else {
+        let gigabytes = { (bytes: Double) in String(format: "%.1f GB", bytes / 1e9) }
+        throw CommandError(description: "\(samples) samples of \(count) images need \(needed.map { gigabytes(Double($0)) } ?? "more memory than exists") "
+                          + "for their class probabilities, more than half of this machine's \(gigabytes(Double(ProcessInfo.processInfo.physicalMemory))); use fewer --samples")
+    }
+}
+
+/// A command that cannot run as asked (reported as one line, exit 1).
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+}
 
 /// Runs `body`, turning any error into one line on stderr and exit code 1 (usage errors keep 64).
 func runReportingErrors(_ body: () throws -> Void) throws {

@@ -28,16 +28,18 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws {
         if images.isEmpty { throw ValidationError("Name at least one image file.") }
+        try refuseOverwritingInputs(plot, option: "--plot", inputs: [model] + images)
     }
 
     func run() throws {
         try runReportingErrors {
             compute.apply()
+            if let plot { try AtomicFile.checkWritable(URL(fileURLWithPath: plot)) }
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
             let inputs = try UnlabeledImages.digits(fromImageFiles: images).images
             guard inputs.columns == classifier.network.inputCount else {
-                throw BenchError(description: "\(model): the model expects \(classifier.network.inputCount) inputs, not 28×28 images (\(inputs.columns))")
+                throw CommandError(description: "\(model): the model expects \(classifier.network.inputCount) inputs, not 28×28 images (\(inputs.columns))")
             }
             var generator = RandomGenerator(seed: compute.seed)
             // What `classifier.predict` does, kept whole so that --plot can show every sample.

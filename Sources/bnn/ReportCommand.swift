@@ -28,6 +28,7 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         if output.isEmpty { throw ValidationError("--output needs a file name.") }
+        try refuseOverwritingInputs(output, option: "--output", inputs: [model] + ood.map(\.path))
         var seen: Set<String> = ["mnist", "noise", "notmnist"]
         for entry in ood where !seen.insert(entry.name).inserted {
             throw ValidationError("--ood name '\(entry.name)' is used twice (noise, notmnist and mnist are taken).")
@@ -39,16 +40,14 @@ struct ReportCommand: ParsableCommand {
             compute.apply()
             let outputURL = URL(fileURLWithPath: output)
             // Fail on an unwritable destination before minutes of work.
-            var isDirectory: ObjCBool = false
-            let folder = outputURL.deletingLastPathComponent().path
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ReportError(description: "\(output): the folder \(folder) does not exist")
-            }
+            try AtomicFile.checkWritable(outputURL)
             let modelURL = URL(fileURLWithPath: model)
             let classifier = try BayesianClassifier.load(from: modelURL)
             let rule = try ruleOptions.decisionRule(for: classifier)
             let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: Console.relay)
             let test = try loadMNISTTest(data)
+            try requireMemory(samples: ruleOptions.sampleCount(for: classifier), count: ([test.count] + sets.map(\.images.rows)).max()!,
+                              classes: classifier.network.classes)
             Console.info("Evaluating with \(ruleOptions.sampleCount(for: classifier)) posterior samples per image…")
             let content = ReportContent.evaluate(
                 model: classifier, modelName: modelURL.lastPathComponent, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
@@ -65,9 +64,4 @@ struct ReportCommand: ParsableCommand {
         let safe = argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@+".contains($0) }
         return safe && !argument.isEmpty ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
-}
-
-/// A report that cannot be written as asked.
-struct ReportError: Error, CustomStringConvertible {
-    let description: String
 }

@@ -34,11 +34,9 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be within 0–65535, got \(port).") }
-        if let samples = ruleOptions.samples, samples > ServerLimits.maximumSamples {
-            throw ValidationError("--samples must be at most \(ServerLimits.maximumSamples), got \(samples).")
-        }
-        if let workers, !(1...64).contains(workers) { throw ValidationError("--workers must be within 1–64, got \(workers).") }
-        if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1, got \(maxBatch).") }
+        try requireSampleCount(ruleOptions.samples, maximum: ServerLimits.maximumSamples)
+        try requireRange(workers, 1...64, option: "--workers")
+        try requireRange(maxBatch, 1...1024, option: "--max-batch")
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'.")
         }
@@ -55,6 +53,11 @@ struct ServeCommand: ParsableCommand {
             // One copy per worker: a network reuses internal buffers and must not be shared between threads.
             let models = try (0..<workerCount).map { _ in try BayesianClassifier.load(from: url) }
             let rule = try ruleOptions.decisionRule(for: models[0])
+            let defaultSamples = ruleOptions.sampleCount(for: models[0])
+            guard defaultSamples <= ServerLimits.maximumSamples else {
+                throw CommandError(description: "\(model): the model's threshold was calibrated with \(defaultSamples) samples, "
+                                   + "more than the server's maximum of \(ServerLimits.maximumSamples); pass --samples")
+            }
             let samples = try SampleImages.load(dataDirectory: data.dataDirectory, seed: compute.seed) { Console.warning($0) }
             let predictor = Predictor(models: models, rule: rule, maximumBatch: maxBatch, seed: compute.seed)
 
@@ -67,15 +70,32 @@ struct ServeCommand: ParsableCommand {
             var logger = Logger(label: "bnn.serve")
             logger.logLevel = level
             let configuration = ServerConfiguration(
-                host: host, port: port, defaultSamples: ruleOptions.sampleCount(for: models[0]), modelName: url.lastPathComponent)
+                host: host, port: port, defaultSamples: defaultSamples, modelName: url.lastPathComponent)
+            Self.raiseOpenFileLimit(for: configuration.maximumConnections)
             let host = host, modelName = url.lastPathComponent, ruleName = rule.kind.rawValue
             let app = buildApplication(configuration: configuration, predictor: predictor, samples: samples, logger: logger) { port in
                 Console.info("bnn serve: \(modelName), rule \(ruleName), \(workerCount) workers; "
                              + "open http://\(host):\(port)/ (Ctrl-C stops)")
             }
-            try Self.runBlocking { try await app.runService() }
+            do {
+                try Self.runBlocking { try await app.runService() }
+            } catch {
+                throw describeListenFailure(error, host: host, port: port).map { CommandError(description: $0) } ?? error
+            }
             predictor.shutdown()
         }
+    }
+
+    /// Raises the soft limit on open files to what `connections` connections need (plus some for the
+    /// process's own files), up to the hard limit: the common default of 1,024 is just above the
+    /// server's connection limit. A failure only leaves the limit as it was.
+    static func raiseOpenFileLimit(for connections: Int) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = rlim_t(connections + 256)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = min(wanted, limit.rlim_max)
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// Runs async work from this synchronous command (the root command is not async), waiting on a thread

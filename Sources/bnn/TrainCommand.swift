@@ -46,9 +46,10 @@ struct TrainCommand: ParsableCommand {
         guard TrainingConfiguration.recipe(named: recipe) != nil else {
             throw ValidationError("Unknown recipe '\(recipe)': use default or seed.")
         }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1.") }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1.") }
-        if let hidden, hidden < 1 { throw ValidationError("--hidden must be at least 1.") }
+        try requireRange(epochs, 1...TrainingConfiguration.maximumEpochs, option: "--epochs")
+        try requireRange(batchSize, 1...TrainingConfiguration.maximumBatchSize, option: "--batch-size")
+        try requireRange(hidden, 1...TrainingConfiguration.maximumHidden, option: "--hidden")
+        try requireRange(trainCount, 1...Int.max, option: "--train-count")
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive.") }
         if let priorSigma, !(priorSigma > 0) { throw ValidationError("--prior-sigma must be positive.") }
         if let initialSigma, !(initialSigma > 0) { throw ValidationError("--initial-sigma must be positive.") }
@@ -78,6 +79,8 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             compute.apply()
+            // Fail on an unwritable destination before minutes of training, not after them.
+            try AtomicFile.checkWritable(URL(fileURLWithPath: output))
             let configuration = trainingConfiguration()
             let splits = try loadMNIST(data)
             var training = splits.train

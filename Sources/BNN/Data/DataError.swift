@@ -26,6 +26,20 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case wrongDimensions(path: String, expected: String, found: String)
     /// An MNIST download that failed from every mirror (the description says how to provide the files by hand).
     case downloadFailed(path: String, reason: String)
+    /// A file (or its decompressed content) larger than it may be.
+    case tooLarge(path: String, reason: String)
+
+    /// The bytes of the data or image file at `path` (`InputFile.read`), with its problems as
+    /// `missingFile` (with `hint`) when nothing is there and `unreadable` otherwise.
+    static func readFile(_ path: String, hint: String) throws -> [UInt8] {
+        do {
+            return try InputFile.read(path)
+        } catch InputFile.Problem.missing {
+            throw DataError.missingFile(path: path, hint: hint)
+        } catch let problem as InputFile.Problem {
+            throw DataError.unreadable(path: path, reason: "\(problem)")
+        }
+    }
 
     /// The file (or folder) the error is about.
     public var path: String {
@@ -33,7 +47,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case .missingFile(let path, _), .unreadable(let path, _), .truncated(let path, _, _),
              .trailingBytes(let path, _, _), .badMagic(let path, _, _), .corruptGzip(let path, _),
              .unsupportedImageFormat(let path, _, _), .badImage(let path, _),
-             .checksumMismatch(let path, _, _), .wrongDimensions(let path, _, _), .downloadFailed(let path, _):
+             .checksumMismatch(let path, _, _), .wrongDimensions(let path, _, _), .downloadFailed(let path, _),
+             .tooLarge(let path, _):
             return path
         }
     }
@@ -43,7 +58,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case .missingFile(let path, let hint):
             return "\(path): not found (\(hint))"
         case .unreadable(let path, let reason):
-            return "\(path): cannot be read: \(reason)"
+            return "\(path): \(reason)"
         case .truncated(let path, let expected, let found):
             return "\(path): truncated: \(expected) but \(found)"
         case .trailingBytes(let path, let expected, let found):
@@ -62,6 +77,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): wrong dimensions: expected \(expected), found \(found)"
         case .downloadFailed(let path, let reason):
             return "\(path): download failed: \(reason) (no network? \(MNIST.missingFilesHint))"
+        case .tooLarge(let path, let reason):
+            return "\(path): too large: \(reason)"
         }
     }
 }

@@ -29,22 +29,17 @@ public struct IDXFile: Sendable, Equatable {
     ///
     /// - Returns: the decompressed content (what checksums are computed over).
     public static func readContent(of url: URL) throws -> [UInt8] {
-        let path = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DataError.missingFile(path: path, hint: "set --data-dir or BNN_DATA_DIR")
+        let raw = try DataError.readFile(url.path, hint: "set --data-dir or BNN_DATA_DIR")
+        return try decompressIfNeeded(raw, path: url.path)
+    }
+
+    /// `raw` itself, or its gzip content, which may not grow past the size its IDX header declares (nor
+    /// past `Zlib.maximumOutputBytes`): a stream that inflates beyond it stops as soon as it does.
+    public static func decompressIfNeeded(_ raw: [UInt8], path: String) throws -> [UInt8] {
+        guard Zlib.isGzip(raw) else { return raw }
+        return try Zlib.decompress(raw, format: .gzip, path: path) { prefix in
+            try Header(prefix, path: path).map { $0.size + $0.dataSize }
         }
-        guard !isDirectory.boolValue else {
-            throw DataError.unreadable(path: path, reason: "is a folder, expected an IDX file")
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw DataError.unreadable(path: path, reason: "\(error.localizedDescription)")
-        }
-        let raw = [UInt8](data)
-        return Zlib.isGzip(raw) ? try Zlib.decompress(raw, format: .gzip, path: path) : raw
     }
 
     /// Reads and parses the IDX file at `url` (gzip or raw).
@@ -52,51 +47,68 @@ public struct IDXFile: Sendable, Equatable {
         try IDXFile(parsing: readContent(of: url), path: url.path)
     }
 
+    /// The header at the start of IDX content: its size in bytes, the dimensions and the data size they
+    /// state (checked arithmetic).
+    struct Header {
+        var dimensions: [Int]
+        var size: Int
+        var dataSize: Int
+
+        /// The header of `content`, nil when `content` is too short to hold all of it.
+        ///
+        /// - Throws: `DataError.badMagic` when the first four bytes are not an unsigned-byte IDX magic,
+        ///   `DataError.tooLarge` when the dimensions' product does not fit in memory.
+        init?(_ content: some Collection<UInt8>, path: String) throws {
+            let bytes = Array(content.prefix(4 + 4 * 255))
+            guard bytes.count >= 4 else { return nil }
+            guard bytes[0] == 0, bytes[1] == 0, bytes[2] == 0x08, bytes[3] >= 1 else {
+                let found = bytes[0..<4].map { String(format: "%02x", $0) }.joined()
+                throw DataError.badMagic(
+                    path: path, expected: "0x000008NN (unsigned-byte IDX, e.g. 0x00000803 images, 0x00000801 labels)",
+                    found: "0x\(found)")
+            }
+            let dimensionCount = Int(bytes[3])
+            size = 4 + 4 * dimensionCount
+            guard bytes.count >= size else { return nil }
+            dimensions = (0..<dimensionCount).map { index in
+                bytes[4 + 4 * index..<8 + 4 * index].reduce(0) { $0 << 8 | Int($1) }
+            }
+            var product = 1
+            for dimension in dimensions {
+                let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+                guard !overflow, next <= Int.max - size else {
+                    throw DataError.tooLarge(
+                        path: path, reason: "the header says \(IDXFile.describe(dimensions: dimensions)), more bytes than any memory holds")
+                }
+                product = next
+            }
+            dataSize = product
+        }
+    }
+
     /// Parses decompressed IDX content; `path` names the file in errors.
     public init(parsing content: [UInt8], path: String) throws {
-        guard content.count >= 4 else {
+        guard let header = try Header(content, path: path) else {
             throw DataError.truncated(
-                path: path, expected: "an IDX header needs at least 4 bytes",
+                path: path,
+                expected: content.count < 4 ? "an IDX header needs at least 4 bytes"
+                    : "a header of \(4 + 4 * Int(content[3])) bytes for \(content[3]) dimensions",
                 found: content.isEmpty ? "the file is empty" : "only \(content.count) bytes are present")
         }
-        guard content[0] == 0, content[1] == 0, content[2] == 0x08, content[3] >= 1 else {
-            let found = content[0..<4].map { String(format: "%02x", $0) }.joined()
-            throw DataError.badMagic(
-                path: path, expected: "0x000008NN (unsigned-byte IDX, e.g. 0x00000803 images, 0x00000801 labels)",
-                found: "0x\(found)")
-        }
-        let dimensionCount = Int(content[3])
-        let headerSize = 4 + 4 * dimensionCount
-        guard content.count >= headerSize else {
+        let available = content.count - header.size
+        let expected = header.dataSize
+        let described = IDXFile.describe(dimensions: header.dimensions)
+        guard available >= expected else {
             throw DataError.truncated(
-                path: path, expected: "a header of \(headerSize) bytes for \(dimensionCount) dimensions",
-                found: "only \(content.count) bytes are present")
-        }
-        var dimensions: [Int] = []
-        var expected = 1
-        var overflow = false
-        for index in 0..<dimensionCount {
-            let at = 4 + 4 * index
-            let size = Int(content[at]) << 24 | Int(content[at + 1]) << 16 | Int(content[at + 2]) << 8 | Int(content[at + 3])
-            dimensions.append(size)
-            let (product, didOverflow) = expected.multipliedReportingOverflow(by: size)
-            overflow = overflow || didOverflow
-            expected = product
-        }
-        let available = content.count - headerSize
-        let described = IDXFile.describe(dimensions: dimensions)
-        guard !overflow, available >= expected else {
-            throw DataError.truncated(
-                path: path, expected: "header says \(described) (\(overflow ? "too many" : "\(expected)") bytes)",
-                found: "only \(available) bytes follow")
+                path: path, expected: "header says \(described) (\(expected) bytes)", found: "only \(available) bytes follow")
         }
         guard available == expected else {
             throw DataError.trailingBytes(
                 path: path, expected: "header says \(described) (\(expected) bytes)",
                 found: "\(available) bytes follow (\(available - expected) extra)")
         }
-        self.dimensions = dimensions
-        self.bytes = Array(content[headerSize...])
+        self.dimensions = header.dimensions
+        self.bytes = Array(content[header.size...])
     }
 
     /// "10000 images of 28×28" for 3-D, "60000 labels" for 1-D, "2×3×4 values" otherwise.
@@ -122,14 +134,11 @@ public struct IDXFile: Sendable, Equatable {
         return result
     }
 
-    /// Writes the file to `url`, gzip-compressed when `compressed` is true.
+    /// Writes the file to `url` atomically (`AtomicFile`), gzip-compressed when `compressed` is true.
+    ///
+    /// - Throws: `PersistenceError.writeFailed` naming the path and the system error.
     public func write(to url: URL, compressed: Bool = false) throws {
-        let content = compressed ? Zlib.compress(encoded(), format: .gzip) : encoded()
-        do {
-            try Data(content).write(to: url, options: .atomic)
-        } catch {
-            throw DataError.unreadable(path: url.path, reason: "cannot write: \(error.localizedDescription)")
-        }
+        try AtomicFile.write(Data(compressed ? Zlib.compress(encoded(), format: .gzip) : encoded()), to: url)
     }
 
     /// An IDX image file (count × rows × columns) from a tensor of shape [count, rows·columns] with

@@ -7,17 +7,7 @@ import Foundation
 public enum ImageFile {
     /// Decodes the image at `path` into grey values in [0, 1].
     public static func load(_ path: String) throws -> GreyImage {
-        let url = URL(fileURLWithPath: path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw DataError.missingFile(path: path, hint: "expected a PNG or PGM image file")
-        }
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: url))
-        } catch {
-            throw DataError.unreadable(path: path, reason: error.localizedDescription)
-        }
+        let bytes = try DataError.readFile(path, hint: "expected a PNG or PGM image file")
         return try decode(bytes, path: path)
     }
 

@@ -89,9 +89,14 @@ public struct UnlabeledImages: Sendable {
 
     /// Loads an IDX image file (gzip or raw).
     public static func load(images url: URL, expectedRows: Int? = 28, expectedColumns: Int? = 28) throws -> UnlabeledImages {
-        let file = try IDXFile.read(from: url)
-        let (rows, columns) = try file.imageSize(path: url.path, expectedRows: expectedRows, expectedColumns: expectedColumns)
-        return UnlabeledImages(images: file.unitTensor(), rows: rows, columns: columns)
+        try UnlabeledImages(file: IDXFile.read(from: url), path: url.path, expectedRows: expectedRows, expectedColumns: expectedColumns)
+    }
+
+    /// The images of a parsed IDX image file (`path` names it in errors), refused unless it is 3-D, holds
+    /// at least one image, and its images have the expected size (when given).
+    public init(file: IDXFile, path: String, expectedRows: Int? = 28, expectedColumns: Int? = 28) throws {
+        let (rows, columns) = try file.imageSize(path: path, expectedRows: expectedRows, expectedColumns: expectedColumns)
+        self.init(images: file.unitTensor(), rows: rows, columns: columns)
     }
 
     /// PNG or PGM files of any size, each prepared as an MNIST digit (`DigitNormalizer`), as `bnn predict` reads them.
@@ -132,12 +137,16 @@ public struct UnlabeledImages: Sendable {
 }
 
 extension IDXFile {
-    /// Rows and columns of a 3-D image file, checked against expectations.
+    /// Rows and columns of a 3-D image file, checked against expectations. A file of no images is refused
+    /// too: every set is measured or learned from, and an empty one would only give 0/0.
     func imageSize(path: String, expectedRows: Int?, expectedColumns: Int?) throws -> (Int, Int) {
         guard dimensions.count == 3 else {
             throw DataError.wrongDimensions(
                 path: path, expected: "a 3-D image file (magic 0x00000803: count × rows × columns)",
                 found: "\(dimensions.count) dimensions \(dimensions)")
+        }
+        guard dimensions[0] > 0 else {
+            throw DataError.wrongDimensions(path: path, expected: "at least one image", found: "an empty set (0 images)")
         }
         let rows = dimensions[1], columns = dimensions[2]
         if (expectedRows.map { $0 != rows } ?? false) || (expectedColumns.map { $0 != columns } ?? false) {

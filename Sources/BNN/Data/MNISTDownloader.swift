@@ -19,25 +19,20 @@ enum MNISTDownloader {
         fetch: Fetch = fetchSynchronously, log: (String) -> Void
     ) throws -> URL {
         let target = folder.appendingPathComponent(name + ".gz")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw DataError.unreadable(path: folder.path, reason: "cannot create the cache folder: \(error.localizedDescription)")
-        }
+        try AtomicFile.createFolder(folder)
         var failures: [String] = []
         for mirror in mirrors {
             guard let url = URL(string: mirror + name + ".gz") else { continue }
             log("downloading \(url.absoluteString)")
             do {
                 let compressed = [UInt8](try fetch(url))
-                let content = Zlib.isGzip(compressed)
-                    ? try Zlib.decompress(compressed, format: .gzip, path: url.absoluteString) : compressed
+                let content = try IDXFile.decompressIfNeeded(compressed, path: url.absoluteString)
                 _ = try IDXFile(parsing: content, path: url.absoluteString)
                 let found = SHA256.hash(content).hexString
                 if let published = MNIST.publishedChecksums[name], found != published {
                     throw DataError.checksumMismatch(path: url.absoluteString, expected: published, found: found)
                 }
-                try writeAtomically(Zlib.isGzip(compressed) ? compressed : Zlib.compress(content), to: target)
+                try AtomicFile.write(Data(Zlib.isGzip(compressed) ? compressed : Zlib.compress(content)), to: target)
                 return target
             } catch DataError.downloadFailed(let source, let reason) {
                 failures.append("\(source): \(reason)")  // the hint is added once, to the error below
@@ -47,23 +42,6 @@ enum MNISTDownloader {
         }
         throw DataError.downloadFailed(
             path: target.path, reason: failures.isEmpty ? "no mirror" : failures.joined(separator: "; "))
-    }
-
-    /// Writes to a temporary file in the target's folder, then renames it over the target.
-    static func writeAtomically(_ bytes: [UInt8], to target: URL) throws {
-        let temporary = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max)).tmp")
-        do {
-            try Data(bytes).write(to: temporary)
-            if FileManager.default.fileExists(atPath: target.path) {
-                _ = try FileManager.default.replaceItemAt(target, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: target)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw DataError.unreadable(path: target.path, reason: "cannot write: \(error.localizedDescription)")
-        }
     }
 
     /// The result of a fetch, handed from URLSession's callback thread.

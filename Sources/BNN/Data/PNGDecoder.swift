@@ -15,7 +15,7 @@ public enum PNGDecoder {
     /// The eight bytes every PNG file starts with.
     public static let signature: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
 
-    /// The largest image accepted, in pixels (a guard against decompression bombs).
+    /// The largest image accepted by default, in pixels (a guard against decompression bombs).
     public static let maximumPixelCount = 1 << 26
 
     /// IHDR's fields.
@@ -30,7 +30,10 @@ public enum PNGDecoder {
     }
 
     /// Decodes PNG bytes; `path` names the file in errors.
-    public static func decode(_ bytes: [UInt8], path: String) throws -> GreyImage {
+    ///
+    /// - Parameter maximumPixelCount: the largest width × height accepted; IHDR is checked against it
+    ///   before anything is allocated or inflated.
+    public static func decode(_ bytes: [UInt8], path: String, maximumPixelCount: Int = maximumPixelCount) throws -> GreyImage {
         guard bytes.starts(with: signature) else {
             let found = bytes.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
             throw DataError.badMagic(path: path, expected: "the PNG signature 89 50 4e 47 0d 0a 1a 0a",
@@ -71,7 +74,7 @@ public enum PNGDecoder {
             switch type {
             case "IHDR":
                 guard header == nil else { throw DataError.badImage(path: path, reason: "more than one IHDR chunk") }
-                header = try parseHeader(Array(data), path: path)
+                header = try parseHeader(Array(data), path: path, maximumPixelCount: maximumPixelCount)
             case "PLTE":
                 guard length % 3 == 0, length >= 3, length <= 768 else {
                     throw DataError.badImage(path: path, reason: "PLTE must hold 1–256 RGB entries, found \(length) bytes")
@@ -112,22 +115,40 @@ public enum PNGDecoder {
         if header.colourType == 3 && palette.isEmpty {
             throw DataError.badImage(path: path, reason: "palette image without a PLTE chunk")
         }
+        // The filtered rows need exactly this many bytes (IHDR's sizes are bounded, so no overflow).
+        let expected = header.height * (header.rowBytes + 1)
+        let layout = "\(header.height) rows of \(header.rowBytes + 1) bytes (\(header.width)×\(header.height), \(header.bitDepth)-bit colour type \(header.colourType))"
         let raw: [UInt8]
         do {
-            raw = try Zlib.decompress(compressed, format: .zlib, path: path)
+            raw = try Zlib.decompress(compressed, format: .zlib, path: path, limit: expected)
         } catch let error as DataError {
-            if case .corruptGzip(_, let reason) = error {
-                throw DataError.badImage(path: path, reason: "corrupt zlib stream in IDAT: \(reason)")
+            switch error {
+            case .corruptGzip(_, let reason): throw DataError.badImage(path: path, reason: "corrupt zlib stream in IDAT: \(reason)")
+            case .tooLarge:
+                throw DataError.badImage(path: path, reason: "IDAT holds more than the \(expected) bytes of \(layout)")
+            default: throw error
             }
-            throw error
         }
-        let expected = header.height * (header.rowBytes + 1)
         guard raw.count == expected else {
-            throw DataError.badImage(
-                path: path, reason: "IDAT holds \(raw.count) bytes, expected \(expected) for \(header.height) rows of \(header.rowBytes + 1) bytes (\(header.width)×\(header.height), \(header.bitDepth)-bit colour type \(header.colourType))")
+            throw DataError.badImage(path: path, reason: "IDAT holds \(raw.count) bytes, expected \(expected) for \(layout)")
         }
         let rows = try unfilter(raw, header: header, path: path)
         return try toGrey(rows, header: header, palette: palette, paletteAlpha: paletteAlpha, transparentKey: transparentKey, path: path)
+    }
+
+    /// The width and height IHDR declares, read without checking anything else (no CRC, no other chunk),
+    /// or nil when `bytes` do not start with a PNG signature and an IHDR chunk.
+    public static func declaredDimensions(of bytes: [UInt8]) -> (width: Int, height: Int)? {
+        guard bytes.count >= 24, bytes.starts(with: signature), bytes[12..<16].elementsEqual("IHDR".utf8) else { return nil }
+        return (Int(readUInt32(bytes, 16)), Int(readUInt32(bytes, 20)))
+    }
+
+    /// `width × height` when both are positive and the product is at most `maximum` (checked
+    /// multiplication: any sizes, even 2^32 − 1 each, are safe to pass), else nil.
+    public static func pixelCount(width: Int, height: Int, maximum: Int) -> Int? {
+        guard width > 0, height > 0 else { return nil }
+        let (product, overflow) = width.multipliedReportingOverflow(by: height)
+        return !overflow && product <= maximum ? product : nil
     }
 
     static func readUInt32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
@@ -136,8 +157,8 @@ public enum PNGDecoder {
 
     static func readUInt16(_ bytes: [UInt8], _ at: Int) -> UInt16 { UInt16(bytes[at]) << 8 | UInt16(bytes[at + 1]) }
 
-    /// Parses and checks IHDR.
-    static func parseHeader(_ data: [UInt8], path: String) throws -> Header {
+    /// Parses and checks IHDR, refusing images of more than `maximumPixelCount` pixels.
+    static func parseHeader(_ data: [UInt8], path: String, maximumPixelCount: Int = maximumPixelCount) throws -> Header {
         guard data.count == 13 else { throw DataError.badImage(path: path, reason: "IHDR must be 13 bytes, found \(data.count)") }
         var header = Header()
         header.width = Int(readUInt32(data, 0))
@@ -147,7 +168,7 @@ public enum PNGDecoder {
         guard header.width > 0, header.height > 0, header.width <= Int(Int32.max), header.height <= Int(Int32.max) else {
             throw DataError.badImage(path: path, reason: "width and height must be 1…2^31−1, found \(header.width)×\(header.height)")
         }
-        guard header.width * header.height <= maximumPixelCount else {
+        guard pixelCount(width: header.width, height: header.height, maximum: maximumPixelCount) != nil else {
             throw DataError.badImage(path: path, reason: "image of \(header.width)×\(header.height) is too large (at most \(maximumPixelCount) pixels)")
         }
         let allowed: [Int: [Int]] = [0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16]]

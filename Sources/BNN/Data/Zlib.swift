@@ -2,9 +2,9 @@ import CZlib
 
 /// zlib and gzip compression through the system zlib, one buffer in, one buffer out.
 ///
-/// Decompression is streaming (the output grows as needed), refuses streams that stop before their
-/// end marker or whose check value is wrong, and refuses bytes after the end of the stream (except
-/// further gzip members, which `gzip` allows to be concatenated).
+/// Decompression is streaming (the output grows as data arrives, up to a limit), refuses streams that
+/// stop before their end marker or whose check value is wrong, and refuses bytes after the end of the
+/// stream (except further gzip members, which `gzip` allows to be concatenated).
 public enum Zlib {
     /// The container around a deflate stream.
     public enum Format: Sendable {
@@ -22,17 +22,36 @@ public enum Zlib {
         case truncated(produced: Int)
         case corrupt(String)
         case trailing(Int)
+        /// The output would pass `limit` bytes; `declared` when the limit is the size the content itself declares.
+        case tooLarge(limit: Int, declared: Bool)
     }
+
+    /// The most bytes `decompress` produces when the caller states no smaller limit (1 GiB): far more than
+    /// any data set or image here needs, and small enough that a decompression bomb fails before it
+    /// exhausts memory.
+    public static let maximumOutputBytes = 1 << 30
 
     /// True when `bytes` start with the gzip magic `1f 8b`.
     public static func isGzip(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
     }
 
-    /// Decompresses `input`, throwing `DataError.corruptGzip` naming `path` on any damage.
-    public static func decompress(_ input: [UInt8], format: Format = .automatic, path: String) throws -> [UInt8] {
+    /// Decompresses `input`, throwing a `DataError` naming `path` on any damage.
+    ///
+    /// The output buffer grows as data arrives; the size the gzip trailer claims is never trusted.
+    ///
+    /// - Parameters:
+    ///   - limit: the most bytes the output may hold; more is `DataError.tooLarge`.
+    ///   - declaredSize: reads the output so far and returns the total size its content declares (for
+    ///     example from a file header), or nil while too little has arrived to tell; may throw to refuse
+    ///     the content early. Once known, the output may not pass it either, so a stream that inflates
+    ///     beyond what its own header needs stops at once.
+    public static func decompress(
+        _ input: [UInt8], format: Format = .automatic, path: String, limit: Int = maximumOutputBytes,
+        declaredSize: ((ArraySlice<UInt8>) throws -> Int?)? = nil
+    ) throws -> [UInt8] {
         do {
-            return try inflateAll(input, format: format)
+            return try inflateAll(input, format: format, limit: limit, declaredSize: declaredSize)
         } catch let failure as Failure {
             switch failure {
             case .empty: throw DataError.corruptGzip(path: path, reason: "the compressed stream is empty")
@@ -42,12 +61,20 @@ public enum Zlib {
             case .corrupt(let message): throw DataError.corruptGzip(path: path, reason: message)
             case .trailing(let count):
                 throw DataError.corruptGzip(path: path, reason: "\(count) unexpected bytes after the end of the stream")
+            case .tooLarge(let limit, let declared):
+                throw DataError.tooLarge(
+                    path: path,
+                    reason: declared ? "decompresses to more than the \(limit) bytes its content declares (a damaged file or a decompression bomb)"
+                        : "decompresses to more than \(limit) bytes, the most accepted")
             }
         }
     }
 
-    /// The decompression loop; throws `Failure`.
-    static func inflateAll(_ input: [UInt8], format: Format) throws -> [UInt8] {
+    /// The decompression loop; throws `Failure`, or what `declaredSize` throws.
+    static func inflateAll(
+        _ input: [UInt8], format: Format, limit: Int = maximumOutputBytes,
+        declaredSize: ((ArraySlice<UInt8>) throws -> Int?)? = nil
+    ) throws -> [UInt8] {
         guard !input.isEmpty else { throw Failure.empty }
         let windowBits: Int32
         switch format {
@@ -61,14 +88,10 @@ public enum Zlib {
         }
         defer { inflateEnd(&stream) }
 
-        // gzip stores the uncompressed size modulo 2^32 in its last four bytes: a good first guess.
-        var capacity = max(input.count * 4, 1 << 16)
-        if isGzip(input), input.count >= 18 {
-            let n = input.count
-            let size = Int(input[n - 4]) | Int(input[n - 3]) << 8 | Int(input[n - 2]) << 16 | Int(input[n - 1]) << 24
-            if size > 0 && size < (1 << 31) { capacity = size + 1 }
-        }
-        var output = [UInt8](repeating: 0, count: capacity)
+        // The buffer holds at most `allowed + 1` bytes: one byte past the limit is how an oversize stream shows.
+        var allowed = min(max(0, limit), Int.max - 1)
+        var declared = false
+        var output = [UInt8](repeating: 0, count: min(allowed + 1, 1 << 16))
         var produced = 0
         var consumed = 0
         let chunk = 1 << 30
@@ -77,7 +100,8 @@ public enum Zlib {
             guard let sourceBase = source.baseAddress else { throw Failure.empty }
             while true {
                 if produced == output.count {
-                    output.append(contentsOf: repeatElement(0, count: output.count))
+                    let grown = min(allowed + 1, output.count > allowed / 2 ? allowed + 1 : output.count * 2)
+                    output.append(contentsOf: repeatElement(0, count: grown - output.count))
                 }
                 let given = min(source.count - consumed, chunk)
                 let room = min(output.count - produced, chunk)
@@ -90,6 +114,12 @@ public enum Zlib {
                 }
                 consumed += given - Int(stream.avail_in)
                 produced += room - Int(stream.avail_out)
+                // The buffer keeps growing by doubling: a declared size is a limit, never an allocation.
+                if !declared, let declaredSize, let size = try declaredSize(output[0..<produced]) {
+                    declared = size <= allowed
+                    allowed = min(allowed, max(0, size))
+                }
+                if produced > allowed { throw Failure.tooLarge(limit: allowed, declared: declared) }
                 switch status {
                 case Z_STREAM_END:
                     guard consumed < source.count else { return }

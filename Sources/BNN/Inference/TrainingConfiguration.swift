@@ -89,6 +89,39 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         }
     }
 
+    /// The most hidden units of the MLP: 16,384 (784 × 16,384 weights, about 0.6 GB of parameters, gradients
+    /// and optimiser state), far above the default 1,024 and small enough to fail before allocating.
+    public static let maximumHidden = 16_384
+    /// The most epochs and the largest minibatch a configuration may ask for.
+    public static let maximumEpochs = 10_000
+    public static let maximumBatchSize = 65_536
+
+    /// The first setting out of range, as "name is value; must be …", or nil when every setting is usable.
+    /// A model file's configuration is checked with this when it is loaded.
+    public var invalidSetting: String? {
+        func positive(_ value: Float) -> Bool { value.isFinite && value > 0 }
+        func nonNegative(_ value: Float) -> Bool { value.isFinite && value >= 0 }
+        if !(1...Self.maximumHidden).contains(hidden) { return "hidden is \(hidden); must be 1…\(Self.maximumHidden)" }
+        if !(1...Self.maximumEpochs).contains(epochs) { return "epochs is \(epochs); must be 1…\(Self.maximumEpochs)" }
+        if !(1...Self.maximumBatchSize).contains(batchSize) { return "batchSize is \(batchSize); must be 1…\(Self.maximumBatchSize)" }
+        if !positive(learningRate) { return "learningRate is \(learningRate); must be a positive number" }
+        if !(finalLearningRateFraction.isFinite && (0...1).contains(finalLearningRateFraction)) {
+            return "finalLearningRateFraction is \(finalLearningRateFraction); must be in 0…1"
+        }
+        if !positive(priorSigma) { return "priorSigma is \(priorSigma); must be a positive number" }
+        if !positive(initialSigma) { return "initialSigma is \(initialSigma); must be a positive number" }
+        if !nonNegative(klWeight) { return "klWeight is \(klWeight); must be a number ≥ 0" }
+        if validationCount < 0 { return "validationCount is \(validationCount); must be ≥ 0" }
+        if !(calibrationCoverage.isFinite && calibrationCoverage > 0 && calibrationCoverage <= 1) {
+            return "calibrationCoverage is \(calibrationCoverage); must be in (0, 1]"
+        }
+        if !(1...Predictive.maximumSamples).contains(calibrationSamples) {
+            return "calibrationSamples is \(calibrationSamples); must be 1…\(Predictive.maximumSamples)"
+        }
+        if let outlierWeight, !nonNegative(outlierWeight) { return "outlierWeight is \(outlierWeight); must be a number ≥ 0" }
+        return nil
+    }
+
     /// The learning rate at the start of `epoch` (0-based) and fraction `progress` ∈ [0, 1) through it.
     public func learningRate(epoch: Int, progress: Double) -> Float {
         switch learningRateSchedule {

@@ -15,9 +15,31 @@ public enum NetworkBuilder {
         ])
     }
 
+    /// The most values a stored architecture may ask for in one tensor (a layer's weights, or one
+    /// example's values at any point of the network): 2^28, 1 GiB of `Float`. Far beyond any network this
+    /// library trains, and small enough that a damaged or crafted file is refused before it allocates.
+    public static let maximumTensorSize = 1 << 28
+
     /// Rebuilds a network (with zero parameters) from stored layer configurations.
-    public static func network(inputShape: [Int], configurations: [LayerConfiguration]) throws -> Sequential {
+    ///
+    /// Every size is checked before anything is allocated: positive, with checked products, each tensor at
+    /// most `maximumTensorSize` values, and, when `parameterBudget` is given (the values a model file
+    /// actually stores), all parameters together at most that many.
+    public static func network(inputShape: [Int], configurations: [LayerConfiguration],
+                               parameterBudget: Int? = nil) throws -> Sequential {
         guard !configurations.isEmpty else { throw UnknownLayer(description: "architecture has no layers") }
+        guard let inputCount = Tensor.elementCount(of: inputShape), inputCount > 0, inputCount <= maximumTensorSize else {
+            throw UnknownLayer(description: "input shape \(inputShape) must be positive sizes of at most \(maximumTensorSize) values in all")
+        }
+        var parameters = 0
+        for (index, configuration) in configurations.enumerated() {
+            let (sum, overflow) = parameters.addingReportingOverflow(try parameterCount(of: configuration, index: index))
+            guard !overflow else { throw UnknownLayer(description: "the layers hold more parameters than fit in memory") }
+            parameters = sum
+        }
+        if let parameterBudget, parameters > parameterBudget {
+            throw UnknownLayer(description: "the layers need \(parameters) parameter values, the file stores \(parameterBudget)")
+        }
         let layers: [Layer] = try configurations.map { configuration in
             switch configuration.kind {
             case "bayesian_dense":
@@ -54,5 +76,44 @@ public enum NetworkBuilder {
             shape = layer.outputShape(for: shape)
         }
         return Sequential(inputShape: inputShape, layers: layers)
+    }
+
+    /// The parameter values (means and ρ of Bayesian layers) that layer `index` of a stored architecture
+    /// holds, after checking each of its sizes as `network(inputShape:configurations:parameterBudget:)` says.
+    static func parameterCount(of configuration: LayerConfiguration, index: Int) throws -> Int {
+        func size(_ shape: [Int?], _ what: String) throws -> Int {
+            let known = shape.compactMap { $0 }
+            guard known.count == shape.count, known.allSatisfy({ $0 > 0 }), let count = Tensor.elementCount(of: known),
+                  count <= maximumTensorSize else {
+                let shown = shape.map { $0.map(String.init) ?? "missing" }.joined(separator: "×")
+                throw UnknownLayer(description: "layer \(index) (\(configuration.kind)): \(what) \(shown) must be positive sizes of at most \(maximumTensorSize) values")
+            }
+            return count
+        }
+        let c = configuration
+        switch c.kind {
+        case "bayesian_dense", "dense":
+            let weights = try size([c.inputs, c.outputs], "weights")
+            let perTensor = weights + (c.outputs ?? 0)
+            return c.kind == "dense" ? perTensor : 2 * perTensor
+        case "bayesian_conv2d", "conv2d":
+            _ = try size([c.channels, c.height, c.width], "input")
+            let weights = try size([c.filters, c.channels, c.kernelSize, c.kernelSize], "weights")
+            // Every output position holds one patch in the unfolded input: bound the output plane too.
+            let padding = c.padding ?? 0, stride = c.stride ?? 1
+            guard padding >= 0, padding <= maximumTensorSize, stride > 0 else {
+                throw UnknownLayer(description: "layer \(index) (\(c.kind)): padding \(padding) and stride \(stride) are out of range")
+            }
+            _ = try size([c.filters, (c.height ?? 0) + 2 * padding, (c.width ?? 0) + 2 * padding], "output")
+            _ = try size([c.channels, c.kernelSize, c.kernelSize, (c.height ?? 0) + 2 * padding, (c.width ?? 0) + 2 * padding],
+                         "unfolded input")
+            let perTensor = weights + (c.filters ?? 0)
+            return c.kind == "conv2d" ? perTensor : 2 * perTensor
+        case "max_pool2d":
+            _ = try size([c.channels, c.height, c.width], "input")
+            return 0
+        default:
+            return 0
+        }
     }
 }

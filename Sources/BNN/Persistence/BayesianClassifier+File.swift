@@ -29,8 +29,13 @@ extension BayesianClassifier {
 
     /// Loads a model saved by `save(to:)`. Errors name the file and what is wrong with it.
     public static func load(from url: URL) throws -> BayesianClassifier {
-        let file = try SafeTensorsFile.read(from: url)
-        func fail(_ reason: String) -> ModelFileError { ModelFileError(path: url.path, reason: reason) }
+        try load(SafeTensorsFile.read(from: url), path: url.path)
+    }
+
+    /// The model in a parsed model file; `path` names the file in errors. Every metadata value and size is
+    /// checked before anything is allocated from it.
+    public static func load(_ file: SafeTensorsFile, path: String) throws -> BayesianClassifier {
+        func fail(_ reason: String) -> ModelFileError { ModelFileError(path: path, reason: reason) }
         guard file.metadata["format"] == fileFormat else {
             throw fail("not a swift-bnn model (metadata format is \(file.metadata["format"].map { "'\($0)'" } ?? "missing"))")
         }
@@ -53,9 +58,15 @@ extension BayesianClassifier {
         let history = try decode([EpochRecord].self, "history", required: false) ?? []
         let calibration = try decode(Calibration.self, "calibration", required: false)
         let classes = try decode([String].self, "classes", required: false)
-        guard inputShape.allSatisfy({ $0 > 0 }), inputShape.reduce(1, *) <= 1 << 24 else { throw fail("bad input shape \(inputShape)") }
+        // Every value read is range-checked here, so that no later use of it can trap.
+        if let problem = training.invalidSetting { throw fail("metadata 'training': \(problem)") }
+        if let problem = calibration?.invalidSetting { throw fail("metadata 'calibration': \(problem)") }
+        // Every size is checked before a layer allocates: at most what the file stores in its tensors.
+        let stored = file.tensors.reduce(0) { $0 + $1.tensor.count }
         let network: Sequential
-        do { network = try NetworkBuilder.network(inputShape: inputShape, configurations: architecture) } catch {
+        do {
+            network = try NetworkBuilder.network(inputShape: inputShape, configurations: architecture, parameterBudget: stored)
+        } catch {
             throw fail("architecture: \(error)")
         }
         for (parameterName, parameter) in network.namedParameters {

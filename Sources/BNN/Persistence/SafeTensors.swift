@@ -35,7 +35,7 @@ public enum PersistenceError: Error, CustomStringConvertible, Equatable, Sendabl
     public var description: String {
         switch self {
         case let .readFailed(file, reason):
-            return "\(file): cannot read the file: \(reason)"
+            return "\(file): \(reason)"
         case let .writeFailed(path, reason):
             return "\(path): cannot save the file (any previous file is unchanged): \(reason)"
         case let .fileTooShort(file, size):
@@ -165,13 +165,13 @@ public struct SafeTensorsFile: Sendable {
 
     /// Reads and validates a safetensors file.
     public static func read(from url: URL) throws -> SafeTensorsFile {
-        let data: Data
+        let bytes: [UInt8]
         do {
-            data = try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            throw PersistenceError.readFailed(file: url.path, reason: error.localizedDescription)
+            bytes = try InputFile.read(url.path)
+        } catch let problem as InputFile.Problem {
+            throw PersistenceError.readFailed(file: url.path, reason: "\(problem)")
         }
-        return try read(data: data, name: url.path)
+        return try bytes.withUnsafeBytes { try parse($0, file: url.path) }
     }
 
     /// Parses and validates safetensors bytes; `name` is used in error messages.

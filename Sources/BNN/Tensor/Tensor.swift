@@ -20,11 +20,30 @@ public final class Tensor: @unchecked Sendable {
     /// The first element. Valid for `count` elements for the lifetime of the tensor.
     public let pointer: UnsafeMutablePointer<Float>
 
+    /// The number of elements of a tensor of `shape`, or nil when a dimension is negative or the product
+    /// (or its size in bytes) overflows `Int`. Checked arithmetic: safe on any shape, such as one read from
+    /// a file, which should be checked with this before it reaches `init(shape:repeating:)`.
+    public static func elementCount(of shape: [Int]) -> Int? {
+        var product = 1
+        for dimension in shape {
+            guard dimension >= 0 else { return nil }
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { return nil }
+            product = next
+        }
+        return product <= Int.max / MemoryLayout<Float>.stride ? product : nil
+    }
+
     /// Creates a tensor of the given shape with every element equal to `value`.
+    ///
+    /// A negative dimension, or a shape whose size overflows, is a programmer error (checked, never an
+    /// arithmetic trap): shapes from files are validated where they are read.
     public init(shape: [Int], repeating value: Float = 0) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape must be non-negative, got \(shape)")
+        guard let count = Tensor.elementCount(of: shape) else {
+            preconditionFailure("Tensor shape must be non-negative with a product that fits in memory, got \(shape)")
+        }
         self.shape = shape
-        self.count = shape.reduce(1, *)
+        self.count = count
         let bytes = max(self.count, 1) * MemoryLayout<Float>.stride
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(self.count, 1))

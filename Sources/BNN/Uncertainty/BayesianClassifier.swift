@@ -52,6 +52,21 @@ public struct Calibration: Codable, Sendable, Equatable {
         self.acceptedAccuracy = acceptedAccuracy
         self.scales = scales
     }
+
+    /// The first value out of range, as "name is value; must be …", or nil when the rule is usable.
+    /// A model file's calibration is checked with this when it is loaded.
+    public var invalidSetting: String? {
+        func unit(_ value: Double) -> Bool { value.isFinite && (0...1).contains(value) }
+        if !threshold.isFinite { return "threshold is \(threshold); must be a finite number" }
+        if !unit(Double(coverage)) { return "coverage is \(coverage); must be in 0…1" }
+        if !(1...Predictive.maximumSamples).contains(samples) { return "samples is \(samples); must be 1…\(Predictive.maximumSamples)" }
+        if validationCount < 0 { return "validationCount is \(validationCount); must be ≥ 0" }
+        if !unit(acceptedAccuracy) { return "acceptedAccuracy is \(acceptedAccuracy); must be in 0…1" }
+        if let scales, !(scales.entropy.isFinite && scales.entropy > 0 && scales.mutualInformation.isFinite && scales.mutualInformation > 0) {
+            return "scales are \(scales.entropy) and \(scales.mutualInformation); must be positive numbers"
+        }
+        return nil
+    }
 }
 
 /// A trained Bayesian classifier: the network with its posterior, how it was trained, its training

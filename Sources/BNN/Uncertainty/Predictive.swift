@@ -40,6 +40,16 @@ public struct Predictive {
     /// slices of it with probability about 2·classes / length.
     static let outputNoiseLength = 4096
 
+    /// The most posterior samples per input that model files and the command line may ask for (10,000):
+    /// scores settle long before (100 is the default), and larger counts only cost memory and time.
+    public static let maximumSamples = 10_000
+
+    /// The bytes `sampleProbabilities` allocates for its result (`samples × count × classes` floats), or
+    /// nil when that overflows: lets a caller refuse a run that cannot fit before it starts.
+    public static func resultBytes(samples: Int, count: Int, classes: Int) -> Int? {
+        Tensor.elementCount(of: [samples, count, classes]).map { $0 * MemoryLayout<Float>.stride }
+    }
+
     public init(network: Sequential, wholeNetworks: Bool = false, chunkSize: Int = 1000) {
         self.network = network
         self.wholeNetworks = wholeNetworks

@@ -100,7 +100,11 @@ import Testing
         for index in (gz.count / 2)..<(gz.count / 2 + 8) { gz[index] ^= 0xa5 }
         let url = try folder.write(gz, to: "flipped.gz")
         let error = dataError { _ = try IDXFile.read(from: url) }
-        guard case .corruptGzip = error else { Issue.record("expected corruptGzip, got \(String(describing: error))"); return }
+        // Damage either breaks the stream or makes it inflate past what the IDX header inside declares.
+        switch error {
+        case .corruptGzip?, .tooLarge?: break
+        default: Issue.record("expected corruptGzip or tooLarge, got \(String(describing: error))"); return
+        }
         #expect(error!.description.contains("flipped.gz"))
     }
 

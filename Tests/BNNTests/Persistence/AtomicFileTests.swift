@@ -66,3 +66,49 @@ import Testing
         #expect(throws: PersistenceError.self) { try AtomicFile.write(Data("x".utf8), to: url) }
     }
 }
+
+/// Temporary files are named `.<name>.tmp-<pid>-<random>` beside the target; a save removes those of the
+/// same target left by processes that are gone (killed mid-save), and leaves everything else alone.
+@Suite struct AtomicFileLeftoverTests {
+    /// A process id that no running process has.
+    static func deadProcessID() -> Int32 {
+        var pid: Int32 = 4_000_000
+        while kill(pid, 0) == 0 || errno != ESRCH { pid -= 1 }
+        return pid
+    }
+
+    @Test func staleTemporaryFilesOfTheSameTargetAreRemoved() throws {
+        let directory = try makePersistenceTestDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let stale = ".model.safetensors.tmp-\(Self.deadProcessID())-x1y2"
+        let live = ".model.safetensors.tmp-\(getpid())-inprogress"
+        let other = ".other.safetensors.tmp-\(Self.deadProcessID())-x1y2"
+        for name in [stale, live, other] {
+            try Data("partial".utf8).write(to: directory.appendingPathComponent(name))
+        }
+        try AtomicFile.write(Data("model".utf8), to: directory.appendingPathComponent("model.safetensors"))
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: directory.path))
+        #expect(names == ["model.safetensors", live, other])
+    }
+
+    /// The temporary file is named recognisably beside the target.
+    @Test func temporaryFileIsNamedAfterTheTarget() throws {
+        let directory = try makePersistenceTestDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var temporary = ""
+        try AtomicFile.write(Data("x".utf8), to: directory.appendingPathComponent("report.html")) { temporary = $0 }
+        let name = URL(fileURLWithPath: temporary).lastPathComponent
+        #expect(name.hasPrefix(".report.html.tmp-\(getpid())-"), "\(name)")
+        #expect(URL(fileURLWithPath: temporary).deletingLastPathComponent().standardizedFileURL == directory.standardizedFileURL)
+    }
+
+    /// Data files go through the same routine (IDX files written by tests and by the MNIST download).
+    @Test func idxFilesAreWrittenThroughAtomicFile() throws {
+        let directory = try makePersistenceTestDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let stale = ".images.idx.tmp-\(Self.deadProcessID())-abc"
+        try Data("partial".utf8).write(to: directory.appendingPathComponent(stale))
+        try IDXFile(dimensions: [2], bytes: [1, 2]).write(to: directory.appendingPathComponent("images.idx"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["images.idx"])
+    }
+}
