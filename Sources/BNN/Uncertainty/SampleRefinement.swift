@@ -37,8 +37,16 @@ public struct SampleRefinement: Sendable, Equatable {
     /// No refinement: every input gets exactly S samples.
     public static let off = SampleRefinement(maximumSamples: 0)
 
-    /// The default for S first-round samples: up to 8·S.
-    public static func standard(samples: Int) -> SampleRefinement { SampleRefinement(maximumSamples: 8 * samples) }
+    /// The default for S first-round samples: up to 8·S, and no more than `Predictive.maximumSamples`
+    /// (unless S itself is more).
+    public static func standard(samples: Int) -> SampleRefinement {
+        SampleRefinement(maximumSamples: min(8 * samples, max(samples, Predictive.maximumSamples)))
+    }
+
+    /// The most probabilities one refinement draw holds at once (by default 2²⁶ floats, 256 MB): the inputs
+    /// still near the boundary are sampled again in groups of at most this many inputs × samples × classes.
+    /// The answers do not depend on it.
+    public var probabilitiesPerDraw = 1 << 26
 
     /// Whether input `input`'s answer under `rule` lies within `zScore` Monte Carlo standard errors of the
     /// rule's boundary, judged from its samples in `probabilities` (`[S, count, classes]`).
@@ -193,18 +201,25 @@ extension Predictive {
         var near = current < refinement.maximumSamples ? refinement.inputsNearBoundary(probabilities, rule: rule) : []
         while !near.isEmpty && current < refinement.maximumSamples {
             current = min(refinement.maximumSamples, current * 2)
-            let subset = Tensor(shape: [near.count] + Array(images.shape.dropFirst()))
-            for (i, input) in near.enumerated() {
-                (subset.pointer + i * features).update(from: images.pointer + input * features, count: features)
+            let classes = summary.classes
+            let group = max(1, refinement.probabilitiesPerDraw / max(1, current * classes))
+            var stillNear: [Int] = []
+            for first in stride(from: 0, to: near.count, by: group) {
+                let inputs = Array(near[first..<min(near.count, first + group)])
+                let subset = Tensor(shape: [inputs.count] + Array(images.shape.dropFirst()))
+                for (i, input) in inputs.enumerated() {
+                    (subset.pointer + i * features).update(from: images.pointer + input * features, count: features)
+                }
+                let more = sampleProbabilities(subset, samples: 0..<current, seed: seed)
+                let refined = PredictiveSummary(probabilities: more, percentile: rule.percentile)
+                for (i, input) in inputs.enumerated() {
+                    summary.replaceInput(input, with: refined, input: i)
+                    decisions[input] = rule.decide(summary, index: input)
+                    sampleCounts[input] = current
+                }
+                stillNear += refinement.inputsNearBoundary(more, rule: rule).map { inputs[$0] }
             }
-            let more = sampleProbabilities(subset, samples: 0..<current, seed: seed)
-            let refined = PredictiveSummary(probabilities: more, percentile: rule.percentile)
-            for (i, input) in near.enumerated() {
-                summary.replaceInput(input, with: refined, input: i)
-                decisions[input] = rule.decide(summary, index: input)
-                sampleCounts[input] = current
-            }
-            near = refinement.inputsNearBoundary(more, rule: rule).map { near[$0] }
+            near = stillNear
         }
         return SampledDecisions(probabilities: probabilities, summary: summary, decisions: decisions, sampleCounts: sampleCounts)
     }

@@ -104,6 +104,13 @@ import Testing
         }
         #expect(meanDistance(true) < meanDistance(false) / 2)
         #expect(refined.sampleCounts.allSatisfy { [20, 40, 80, 160].contains($0) })
+        // Refining in groups of one input at a time changes nothing.
+        var small = SampleRefinement(maximumSamples: 160)
+        small.probabilitiesPerDraw = 1
+        generator = RandomGenerator(seed: 9)
+        let grouped = predictive.decide(images, rule: rule, samples: 20, refinement: small, generator: &generator)
+        #expect(grouped.decisions == refined.decisions && grouped.sampleCounts == refined.sampleCounts)
+        #expect(grouped.summary.entropy.array == refined.summary.entropy.array)
         // The first round is the same draw as without refinement.
         #expect(refined.probabilities.array == off.probabilities.array)
         // A refined input's statistics are those of its samples drawn directly.
