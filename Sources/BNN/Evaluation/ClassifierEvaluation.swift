@@ -10,15 +10,32 @@ public struct DatasetEvaluation: Codable, Sendable, Equatable {
     /// In-distribution only: expected calibration error (15 bins) and negative log-likelihood of the mean prediction.
     public var ece: Double?
     public var nll: Double?
+    /// In-distribution only: the multi-class Brier score of the mean prediction.
+    public var brier: Double?
+    /// In-distribution only: the area under the risk–coverage curve of the rule's score (lower is better),
+    /// and the same minus that of a perfect ranking (E-AURC: 0 when every mistake is ranked last).
+    public var aurc: Double?
+    public var excessAURC: Double?
+    /// In-distribution only: accuracy on the most confident 99%, 97.5%, 95% and 90% (keys "0.99" …).
+    public var accuracyAtCoverage: [String: Double]?
     /// Out-of-distribution only: how well the rule's score, predictive entropy and mutual information
     /// separate this set from the in-distribution test set (1 = perfectly, 0.5 = chance).
     public var auroc: Double?
     public var aurocEntropy: Double?
     public var aurocMutualInformation: Double?
+    /// Out-of-distribution only: the area under the precision–recall curve of the rule's score (this set
+    /// positive), and the share of in-distribution inputs refused when 95% of this set is (FPR at 95% TPR).
+    public var aupr: Double?
+    public var fpr95: Double?
+
+    /// The coverages of `accuracyAtCoverage`.
+    public static let reportedCoverages = [0.99, 0.975, 0.95, 0.9]
 
     enum CodingKeys: String, CodingKey {
-        case count, refused, ece, nll, auroc
+        case count, refused, ece, nll, brier, aurc, auroc, aupr, fpr95
         case acceptedAccuracy = "accepted_accuracy"
+        case excessAURC = "eaurc"
+        case accuracyAtCoverage = "accuracy_at_coverage"
         case aurocEntropy = "auroc_entropy"
         case aurocMutualInformation = "auroc_mutual_information"
     }
@@ -85,24 +102,34 @@ public enum ClassifierEvaluation {
         let forcedAccuracy = Metrics.accuracy(predictions: forced, labels: test.labels)
         let refusedFlags = inDistribution.decisions.map(\.refused)
         let rulePredictions = inDistribution.decisions.map(\.prediction)
-        let selective = Metrics.selective(correct: zip(rulePredictions, test.labels).map { $0 == $1 }, refused: refusedFlags)
+        let ruleCorrect = zip(rulePredictions, test.labels).map { $0 == $1 }
+        let selective = Metrics.selective(correct: ruleCorrect, refused: refusedFlags)
         let meanProbabilities = summary.meanProbabilities
+        let inScores = inDistribution.decisions.map(\.score)
         var datasets: [String: DatasetEvaluation] = [:]
         datasets["mnist"] = DatasetEvaluation(
             count: test.count, refused: selective.refusedShare, acceptedAccuracy: selective.acceptedAccuracy,
             ece: Metrics.expectedCalibrationError(probabilities: meanProbabilities, labels: test.labels),
-            nll: Metrics.negativeLogLikelihood(probabilities: meanProbabilities, labels: test.labels))
+            nll: Metrics.negativeLogLikelihood(probabilities: meanProbabilities, labels: test.labels),
+            brier: Metrics.brierScore(probabilities: meanProbabilities, labels: test.labels),
+            aurc: Metrics.areaUnderRiskCoverage(scores: inScores, correct: ruleCorrect),
+            excessAURC: Metrics.excessAreaUnderRiskCoverage(scores: inScores, correct: ruleCorrect),
+            accuracyAtCoverage: Dictionary(uniqueKeysWithValues: DatasetEvaluation.reportedCoverages.map {
+                ("\($0)", Metrics.accuracy(atCoverage: $0, scores: inScores, correct: ruleCorrect))
+            }))
         var details = [inDistribution]
-        let inScores = inDistribution.decisions.map(\.score)
         let inEntropy = summary.scores(.entropy), inMutual = summary.scores(.mutualInformation)
         for (name, images) in outOfDistribution {
             let outside = run(name, images, nil)
             let refused = Double(outside.decisions.filter(\.refused).count) / Double(max(outside.decisions.count, 1))
+            let outScores = outside.decisions.map(\.score)
             datasets[name] = DatasetEvaluation(
                 count: outside.summary.count, refused: refused,
-                auroc: Metrics.auroc(inDistribution: inScores, outOfDistribution: outside.decisions.map(\.score)),
+                auroc: Metrics.auroc(inDistribution: inScores, outOfDistribution: outScores),
                 aurocEntropy: Metrics.auroc(inDistribution: inEntropy, outOfDistribution: outside.summary.scores(.entropy)),
-                aurocMutualInformation: Metrics.auroc(inDistribution: inMutual, outOfDistribution: outside.summary.scores(.mutualInformation)))
+                aurocMutualInformation: Metrics.auroc(inDistribution: inMutual, outOfDistribution: outside.summary.scores(.mutualInformation)),
+                aupr: Metrics.aupr(inDistribution: inScores, outOfDistribution: outScores),
+                fpr95: Metrics.falsePositiveRate(atTruePositiveRate: 0.95, inDistribution: inScores, outOfDistribution: outScores))
             details.append(outside)
         }
         let result = EvaluationResult(

@@ -66,3 +66,31 @@ extension Metrics {
         return low
     }
 }
+
+extension Metrics {
+    /// Area under the precision–recall curve for detecting out-of-distribution inputs (positives) by
+    /// "score ≥ t", as average precision over the distinct thresholds t₁ > t₂ > … (ties form one step):
+    ///
+    ///     AUPR = Σₖ (Rₖ − Rₖ₋₁) · Pₖ,   Rₖ = #{oodⱼ ≥ tₖ} / m,   Pₖ = #{oodⱼ ≥ tₖ} / #{all scores ≥ tₖ}
+    ///
+    /// with R₀ = 0 (scikit-learn's `average_precision_score`). 1 is perfect; a score that says nothing
+    /// gives the share of positives, m / (n + m). NaN scores count as +∞. NaN when either set is empty.
+    public static func aupr(inDistribution: [Float], outOfDistribution: [Float]) -> Double {
+        guard !inDistribution.isEmpty, !outOfDistribution.isEmpty else { return .nan }
+        let keyed = (outOfDistribution.map { ($0.isNaN ? Float.infinity : $0, true) }
+                     + inDistribution.map { ($0.isNaN ? Float.infinity : $0, false) })
+            .sorted { $0.0 > $1.0 }
+        let positives = Double(outOfDistribution.count)
+        var truePositives = 0, seen = 0, total = 0.0, previousRecall = 0.0
+        for (position, (score, isPositive)) in keyed.enumerated() {
+            seen += 1
+            if isPositive { truePositives += 1 }
+            // One step per distinct score: only at the last of a run of equal scores.
+            guard position + 1 == keyed.count || keyed[position + 1].0 != score else { continue }
+            let recall = Double(truePositives) / positives
+            total += (recall - previousRecall) * Double(truePositives) / Double(seen)
+            previousRecall = recall
+        }
+        return total
+    }
+}

@@ -83,3 +83,50 @@ extension Metrics {
         return rank <= 0 ? -.infinity : sorted[rank - 1]
     }
 }
+
+extension Metrics {
+    /// Area under the risk–coverage curve (Geifman, Uziel & El-Yaniv 2019) of "accept when score ≤ t":
+    /// the risk integrated over coverage as a step function of `riskCoverage`'s points,
+    ///
+    ///     AURC = Σⱼ (coverageⱼ − coverageⱼ₋₁) · riskⱼ,   coverage₀ = 0,
+    ///
+    /// which without ties is (1/N) Σₖ risk(k), the mean error rate of the k most confident examples over
+    /// k = 1…N. Lower is better. NaN for no examples.
+    public static func areaUnderRiskCoverage(scores: [Float], correct: [Bool]) -> Double {
+        let points = riskCoverage(scores: scores, correct: correct)
+        guard !points.isEmpty else { return .nan }
+        var area = 0.0, previous = 0.0
+        for point in points {
+            area += (point.coverage - previous) * point.risk
+            previous = point.coverage
+        }
+        return area
+    }
+
+    /// The AURC of a perfect ranking (every correct example before every wrong one) for these
+    /// correctness flags: (1/N) Σ_{k = c+1}^{N} (k − c)/k with c correct examples. NaN for no examples.
+    public static func optimalAreaUnderRiskCoverage(correct: [Bool]) -> Double {
+        guard !correct.isEmpty else { return .nan }
+        let count = correct.count, right = correct.filter { $0 }.count
+        var area = 0.0
+        for k in stride(from: right + 1, through: count, by: 1) { area += Double(k - right) / Double(k) }
+        return area / Double(count)
+    }
+
+    /// Excess AURC: AURC minus that of a perfect ranking of the same predictions, so that it measures
+    /// the ranking alone (0 = the score orders every mistake after every correct answer).
+    public static func excessAreaUnderRiskCoverage(scores: [Float], correct: [Bool]) -> Double {
+        areaUnderRiskCoverage(scores: scores, correct: correct) - optimalAreaUnderRiskCoverage(correct: correct)
+    }
+
+    /// The accuracy when accepting the most confident share `coverage` of the examples: 1 − risk at the
+    /// first point of the risk–coverage curve whose coverage reaches `coverage` (ties at the boundary are
+    /// accepted together, so the accepted share can be a little larger). NaN for no examples.
+    public static func accuracy(atCoverage coverage: Double, scores: [Float], correct: [Bool]) -> Double {
+        precondition(coverage > 0 && coverage <= 1, "coverage must be in (0, 1], got \(coverage)")
+        let points = riskCoverage(scores: scores, correct: correct)
+        // A tiny slack so that 0.95 × 20 = 19 counts as reaching 95%.
+        guard let point = points.first(where: { $0.coverage >= coverage - 1e-12 }) else { return .nan }
+        return 1 - point.risk
+    }
+}

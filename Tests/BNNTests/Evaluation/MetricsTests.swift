@@ -136,5 +136,45 @@ import Testing
         ])
         #expect(Metrics.riskCoverage(scores: [], correct: []).isEmpty)
     }
-}
 
+    /// Average precision by hand. Scores 0.8 (OOD), 0.4 (in), 0.35 (OOD), 0.1 (in): recall 0.5 at
+    /// precision 1, then recall 1 at precision 2/3, so AUPR = 0.5·1 + 0.5·2/3 = 0.8333. With a tie
+    /// between an OOD and an in-distribution 0.5 the two form one step (precision 2/3 there): the same
+    /// 0.8333, as scikit-learn's average_precision_score gives. All scores equal: the positive share.
+    @Test func auprByHandWithTies() {
+        #expect(abs(Metrics.aupr(inDistribution: [0.1, 0.4], outOfDistribution: [0.35, 0.8]) - 5.0 / 6.0) < 1e-12)
+        #expect(abs(Metrics.aupr(inDistribution: [0.5, 0.2], outOfDistribution: [0.5, 0.9]) - 5.0 / 6.0) < 1e-12)
+        #expect(abs(Metrics.aupr(inDistribution: [1, 1], outOfDistribution: [1]) - 1.0 / 3.0) < 1e-12)
+        #expect(Metrics.aupr(inDistribution: [0.1, 0.2], outOfDistribution: [0.3, .nan]) == 1)
+        #expect(Metrics.aupr(inDistribution: [], outOfDistribution: [1]).isNaN)
+    }
+
+    /// AURC by hand. Scores 0.1 ✓, 0.2 ✗, 0.3 ✓, 0.4 ✓: risks 0, 1/2, 1/3, 1/4 at k = 1…4, AURC = 0.2708;
+    /// a perfect ranking of three right and one wrong has risk only at k = 4 (1/4), AURC* = 1/16, so
+    /// E-AURC = 0.2083. With 0.2 and 0.3 tied they are accepted together: 0.25·0 + 0.5·(1/3) + 0.25·(1/4).
+    @Test func areaUnderRiskCoverageByHandWithTies() {
+        let correct = [true, false, true, true]
+        let aurc = Metrics.areaUnderRiskCoverage(scores: [0.1, 0.2, 0.3, 0.4], correct: correct)
+        #expect(abs(aurc - (0 + 0.5 + 1.0 / 3.0 + 0.25) / 4) < 1e-12)
+        #expect(abs(Metrics.optimalAreaUnderRiskCoverage(correct: correct) - 1.0 / 16.0) < 1e-12)
+        #expect(abs(Metrics.excessAreaUnderRiskCoverage(scores: [0.1, 0.2, 0.3, 0.4], correct: correct) - (aurc - 1.0 / 16.0)) < 1e-12)
+        let tied = Metrics.areaUnderRiskCoverage(scores: [0.1, 0.2, 0.2, 0.4], correct: correct)
+        #expect(abs(tied - (0.5 / 3.0 + 0.0625)) < 1e-12)
+        // A perfect ranking has E-AURC 0; all right, AURC 0.
+        #expect(abs(Metrics.excessAreaUnderRiskCoverage(scores: [0.1, 0.3, 0.2, 0.9], correct: [true, true, true, false])) < 1e-12)
+        #expect(Metrics.areaUnderRiskCoverage(scores: [3, 1], correct: [true, true]) == 0)
+        #expect(Metrics.areaUnderRiskCoverage(scores: [], correct: []).isNaN)
+    }
+
+    /// Accuracy at a coverage: the most confident half of 0.1 ✓, 0.2 ✗, 0.3 ✓, 0.4 ✓ is 50% right, three
+    /// quarters 2/3, all 3/4; with 0.2 and 0.3 tied, half cannot be cut and the first three count.
+    @Test func accuracyAtCoverageByHandWithTies() {
+        let correct = [true, false, true, true]
+        #expect(Metrics.accuracy(atCoverage: 0.5, scores: [0.1, 0.2, 0.3, 0.4], correct: correct) == 0.5)
+        #expect(abs(Metrics.accuracy(atCoverage: 0.75, scores: [0.1, 0.2, 0.3, 0.4], correct: correct) - 2.0 / 3.0) < 1e-12)
+        #expect(Metrics.accuracy(atCoverage: 0.9, scores: [0.1, 0.2, 0.3, 0.4], correct: correct) == 0.75)
+        #expect(abs(Metrics.accuracy(atCoverage: 0.5, scores: [0.1, 0.2, 0.2, 0.4], correct: correct) - 2.0 / 3.0) < 1e-12)
+        #expect(Metrics.accuracy(atCoverage: 0.25, scores: [0.1, 0.2, 0.2, 0.4], correct: correct) == 1)
+        #expect(Metrics.accuracy(atCoverage: 0.5, scores: [], correct: []).isNaN)
+    }
+}
