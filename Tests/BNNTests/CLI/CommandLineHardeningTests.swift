@@ -41,6 +41,8 @@ extension CommandLineTests {
         try expectUsageError(["train", "-o", "m.safetensors", "--train-count", "0"], naming: "--train-count")
         try expectUsageError(["evaluate", "--model", "m.safetensors", "--threads", "100000"], naming: "--threads")
         try expectUsageError(["serve", "--model", "m.safetensors", "--max-batch", "100000"], naming: "--max-batch")
+        try expectUsageError(["serve", "--model", "m.safetensors", "--max-connections", "0"], naming: "--max-connections")
+        try expectUsageError(["serve", "--model", "m.safetensors", "--request-timeout", "0"], naming: "--request-timeout")
     }
 
     /// `report --output` and `predict --plot` on an input file are refused and the file is untouched.
