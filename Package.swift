@@ -14,9 +14,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
-        // Already Hummingbird's dependencies; named here for the server's connection handler (NIOCore, NIOHTTPTypes).
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.0.0"),
+        // Already in the graph through Hummingbird; named for the server's connection handler (NIOCore,
+        // NIOHTTPTypes) and the server tests (NIOEmbedded's channel, a graceful stop of the live server).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.65.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
     targets: [
         // Portable SIMD kernels (GEMM, normal sampling) with run-time CPU dispatch; see DESIGN.md.
@@ -50,11 +52,15 @@ let package = Package(
         ),
         .testTarget(name: "BNNTests", dependencies: ["BNN"]),
         .testTarget(name: "BNNReportTests", dependencies: ["BNNReport", "BNN"]),
+        // The router is driven in process and the live server through FoundationNetworking: no
+        // HummingbirdTesting, whose HTTP client would bring BoringSSL into every test build.
         .testTarget(
             name: "BNNServerTests",
             dependencies: [
                 "BNNServer", "BNN",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

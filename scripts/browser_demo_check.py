@@ -115,9 +115,14 @@ def main():
 
         report["noise"] = answer_after(lambda: driver.find_element(By.ID, "sample-noise").click())
         report["noise_caption"] = driver.find_element(By.ID, "caption").text
+        report["noise_why"] = driver.find_element(By.ID, "why").text
         shot("noise")
         if args.expect_refusals and report["noise"] != "I don't know":
             failures.append(f"white noise was answered {report['noise']!r}")
+        # A refusal is explained: the score against the threshold and the best guess's probabilities.
+        if report["noise"] == "I don't know" and not all(
+                word in report["noise_why"] for word in ("threshold", "Best guess", "mean probability", "mutual information")):
+            failures.append(f"the refusal of white noise is not explained: {report['noise_why']!r}")
 
         letter = driver.find_element(By.ID, "sample-notmnist")
         if letter.is_enabled():

@@ -145,8 +145,9 @@ func readPredictionInput(_ request: Request, defaultSamples: Int, timeout: Durat
             samples = value
         }
         return try PredictionInput.parsePNG(Array(buffer.readableBytesView), samples: samples)
-    case "", "application/json", "text/plain":
-        // text/plain: a browser's `fetch` with a string body and no header sends it; treat it as JSON.
+    case "", "application/json":
+        // No Content-Type at all is read as JSON; any other type (text/plain too, which a `fetch` without
+        // a header sends) is 415, so that a client learns to say what it sends.
         return try PredictionInput.parseJSON(buffer.readableBytesView, defaultSamples: defaultSamples)
     default:
         throw APIError(.unsupportedMediaType, "send application/json or image/png; found '\(mediaType)'")

@@ -7,7 +7,12 @@
 /// - a loaded sample (`GET /api/sample`) is drawn as 10×10 blocks and, while it is untouched, its own 784
 ///   values are sent with `"normalize": false`, so the answer is the one `bnn evaluate` gives for it.
 ///
-/// Hooks for the browser test: element ids (`pad`, `answer`, `clear`, `undo`, `sample-mnist`,
+/// Every answer comes with what explains it (`#why`): for a refusal, the score against the threshold, the
+/// best guess's mean probability and 5–95% band over the sampled networks, the entropy and the mutual
+/// information; the strips show each class's mean probability (the medians of a refused input are often
+/// all near 0, which alone would not say why the best guess is what it is).
+///
+/// Hooks for the browser test: element ids (`pad`, `answer`, `why`, `clear`, `undo`, `sample-mnist`,
 /// `sample-notmnist`, `sample-noise`) and `data-predictions` on `<body>`, counting the answers shown.
 enum DemoPage {
     static let html = #"""
@@ -42,7 +47,9 @@ enum DemoPage {
   #answer.refused { color: var(--refuse); }
   #answer.accepted { color: var(--accent); }
   #answer.idle { color: var(--muted); font-size: 1.6rem; font-weight:500; }
-  #detail { color: var(--muted); font-size:.9rem; margin: 4px 0 12px; min-height:1.2em; }
+  #detail { color: var(--muted); font-size:.9rem; margin: 4px 0 6px; min-height:1.2em; }
+  #why { font-size:.85rem; line-height:1.35; margin: 0 0 12px; min-height:1.2em; }
+  #why .reason { color: var(--refuse); font-weight:600; }
   .gauge { position:relative; height:14px; background:var(--track); border-radius:7px; overflow:hidden; }
   .gauge .fill { position:absolute; left:0; top:0; bottom:0; width:0; background:var(--accent); transition: width .15s; }
   .gauge .fill.over { background: var(--refuse); }
@@ -55,6 +62,8 @@ enum DemoPage {
   .strip .track { position:relative; height:12px; background:var(--track); border-radius:6px; }
   .strip .band { position:absolute; top:0; bottom:0; background: var(--band); opacity:.45; border-radius:6px; min-width:2px; }
   .strip.selected .band { background: var(--accent); opacity:.6; }
+  .strip.guess .name { color: var(--warn); }
+  .strip.guess .band { background: var(--warn); opacity:.6; }
   .strip .median { position:absolute; top:-3px; bottom:-3px; width:3px; margin-left:-1px; background:#fff; border-radius:1px; }
   .strip .value { font-variant-numeric: tabular-nums; font-size:.8rem; color:var(--muted); text-align:right; }
   .strip.selected .value { color: var(--text); }
@@ -96,13 +105,15 @@ enum DemoPage {
   <section id="right" class="panel" aria-live="polite">
     <div id="answer" class="idle">Draw a digit</div>
     <div id="detail"></div>
+    <p id="why"></p>
     <div class="gauge" id="gauge" title="Uncertainty score against the refusal threshold">
       <div class="fill" id="gauge-fill"></div><div class="limit" id="gauge-limit" style="left:50%"></div>
     </div>
     <div class="gaugelabels"><span>sure</span><span id="gauge-text"></span><span>unsure</span></div>
     <h2>Probability of each class over the sampled networks</h2>
     <div id="strips"></div>
-    <div class="legend">Bar: 5–95% of the samples; white tick: median; green: the classes in the answer.</div>
+    <div class="legend">Bar: 5–95% of the samples; white tick: median; number: mean probability; green: the classes in the answer;
+      orange: the best guess of a refused input.</div>
     <div id="error" role="alert"></div>
   </section>
 </main>
@@ -113,6 +124,7 @@ const SIDE = 28, SCALE = 10, LINE_WIDTH = 22;
 const pad = document.getElementById("pad");
 const ctx = pad.getContext("2d", { willReadFrequently: true });
 const answerEl = document.getElementById("answer"), detailEl = document.getElementById("detail");
+const whyEl = document.getElementById("why");
 const errorEl = document.getElementById("error"), captionEl = document.getElementById("caption");
 const samplesEl = document.getElementById("samples");
 let classNames = ["0","1","2","3","4","5","6","7","8","9"];
@@ -202,11 +214,12 @@ async function predict() {
 
 function showIdle() {
   answerEl.textContent = "Draw a digit"; answerEl.className = "idle";
-  detailEl.textContent = ""; setGauge(null);
+  detailEl.textContent = ""; whyEl.textContent = ""; setGauge(null);
   updateStrips(null);
 }
 
 function fmt(v) { return Math.abs(v) >= 1e-3 ? v.toPrecision(3) : v.toExponential(1); }
+function pct(p) { return (100 * p).toFixed(p < 0.1 ? 1 : 0) + "%"; }
 
 // Rules on probabilities (median, percentile, mean) refuse when their score 1 − p exceeds 1 − τ;
 // score rules (calibrated, entropy, mutual information) refuse when the score exceeds τ.
@@ -222,10 +235,28 @@ function show(result) {
   detailEl.textContent = (result.refused ? "Refused" : "Accepted") + " by the " + result.rule + " rule: " + scoreName + " " +
     fmt(result.score_value) + (result.score_value > limit ? " > " : " ≤ ") + fmt(limit) +
     " · best guess " + classNames[result.prediction] + " · " + result.samples + " samples";
+  explain(result);
   setGauge(result);
   updateStrips(result);
   shown += 1;
   document.body.dataset.predictions = String(shown);
+}
+
+// What the answer rests on. A refused input's medians are often all near 0 (the sampled networks
+// disagree), so the mean probability and the spread of the best guess say what the median cannot.
+function explain(result) {
+  const best = result.prediction, limit = scoreLimit(result);
+  whyEl.textContent = "";
+  if (result.refused) {
+    const reason = document.createElement("span");
+    reason.className = "reason";
+    reason.textContent = "Refused: " + result.score.replace(/_/g, " ") + " " + fmt(result.score_value) + " is above the threshold " + fmt(limit) + ". ";
+    whyEl.appendChild(reason);
+  }
+  whyEl.appendChild(document.createTextNode(
+    "Best guess " + classNames[best] + ": mean probability " + pct(result.mean[best]) + ", between " + pct(result.p05[best]) +
+    " and " + pct(result.p95[best]) + " for 90% of the sampled networks (median " + pct(result.median[best]) + "). " +
+    "Entropy " + fmt(result.entropy) + ", mutual information " + fmt(result.mutual_information) + " (how much the networks disagree)."));
 }
 
 function setGauge(result) {
@@ -257,13 +288,14 @@ function updateStrips(result) {
   classNames.forEach((_, c) => {
     const row = document.getElementById("strip-" + c);
     const band = row.querySelector(".band"), median = row.querySelector(".median"), value = row.querySelector(".value");
-    if (!result) { band.style.left = "0"; band.style.width = "0"; median.style.display = "none"; value.textContent = ""; row.classList.remove("selected"); return; }
+    if (!result) { band.style.left = "0"; band.style.width = "0"; median.style.display = "none"; value.textContent = ""; row.classList.remove("selected", "guess"); return; }
     const lo = result.p05[c], hi = result.p95[c], mid = result.median[c];
     band.style.left = (100 * lo) + "%"; band.style.width = (100 * Math.max(0, hi - lo)) + "%";
     median.style.display = "block"; median.style.left = (100 * mid) + "%";
-    value.textContent = (100 * mid).toFixed(mid < 0.1 ? 1 : 0) + "%";
-    row.title = classNames[c] + ": median " + fmt(mid) + ", 5–95% " + fmt(lo) + "–" + fmt(hi);
+    value.textContent = pct(result.mean[c]);
+    row.title = classNames[c] + ": mean " + fmt(result.mean[c]) + ", median " + fmt(mid) + ", 5–95% " + fmt(lo) + "–" + fmt(hi);
     row.classList.toggle("selected", result.classes.includes(c));
+    row.classList.toggle("guess", result.refused && c === result.prediction);
   });
 }
 

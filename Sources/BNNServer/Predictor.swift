@@ -47,7 +47,8 @@ public final class Predictor: @unchecked Sendable {
     ///   - models: separately loaded copies of the same model (one per worker; they must not share layers).
     ///   - rule: the decision rule for every answer.
     ///   - maximumBatch: the most queued requests one forward pass serves (1 turns batching off).
-    ///   - seed: the seed of the workers' random generators (worker `i` draws from `seed + i`).
+    ///   - seed: the seed of every prediction: an image gets the same answer in every request that asks for
+    ///     the same number of samples, whichever worker serves it and whatever else shares its batch.
     public init(models: [BayesianClassifier], rule: DecisionRule, maximumBatch: Int = 16, seed: UInt64 = 0) {
         precondition(!models.isEmpty, "Predictor needs at least one model")
         precondition(maximumBatch >= 1, "maximumBatch must be at least 1, got \(maximumBatch)")
@@ -62,7 +63,7 @@ public final class Predictor: @unchecked Sendable {
         for (index, model) in models.enumerated() {
             let box = UncheckedModel(model: model)
             let thread = Thread { [self] in
-                self.work(model: box.model, generator: RandomGenerator(seed: seed &+ UInt64(index)))
+                self.work(model: box.model, seed: seed)
             }
             thread.name = "bnn-predict-\(index)"
             thread.start()
@@ -96,8 +97,7 @@ public final class Predictor: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func work(model: BayesianClassifier, generator: RandomGenerator) {
-        var generator = generator
+    private func work(model: BayesianClassifier, seed: UInt64) {
         let features = inputCount
         while true {
             condition.lock()
@@ -124,6 +124,7 @@ public final class Predictor: @unchecked Sendable {
             for (row, job) in batch.enumerated() {
                 job.pixels.withUnsafeBufferPointer { (inputs.pointer + row * features).update(from: $0.baseAddress!, count: features) }
             }
+            var generator = RandomGenerator(seed: seed)
             let results = model.predict(inputs, rule: rule, samples: samples, generator: &generator)
             for (job, result) in zip(batch, results) { job.continuation.resume(returning: result) }
         }

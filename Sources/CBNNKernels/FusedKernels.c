@@ -477,31 +477,31 @@ BNN_INLINE void BNN_NAME(hidden_block)(float *h, const float *mean, const float 
 
 /*
  * Posterior samples of a Bayesian MLP's output probabilities for rows [first_row, end_row): hidden
- * pre-activations from their moments and the sample's noise vector rotated by the row's offset, rectified,
- * h = max(m + s·ε, 0) (no per-row Normal draws: they were 55% of the time); the second layer's
- * moments of those activations, m₂ = h·μ₂ + μ_b, v₂ = h²·σ₂² + σ_b² (local reparameterisation); its
- * output noise z = m₂ + sqrt(v₂)·ε₂; softmax. The loop over samples is inside a small block of rows, so
- * that the block's moments (re-read by every sample) stay in L2 instead of streaming the whole chunk
- * from memory once per sample; the hidden activations never leave L1. Rows go in pairs (an odd last
- * row is paired with itself and written once).
+ * pre-activations from their moments and the sample's noise vector rotated by the input's own offset,
+ * rectified, h = max(m + s·ε, 0), so no Normal is drawn per row; the second layer's moments of those
+ * activations, m₂ = h·μ₂ + μ_b, v₂ = h²·σ₂² + σ_b² (local reparameterisation); its output noise
+ * z = m₂ + sqrt(v₂)·ε₂ with ε₂ a slice of the sample's output noise vector at the input's second offset;
+ * softmax. The offsets come from the input's identity, not its row, so an input's samples do not depend
+ * on the other inputs of the batch. The loop over samples is inside a small block of rows, so that the
+ * block's moments (re-read by every sample) stay in L2; the hidden activations never leave L1. Rows go in
+ * pairs (an odd last row is paired with itself and written once).
  */
 BNN_ATTR static void BNN_NAME(sample_mlp)(const bnn_fused_mlp_sample_arguments *a, long firstRow, long endRow) {
     enum { HIDDEN_BLOCK = 1024, ROW_BLOCK = 8 };
     const long hidden = a->hidden, classes = a->classes, stride = a->transposed_stride;
+    const long outputLength = a->output_noise_length;
     const long classGroups = (classes + BNN_FUSED_CLASS_GROUP - 1) / BNN_FUSED_CLASS_GROUP;
     float h[2][HIDDEN_BLOCK] __attribute__((aligned(64)));
-    float outputNoise[ROW_BLOCK * BNN_FUSED_MAX_CLASSES] __attribute__((aligned(64)));
     for (long blockStart = firstRow; blockStart < endRow; blockStart += ROW_BLOCK) {
         long blockEnd = blockStart + ROW_BLOCK < endRow ? blockStart + ROW_BLOCK : endRow;
         for (long sample = 0; sample < a->samples; sample++) {
-            BNN_NAME(normal_fill)(outputNoise, blockStart * classes, (blockEnd - blockStart) * classes,
-                                  a->output_keys[sample], 0.0f, 1.0f);
+            const float *noise = a->hidden_noise + sample * 2 * hidden;
+            const float *outputNoise = a->output_noise + sample * 2 * outputLength;
             for (long r = blockStart; r < blockEnd; r += 2) {
                 long rows = r + 1 < blockEnd ? 2 : 1;
                 float sumMean[2][BNN_FUSED_PADDED_CLASSES] = {{0}}, sumVariance[2][BNN_FUSED_PADDED_CLASSES] = {{0}};
-                const float *noise = a->hidden_noise + sample * 2 * hidden;
-                long offset[2] = {bnn_noise_offset(a->hidden_keys[sample], r, hidden),
-                                  rows == 2 ? bnn_noise_offset(a->hidden_keys[sample], r + 1, hidden) : 0};
+                long offset[2] = {bnn_noise_offset(a->hidden_keys[sample], (long)a->identities[r], hidden),
+                                  rows == 2 ? bnn_noise_offset(a->hidden_keys[sample], (long)a->identities[r + 1], hidden) : 0};
                 for (long j0 = 0; j0 < hidden; j0 += HIDDEN_BLOCK) {
                     long width = hidden - j0 < HIDDEN_BLOCK ? hidden - j0 : HIDDEN_BLOCK;
                     long padded = (width + BNN_WIDTH - 1) / BNN_WIDTH * BNN_WIDTH;
@@ -517,7 +517,8 @@ BNN_ATTR static void BNN_NAME(sample_mlp)(const bnn_fused_mlp_sample_arguments *
                     /* Logits z_c = m_c + sqrt(v_c)·ε_c, then a max-shifted softmax. */
                     float shifted[BNN_FUSED_MAX_CLASSES + BNN_WIDTH] __attribute__((aligned(64))) = {0};
                     float maximum = -__builtin_inff();
-                    const float *epsilon = outputNoise + (r + k - blockStart) * classes;
+                    const float *epsilon =
+                        outputNoise + bnn_noise_offset(a->output_keys[sample], (long)a->identities[r + k], outputLength);
                     for (long c = 0; c < classes; c++) {
                         float m = sumMean[k][c] + a->bias_mu[c];
                         float v = sumVariance[k][c] + a->bias_variance[c];

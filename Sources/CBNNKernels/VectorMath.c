@@ -45,8 +45,8 @@ void bnn_normal_fill(float *destination, long start, long count, uint64_t key, f
     BNN_DISPATCH(normal_fill, destination, start, count, key, mean, standardDeviation)
 }
 
-long bnn_noise_offset(uint64_t key, long row, long count) {
-    const uint32_t counter[4] = {(uint32_t)row, (uint32_t)((uint64_t)row >> 32), 0, 0x80000000u};
+long bnn_noise_offset(uint64_t key, long identity, long count) {
+    const uint32_t counter[4] = {(uint32_t)identity, (uint32_t)((uint64_t)identity >> 32), 0, 0x80000000u};
     const uint32_t words[2] = {(uint32_t)key, (uint32_t)(key >> 32)};
     uint32_t output[4];
     bnn_philox4x32_10(counter, words, output);

@@ -147,7 +147,7 @@ struct BenchCommand: ParsableCommand {
             if only.contains(.evaluate) {
                 let network = try ClassifierTraining.makeNetwork(.default, generator: &generator)
                 let predictive = Predictive(network: network)
-                // Checked first: the fused kernel against the layer-by-layer path on 500 images (the same draws).
+                // Checked first: the fused kernel against its plain-Swift reference on 500 images (the same draws).
                 let checked = test.subset(0..<min(test.count, 500)).images
                 var unfused = predictive
                 unfused.fusedKernel = false
@@ -156,7 +156,7 @@ struct BenchCommand: ParsableCommand {
                 let check = predictive.sampleProbabilities(checked, samples: 3, generator: &generator)
                 let error = zip(check.array, expected.array).map { abs($0 - $1) }.max() ?? 0
                 guard error < 1e-4 else {
-                    throw BenchError(description: "the uncertainty pass is wrong: its probabilities differ from the layer-by-layer path by \(error)")
+                    throw BenchError(description: "the uncertainty pass is wrong: its probabilities differ from the plain-Swift reference by \(error)")
                 }
                 var evaluateCPU: [Double] = []
                 report.evaluateSeconds = median((0..<repeats).map { _ in

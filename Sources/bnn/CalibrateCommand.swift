@@ -11,7 +11,7 @@ struct CalibrateCommand: ParsableCommand {
         discussion: """
             Uses only the validation split (the last 5,000 training images) and synthetic non-digits made \
             from it, exactly as `bnn train` does at the end of training; prints how every candidate score \
-            separated them. The model file is replaced atomically (or written to --output).
+            separated them. The result goes to --output, or replaces the model file (atomically) with --in-place.
             """)
 
     @OptionGroup var data: DataOptions
@@ -22,10 +22,18 @@ struct CalibrateCommand: ParsableCommand {
     var coverage: Float?
     @Option(help: "Posterior samples per image (default: the model's recipe setting).")
     var samples: Int?
-    @Option(name: [.short, .long], help: "Where to save the calibrated model (default: replace --model).")
+    @Option(name: [.short, .long], help: "Where to save the calibrated model.")
     var output: String?
+    @Flag(name: .customLong("in-place"), help: "Replace the --model file with the calibrated model (instead of --output).")
+    var inPlace = false
 
     func validate() throws {
+        // Replacing a trained model is never implicit: the user says where the result goes.
+        switch (output, inPlace) {
+        case (nil, false): throw ValidationError("Say where to save the calibrated model: --output FILE, or --in-place to replace --model.")
+        case (.some, true): throw ValidationError("Give either --output or --in-place, not both.")
+        default: break
+        }
         if let coverage, !(coverage >= 0.5 && coverage <= 1) { throw ValidationError("--coverage must be within 0.5–1.") }
         try requireSampleCount(samples)
     }

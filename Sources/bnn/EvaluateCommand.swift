@@ -14,9 +14,14 @@ struct RuleOptions: ParsableArguments {
     var percentile: Float?
     @Option(help: "The rule's threshold τ (default: the model's calibrated one, 0.2 for median, 0.5 for percentile and mean).")
     var threshold: Float?
+    @Option(name: .customLong("max-samples"), help: ArgumentHelp(
+        "The most samples for an input whose answer lies within Monte Carlo error of the rule's threshold: such inputs are sampled again with 2×, 4×, … as many (default 8 × the sample count; the sample count itself turns this off).",
+        valueName: "n"))
+    var maximumSamples: Int?
 
     func validate() throws {
         try requireSampleCount(samples)
+        try requireRange(maximumSamples, (samples ?? 1)...Predictive.maximumSamples, option: "--max-samples")
         if let percentile, !(0...100).contains(percentile) { throw ValidationError("--percentile must be within 0–100.") }
         if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number.") }
     }
@@ -24,6 +29,11 @@ struct RuleOptions: ParsableArguments {
     /// `--samples`, else the model's `defaultSampleCount`.
     func sampleCount(for model: BayesianClassifier) -> Int {
         samples ?? model.defaultSampleCount
+    }
+
+    /// `--max-samples`, else 8 × the sample count.
+    func refinement(for model: BayesianClassifier) -> SampleRefinement {
+        maximumSamples.map { SampleRefinement(maximumSamples: $0) } ?? .standard(samples: sampleCount(for: model))
     }
 
     func decisionRule(for model: BayesianClassifier) throws -> DecisionRule {
@@ -51,7 +61,7 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
             The MNIST test set is the in-distribution set; white noise (1,000 images from --seed) and notMNIST \
             (when the data folder has notmnist/) are out-of-distribution sets, and --ood adds more. With --json \
-            the result is one JSON object on stdout (see DESIGN.md).
+            the result is one JSON object on stdout (its fields: docs/reference.md in the repository).
             """)
 
     @Option(help: "The model file (.safetensors) written by `bnn train`.")
@@ -59,10 +69,14 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var ruleOptions: RuleOptions
     @OptionGroup var compute: ComputeOptions
-    @Option(help: ArgumentHelp("An extra out-of-distribution set: an IDX file of 28×28 images (gzip or raw).", valueName: "name=path"))
+    @Option(help: outOfDistributionHelp)
     var ood: [NamedPath] = []
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
+    @Option(name: .customLong("decisions"), help: ArgumentHelp(
+        "Also write every input's answer to this file, one JSON object per line: set, index, label (in-distribution set), classes, refused, score, samples. Comparing two runs with different --seed shows which answers change.",
+        valueName: "file.jsonl"))
+    var decisionsPath: String?
 
     func run() throws {
         try runReportingErrors {
@@ -70,14 +84,15 @@ struct EvaluateCommand: ParsableCommand {
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
             // Out-of-distribution files first: a bad --ood file fails before the slow work.
-            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
+            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: Console.relay)
             let test = try loadMNISTTest(data)
             try requireMemory(samples: ruleOptions.sampleCount(for: classifier), count: ([test.count] + sets.map(\.images.rows)).max()!,
                               classes: classifier.network.classes)
             var generator = RandomGenerator(seed: compute.seed)
-            let (result, _) = ClassifierEvaluation.evaluate(
-                model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier), test: test,
-                outOfDistribution: sets, generator: &generator)
+            let (result, details) = ClassifierEvaluation.evaluate(
+                model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
+                refinement: ruleOptions.refinement(for: classifier), test: test, outOfDistribution: sets, generator: &generator)
+            if let decisionsPath { try writeDecisions(details, to: decisionsPath) }
             if json {
                 print(try result.json())
             } else {
@@ -87,6 +102,25 @@ struct EvaluateCommand: ParsableCommand {
     }
 }
 
+/// One JSON line per input of every evaluated set (see `--decisions`).
+func writeDecisions(_ details: [DatasetDetails], to path: String) throws {
+    struct Line: Encodable {
+        let set: String, index: Int, label: Int?, classes: [Int], refused: Bool, score: Float, samples: Int
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var text = Data()
+    for set in details {
+        for (index, decision) in set.decisions.enumerated() {
+            let line = Line(set: set.name, index: index, label: set.labels?[index], classes: decision.classes, refused: decision.refused,
+                            score: decision.score, samples: set.sampleCounts[index])
+            text.append(try encoder.encode(line))
+            text.append(0x0A)
+        }
+    }
+    try AtomicFile.write(text, to: URL(fileURLWithPath: path))
+}
+
 /// White noise, notMNIST when present, and the `--ood` sets.
 func outOfDistributionSets(data: DataOptions, extra: [NamedPath], seed: UInt64, log: (String) -> Void) throws -> [(name: String, images: Tensor)] {
     var generator = RandomGenerator(seed: seed ^ 0x5EED_0F_4015E)
@@ -94,11 +128,10 @@ func outOfDistributionSets(data: DataOptions, extra: [NamedPath], seed: UInt64, 
     if let notMNIST = try NotMNIST.loadImages(dataDirectory: data.dataDirectory) {
         sets.append(("notmnist", notMNIST.images))
     } else {
-        log("notMNIST not found in the data folder (notmnist/t10k-images-idx3-ubyte[.gz]); evaluating without it")
+        log("warning: notMNIST not found in the data folder (notmnist/t10k-images-idx3-ubyte[.gz]); evaluating without it")
     }
     for entry in extra {
-        let images = try UnlabeledImages.load(images: URL(fileURLWithPath: entry.path))
-        sets.append((entry.name, images.images))
+        sets.append((entry.name, try UnlabeledImages.load(outOfDistribution: entry.path).images))
     }
     return sets
 }
@@ -108,8 +141,8 @@ func resultTable(_ result: EvaluationResult) -> String {
     func percent(_ value: Double?) -> String { value.map { String(format: "%6.2f%%", $0 * 100) } ?? "     -" }
     func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "     -" }
     var lines = [
-        String(format: "Rule %@ (score %@, threshold %.4g), %d samples; forced accuracy %.2f%%; %.1fs",
-               result.rule, result.score, result.threshold, result.samples, result.forcedAccuracy * 100, result.seconds),
+        String(format: "Rule %@ (score %@, threshold %.4g), %d samples; forced accuracy %.2f%%; %@",
+               result.rule, result.score, result.threshold, result.samples, result.forcedAccuracy * 100, formatDuration(result.seconds)),
         "",
         "data set        count   refused   accepted acc   AUROC (rule / entropy / MI)     ECE     NLL",
     ]

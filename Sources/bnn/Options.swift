@@ -27,6 +27,11 @@ struct ComputeOptions: ParsableArguments {
     }
 }
 
+/// The help of `--ood` (evaluate, report); `UnlabeledImages.load(outOfDistribution:)` reads the set.
+let outOfDistributionHelp = ArgumentHelp(
+    "An extra out-of-distribution set: an IDX file of 28×28 images (gzip or raw), a PNG/PGM image, or a folder of them.",
+    valueName: "name=path")
+
 extension UncertaintyScore: ExpressibleByArgument {}
 extension GradientEstimator: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {}
@@ -109,19 +114,32 @@ enum Console {
         FileHandle.standardError.write(Data("\(message)\n".utf8))
     }
 
-    /// A progress line: rewritten in place on a terminal, printed as a plain line otherwise (only when `final`).
+    /// A message from the library's `log` callbacks: its warnings ("warning: …") as warnings, anything
+    /// else (e.g. "downloading …") as a plain progress line.
+    static func relay(_ message: String) {
+        if message.hasPrefix("warning: ") { warning(message) } else { info(message) }
+    }
+
+    /// Seconds between plain progress lines within a step when stderr is not a terminal (10, or
+    /// `BNN_PROGRESS_INTERVAL`, which the tests set to see every line).
+    static let plainInterval = ProcessInfo.processInfo.environment["BNN_PROGRESS_INTERVAL"].flatMap(Double.init) ?? 10
+    /// When the last plain progress line was printed (or the first progress was reported).
+    nonisolated(unsafe) private static var lastPlainLine: Date?
+
+    /// A progress line: rewritten in place on a terminal. Otherwise (a log file, a pipe) every `final`
+    /// line is printed, and the others as plain lines at most every `plainInterval` seconds, so a long
+    /// epoch still shows that it advances.
     static func progress(_ message: String, final: Bool) {
         if isTerminal {
             FileHandle.standardError.write(Data("\r\u{1B}[K\(message)\(final ? "\n" : "")".utf8))
-        } else if final {
-            FileHandle.standardError.write(Data("\(message)\n".utf8))
+        } else {
+            let now = Date()
+            let last = lastPlainLine ?? now
+            if lastPlainLine == nil { lastPlainLine = now }
+            if final || now.timeIntervalSince(last) >= plainInterval {
+                FileHandle.standardError.write(Data("\(message)\n".utf8))
+                lastPlainLine = now
+            }
         }
     }
-}
-
-/// Formats seconds as `1m 05s` or `12.3s`.
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite else { return "?" }
-    if seconds >= 60 { return String(format: "%dm %02ds", Int(seconds) / 60, Int(seconds) % 60) }
-    return String(format: "%.1fs", seconds)
 }

@@ -37,19 +37,19 @@ struct PredictCommand: ParsableCommand {
             if let plot { try AtomicFile.checkWritable(URL(fileURLWithPath: plot)) }
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
-            let inputs = Tensor(shape: [images.count, classifier.network.inputCount])
-            for (index, path) in images.enumerated() {
-                let pixels = DigitNormalizer.normalize(try ImageFile.load(path))
-                guard pixels.count == classifier.network.inputCount else {
-                    throw CommandError(description: "\(path): normalised to \(pixels.count) values, the model expects \(classifier.network.inputCount)")
-                }
-                pixels.withUnsafeBufferPointer { (inputs.pointer + index * pixels.count).update(from: $0.baseAddress!, count: pixels.count) }
+            let inputs = try UnlabeledImages.digits(fromImageFiles: images).images
+            guard inputs.columns == classifier.network.inputCount else {
+                throw CommandError(description: "\(model): the model expects \(classifier.network.inputCount) inputs, not 28×28 images (\(inputs.columns))")
             }
             var generator = RandomGenerator(seed: compute.seed)
-            // The same draws as `classifier.predict`, kept so that --plot can show every sample.
-            let probabilities = Predictive(network: classifier.network).sampleProbabilities(inputs, samples: ruleOptions.sampleCount(for: classifier), generator: &generator)
-            let summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentile)
-            let results = (0..<summary.count).map { PredictionResult(summary: summary, index: $0, rule: rule, classNames: classifier.classNames) }
+            // What `classifier.predict` does, kept whole so that --plot can show every sample.
+            let sampled = Predictive(network: classifier.network).decide(
+                inputs, rule: rule, samples: ruleOptions.sampleCount(for: classifier), refinement: ruleOptions.refinement(for: classifier),
+                generator: &generator)
+            let probabilities = sampled.probabilities, summary = sampled.summary
+            let results = (0..<summary.count).map {
+                PredictionResult(summary: summary, index: $0, rule: rule, classNames: classifier.classNames, samplesUsed: sampled.sampleCounts[$0])
+            }
             if let plot {
                 let side = Int(Double(classifier.network.inputCount).squareRoot())
                 let figures = images.indices.map { index in
@@ -79,8 +79,9 @@ struct PredictCommand: ParsableCommand {
             } else {
                 for (path, result) in zip(images, results) {
                     print("\(path): \(result.answer)")
-                    print(String(format: "  %@ = %.4f (refuse above %.4f), entropy %.3f, mutual information %.4f, %d samples",
-                                 result.score, result.scoreValue, result.threshold, result.entropy, result.mutualInformation, result.samples))
+                    print(String(format: "  %@ = %.4f (refuse above %.4f), entropy %.3f, mutual information %.4f, %d samples%@",
+                                 result.score, result.scoreValue, result.threshold, result.entropy, result.mutualInformation, result.samplesUsed,
+                                 result.samplesUsed > result.samples ? " (near the threshold: \(result.samples) first)" : ""))
                     print("  class  median   5%–95% band")
                     for c in 0..<result.median.count {
                         let mark = result.classes.contains(c) ? "◀" : " "

@@ -21,7 +21,7 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var ruleOptions: RuleOptions
     @OptionGroup var compute: ComputeOptions
-    @Option(help: ArgumentHelp("An extra out-of-distribution set: an IDX file of 28×28 images (gzip or raw).", valueName: "name=path"))
+    @Option(help: outOfDistributionHelp)
     var ood: [NamedPath] = []
     @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write (replaced atomically).", valueName: "report.html"))
     var output: String
@@ -44,7 +44,7 @@ struct ReportCommand: ParsableCommand {
             let modelURL = URL(fileURLWithPath: model)
             let classifier = try BayesianClassifier.load(from: modelURL)
             let rule = try ruleOptions.decisionRule(for: classifier)
-            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: { Console.warning($0) })
+            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: Console.relay)
             let test = try loadMNISTTest(data)
             try requireMemory(samples: ruleOptions.sampleCount(for: classifier), count: ([test.count] + sets.map(\.images.rows)).max()!,
                               classes: classifier.network.classes)

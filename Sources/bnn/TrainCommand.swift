@@ -128,12 +128,12 @@ func calibrationSummary(_ calibration: Calibration) -> String {
 /// MNIST's three splits from the data folder the options name.
 /// Missing MNIST is downloaded unless `BNN_NO_DOWNLOAD=1` (tests and offline machines set it).
 func loadMNIST(_ options: DataOptions) throws -> MNIST {
-    try MNIST.load(dataDirectory: options.dataDirectory, download: mayDownload, log: { Console.warning($0) })
+    try MNIST.load(dataDirectory: options.dataDirectory, download: mayDownload, log: Console.relay)
 }
 
 /// MNIST's test split only (evaluation needs nothing else), found or downloaded like `loadMNIST`.
 func loadMNISTTest(_ options: DataOptions) throws -> LabeledImages {
-    try MNIST.loadTest(dataDirectory: options.dataDirectory, download: mayDownload, log: { Console.warning($0) })
+    try MNIST.loadTest(dataDirectory: options.dataDirectory, download: mayDownload, log: Console.relay)
 }
 
 private var mayDownload: Bool { ProcessInfo.processInfo.environment["BNN_NO_DOWNLOAD"] != "1" }

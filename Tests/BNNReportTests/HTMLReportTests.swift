@@ -60,7 +60,7 @@ import Testing
         #expect(digest.elements(named: "image").count == figures.count)
         let verdicts = digest.elements(named: "text").compactMap { $0.attributes["data-verdict"] }
         #expect(verdicts.count == figures.count)
-        #expect(Set(verdicts).isSubset(of: ["Correct", "Wrong", "I don't know"]))
+        #expect(Set(verdicts).isSubset(of: ["Correct", "Ambiguous", "Wrong", "I don't know"]))
         // Every figure has ten class panels.
         #expect(digest.elements(named: "g").filter { $0.attributes["class"] == "panel" }.count == 10 * figures.count)
         // Training curves: three loss lines, two accuracy lines.
@@ -68,6 +68,33 @@ import Testing
         for name in ["loss (−ELBO / N)", "data term", "KL term", "training (sampled networks)", "validation (predictive mean)"] {
             #expect(series.contains(name), "no series \(name)")
         }
+    }
+
+    /// One duration format everywhere: "58m 17s" from a minute up, "12.3s" below, the tutorial's too.
+    @Test func durationsShareOneFormat() throws {
+        #expect(formatDuration(3497.6) == "58m 17s" && formatDuration(60) == "1m 00s")
+        #expect(formatDuration(12.34) == "12.3s" && formatDuration(.nan) == "?")
+        #expect(TutorialNumbers.trainingTime == "1m 31s (5 epochs)")
+        var content = try ReportFixtures.content()
+        content.trainingSeconds = 3497.6
+        let html = HTMLReport.render(content)
+        #expect(html.contains("58m 17s (") && !html.contains("3498 s"))
+        #expect(html.contains("evaluation took \(formatDuration(content.result.seconds))"))
+    }
+
+    /// Each bar of the reliability diagram is labelled with its digit count, and the counts add up to the test set.
+    @Test func reliabilityBarsShowTheirCounts() throws {
+        let content = try ReportFixtures.content()
+        let html = HTMLReport.render(content)
+        let chart = try #require(html.range(of: "id=\"reliability\"").map { html[$0.upperBound...] })
+        let figure = chart[..<(chart.range(of: "</figure>")?.lowerBound ?? chart.endIndex)]
+        let labels = try #require(figure.range(of: "class=\"bar-labels\"").map { figure[$0.upperBound...] })
+        let group = labels[..<(labels.range(of: "</g>")?.lowerBound ?? labels.endIndex)]
+        let counts = XMLDigest("<g>" + group.drop { $0 != "<" } + "</g>").elements(named: "text").compactMap { Int($0.text) }
+        let bins = Metrics.reliabilityDiagram(probabilities: content.inDistribution.summary.meanProbabilities,
+                                              labels: content.inDistribution.labels!, bins: 15)
+        #expect(counts == bins.map(\.count).filter { $0 > 0 })
+        #expect(counts.reduce(0, +) == content.inDistribution.labels!.count)
     }
 
     @Test func everyInlineSVGIsAWellFormedDocumentOnItsOwn() throws {

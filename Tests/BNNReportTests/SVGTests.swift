@@ -40,16 +40,38 @@ import Testing
                                 Histogram.Series(name: "y", values: [], color: Palette.orange)],
                        range: (0, 1), bins: 10, xLabel: "score", markers: [(0.5, "threshold")])
         BarChart.draw(into: &canvas, bounds: Rect(x: 0, y: 0, width: 580, height: 330),
-                      bars: [BarChart.Bar(lower: 0, upper: 0.5, value: .nan), BarChart.Bar(lower: 0.5, upper: 1, value: 0.9)],
+                      bars: [BarChart.Bar(lower: 0, upper: 0.5, value: .nan, label: "empty bin"), BarChart.Bar(lower: 0.5, upper: 1, value: 0.9, label: "1234")],
                       barName: "accuracy", xLabel: "confidence", yLabel: "accuracy", xRange: (0, 1), yRange: (0, 1))
         let digest = XMLDigest(canvas.document(standalone: true))
         #expect(digest.isWellFormed)
         let texts = digest.elements(named: "text").map(\.text)
-        for label in ["epoch", "loss", "a & b", "<op>", "score", "threshold", "confidence", "accuracy", "0.5", "1.0"] {
+        for label in ["epoch", "loss", "a & b", "<op>", "score", "threshold", "confidence", "accuracy", "0.5", "1.0", "1234"] {
             #expect(texts.contains(label), "missing text \(label)")
         }
+        #expect(!texts.contains("empty bin"), "a bar that is not drawn has no label")
         // Empty reliability bins (NaN) draw no bar and no NaN coordinate.
         #expect(!canvas.body.contains("nan") && !canvas.body.contains("NaN"))
+    }
+
+    /// "1 or 7" for a 7 contains the truth: ambiguous, not wrong.
+    @Test func verdicts() {
+        typealias Verdict = PredictionFigure.Verdict
+        #expect(Verdict(classes: [7], label: 7) == .correct)
+        #expect(Verdict(classes: [1, 7], label: 7) == .ambiguous)
+        #expect(Verdict(classes: [7, 1], label: 7) == .ambiguous)
+        #expect(Verdict(classes: [1, 2], label: 7) == .wrong)
+        #expect(Verdict(classes: [1], label: 7) == .wrong)
+        #expect(Verdict(classes: [1, 7], label: -1) == .wrong, "any answer to a non-digit is wrong")
+        #expect(Verdict(classes: [], label: 7) == .refused)
+        #expect(Verdict(classes: [3], label: nil) == .answered)
+        let figure = PredictionFigure(image: GreyImage(width: 28, height: 28, pixels: [Float](repeating: 0, count: 784)),
+                                      logProbabilities: [[Float]](repeating: [-1, -2], count: 10), medians: [Float](repeating: 0.1, count: 10),
+                                      classNames: (0..<10).map(String.init), selected: [1, 7], label: 7,
+                                      verdict: Verdict(classes: [1, 7], label: 7), caption: "MNIST test #0")
+        #expect(figure.verdictText == "Ambiguous: 1 or 7")
+        let digest = XMLDigest(PredictionFigure.svgDocument([figure], title: "t"))
+        #expect(digest.elements(named: "text").compactMap { $0.attributes["data-verdict"] } == ["Ambiguous"])
+        #expect(digest.allText.contains("contains the truth"))
     }
 
     @Test func predictionFigureSVGIsWellFormedAndShowsTheVerdict() throws {

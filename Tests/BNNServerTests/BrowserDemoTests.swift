@@ -64,29 +64,16 @@ import Testing
         }
         let predictor = Predictor(models: models, rule: try DecisionRule.make(kind: .calibrated, model: models[0]))
         defer { predictor.shutdown() }
-        var logger = Logger(label: "bnn.serve.browser-test")
-        logger.logLevel = .warning
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(
-            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, defaultSamples: 100, modelName: "browser-test"),
-            predictor: predictor, samples: samples, logger: logger,
-            onServerRunning: { port in portContinuation.yield(port) })
-
         let screenshots = FileManager.default.temporaryDirectory.appendingPathComponent("bnn-demo-\(ProcessInfo.processInfo.processIdentifier)").path
-        let (status, output) = try await withThrowingTaskGroup(of: (Int32, String)?.self) { group in
-            group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
-            }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
+        let expectSeven = modelFile != nil || dataDirectory != nil, expectRefusals = modelFile != nil
+        let (status, output) = try await ServerFixtures.withLiveServer(
+            predictor: predictor, samples: samples, defaultSamples: 100, modelName: "browser-test"
+        ) { port in
             var arguments = [Self.repository.appendingPathComponent("scripts/browser_demo_check.py").path,
                              "--url", "http://127.0.0.1:\(port)/", "--screenshot", screenshots]
-            if modelFile != nil || dataDirectory != nil { arguments += ["--expect-seven"] }
-            if modelFile != nil { arguments += ["--expect-refusals"] }
-            let outcome = try await Self.run("python3", arguments)
-            group.cancelAll()
-            return outcome
+            if expectSeven { arguments += ["--expect-seven"] }
+            if expectRefusals { arguments += ["--expect-refusals"] }
+            return try await Self.run("python3", arguments)
         }
         print("browser check (exit \(status)): \(output)")
         let report = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] ?? [:]

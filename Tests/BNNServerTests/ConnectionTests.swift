@@ -1,7 +1,6 @@
 import BNN
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Testing
 @testable import BNNServer
 
@@ -56,7 +55,7 @@ import Testing
         #expect(throws: APIError.self) { _ = try PredictionInput.parsePNG(body, samples: 5) }
         let predictor = try F.predictor()
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             try await client.execute(uri: "/api/predict", method: .post, headers: F.pngHeaders, body: ByteBuffer(bytes: body)) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("4294967295×4294967295"))
@@ -68,7 +67,7 @@ import Testing
     @Test func wrongMethodIs405WithAllow() async throws {
         let predictor = try F.predictor()
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             for (uri, method, allow) in [("/api/predict", HTTPRequest.Method.get, "POST"), ("/api/health", .post, "GET"),
                                          ("/", .delete, "GET"), ("/api/sample", .put, "GET")] {
                 try await client.execute(uri: uri, method: method) { response in

@@ -1,7 +1,6 @@
 import BNN
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Testing
 @testable import BNNServer
 
@@ -12,7 +11,7 @@ import Testing
     @Test func pageIsSelfContainedAndTouchReady() async throws {
         let predictor = try F.predictor()
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             try await client.execute(uri: "/", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "text/html; charset=utf-8")
@@ -20,7 +19,7 @@ import Testing
                 #expect(html.contains(#"<canvas id="pad" width="280" height="280""#))
                 #expect(html.contains("touch-action:none"))
                 #expect(html.contains("name=\"viewport\""))
-                for id in ["undo", "clear", "sample-mnist", "sample-notmnist", "sample-noise", "answer", "strips", "gauge"] {
+                for id in ["undo", "clear", "sample-mnist", "sample-notmnist", "sample-noise", "answer", "why", "strips", "gauge"] {
                     #expect(html.contains("id=\"\(id)\""), "the page has no #\(id)")
                 }
                 // No external assets: nothing is fetched from another origin.
@@ -32,7 +31,7 @@ import Testing
     @Test func health() async throws {
         let predictor = try F.predictor()
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor, withMNIST: true).test(.router) { client in
+        try await F.routes(predictor: predictor, withMNIST: true) { client in
             try await client.execute(uri: "/api/health", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "application/json; charset=utf-8")
@@ -51,7 +50,7 @@ import Testing
     @Test func predictPixels() async throws {
         let predictor = try F.predictor()
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             try await client.execute(uri: "/api/predict", method: .post, headers: F.jsonHeaders,
                                      body: F.jsonBody(pixels: F.sevenPixels(), extra: ",\"samples\":50")) { response in
                 #expect(response.status == .ok)
@@ -84,7 +83,7 @@ import Testing
         for (threshold, refused) in [(Float(10), false), (-1, true)] {
             let predictor = try F.predictor(threshold: threshold)
             defer { predictor.shutdown() }
-            try await F.app(predictor: predictor).test(.router) { client in
+            try await F.routes(predictor: predictor) { client in
                 try await client.execute(uri: "/api/predict", method: .post, headers: F.jsonHeaders,
                                          body: F.jsonBody(pixels: F.sevenPixels())) { response in
                     #expect(response.status == .ok)
@@ -106,7 +105,7 @@ import Testing
         var paper = [Float](repeating: 1, count: 56 * 56)
         for y in 0..<56 { for x in 0..<56 { paper[y * 56 + x] = 1 - seven[(y / 2) * 28 + x / 2] } }
         let png = PNGEncoder.encode(GreyImage(width: 56, height: 56, pixels: paper))
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             try await client.execute(uri: "/api/predict?samples=7", method: .post, headers: F.pngHeaders,
                                      body: ByteBuffer(bytes: png)) { response in
                 #expect(response.status == .ok)
@@ -148,11 +147,15 @@ import Testing
         BadRequest("PNG samples", body: ByteBuffer(bytes: PNGEncoder.encode(GreyImage(width: 28, height: 28, pixels: F.sevenPixels()))),
                    contentType: "image/png", query: "?samples=many", hint: "samples"),
         BadRequest("form body", body: "a=b", contentType: "application/x-www-form-urlencoded", status: .unsupportedMediaType, hint: "image/png"),
+        BadRequest("JSON sent as text/plain", body: F.jsonBody(pixels: F.sevenPixels()), contentType: "text/plain", status: .unsupportedMediaType,
+                   hint: "'text/plain'"),
+        BadRequest("text/plain with a charset", body: "hello", contentType: "text/plain; charset=utf-8", status: .unsupportedMediaType,
+                   hint: "application/json"),
     ])
     func badPredictRequests(_ bad: BadRequest) async throws {
         let predictor = try F.predictor()
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             try await client.execute(uri: "/api/predict" + bad.query, method: .post,
                                      headers: [.contentType: bad.contentType], body: bad.body) { response in
                 #expect(response.status == bad.status, "\(bad.name)")
@@ -165,7 +168,7 @@ import Testing
     @Test func oversizeBodiesAre413() async throws {
         let predictor = try F.predictor()
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             let big = ByteBuffer(bytes: [UInt8](repeating: UInt8(ascii: " "), count: ServerLimits.maximumBodyBytes + 1))
             try await client.execute(uri: "/api/predict", method: .post, headers: F.jsonHeaders, body: big) { response in
                 #expect(response.status == .contentTooLarge)
@@ -186,7 +189,7 @@ import Testing
     @Test func unknownRoutesAre404JSON() async throws {
         let predictor = try F.predictor()
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             for (uri, method) in [("/nope", HTTPRequest.Method.get), ("/api/predict", .get), ("/api", .post), ("/favicon.ico", .get)] {
                 try await client.execute(uri: uri, method: method) { response in
                     #expect(response.status == .notFound || response.status == .methodNotAllowed, "\(method) \(uri)")
@@ -201,7 +204,7 @@ import Testing
     @Test func samples() async throws {
         let predictor = try F.predictor()
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor, withMNIST: true).test(.router) { client in
+        try await F.routes(predictor: predictor, withMNIST: true) { client in
             let noise = try await client.execute(uri: "/api/sample?kind=noise", method: .get) { response in
                 #expect(response.status == .ok)
                 return try F.decode(SampleImages.Sample.self, response.body)
@@ -246,7 +249,7 @@ import Testing
         // sample counts (which are never batched together).
         let predictor = try F.predictor(workers: 2, maximumBatch: 4)
         defer { predictor.shutdown() }
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<48 {
                     group.addTask {
@@ -281,7 +284,7 @@ import Testing
             for _ in 0..<3 { bytes[generator.integer(below: bytes.count)] = UInt8(generator.integer(below: 128)) }
             return bytes
         }
-        try await F.app(predictor: predictor).test(.router) { client in
+        try await F.routes(predictor: predictor) { client in
             for (round, bytes) in bodies.enumerated() {
                 let contentType = round % 4 == 1 ? "image/png" : "application/json"
                 try await client.execute(uri: "/api/predict", method: .post, headers: [.contentType: contentType],

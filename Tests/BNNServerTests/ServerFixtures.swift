@@ -2,6 +2,8 @@ import BNN
 import Foundation
 import Hummingbird
 import Logging
+import NIOEmbedded
+import ServiceLifecycle
 @testable import BNNServer
 
 /// Models, apps and request bodies shared by the server tests.
@@ -37,13 +39,49 @@ enum ServerFixtures {
 
     static let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, defaultSamples: 20, modelName: "tiny.safetensors")
 
-    /// The app around `predictor`, with the fake MNIST set when `withMNIST`.
-    static func app(predictor: Predictor, withMNIST: Bool = false,
-                    configuration: ServerConfiguration = configuration) -> some ApplicationProtocol {
-        let samples = SampleImages(mnistTest: withMNIST ? fakeMNIST() : nil, notMNIST: nil, seed: 3)
+    /// The sample images of a test server: the fake MNIST set when `withMNIST`, and noise.
+    static func samples(withMNIST: Bool) -> SampleImages {
+        SampleImages(mnistTest: withMNIST ? fakeMNIST() : nil, notMNIST: nil, seed: 3)
+    }
+
+    /// A logger that keeps the test output quiet.
+    static let logger: Logger = {
         var logger = Logger(label: "bnn.serve.test")
         logger.logLevel = .warning
-        return buildApplication(configuration: configuration, predictor: predictor, samples: samples, logger: logger)
+        return logger
+    }()
+
+    /// Runs `body` with a client of the demo's routes around `predictor` (see `RouterClient`).
+    static func routes<Value>(predictor: Predictor, withMNIST: Bool = false, configuration: ServerConfiguration = configuration,
+                              _ body: (RouterClient) async throws -> Value) async throws -> Value {
+        let router = buildRouter(configuration: configuration, predictor: predictor, samples: samples(withMNIST: withMNIST))
+        return try await body(RouterClient(responder: router.buildResponder(), logger: logger))
+    }
+
+    /// Runs the real server around `predictor` on a free loopback port while `body` runs with that port, then stops it.
+    static func withLiveServer<Value: Sendable>(
+        predictor: Predictor, samples: SampleImages, defaultSamples: Int = 20, modelName: String = "tiny.safetensors",
+        _ body: @escaping @Sendable (Int) async throws -> Value
+    ) async throws -> Value {
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = buildApplication(
+            configuration: ServerConfiguration(host: "127.0.0.1", port: 0, defaultSamples: defaultSamples, modelName: modelName),
+            predictor: predictor, samples: samples, logger: logger,
+            onServerRunning: { port in portContinuation.yield(port) })
+        let service = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            do {
+                let value = try await body(port)
+                await service.triggerGracefulShutdown()
+                return value
+            } catch {
+                await service.triggerGracefulShutdown()
+                throw error
+            }
+        }
     }
 
     /// A thick "7" on a 28×28 black field: a bar along row 6 and a diagonal down to the bottom.
@@ -69,6 +107,49 @@ enum ServerFixtures {
 
     static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+    }
+}
+
+/// The demo's routes driven in process, as the server drives them but without a socket: each request
+/// goes through the middleware and the router, and the whole response body is collected.
+struct RouterClient: Sendable {
+    let responder: RouterResponder<BasicRequestContext>
+    let logger: Logger
+
+    /// What came back.
+    struct Answer: Sendable {
+        let status: HTTPResponse.Status
+        let headers: HTTPFields
+        let body: ByteBuffer
+    }
+
+    /// Sends one request (with its Content-Length, as a client would) and hands the answer to `check`.
+    @discardableResult
+    func execute<Value>(uri: String, method: HTTPRequest.Method, headers: HTTPFields = [:], body: ByteBuffer? = nil,
+                        _ check: (Answer) async throws -> Value) async throws -> Value {
+        var headers = headers
+        if let body { headers[.contentLength] = String(body.readableBytes) }
+        let request = Request(head: HTTPRequest(method: method, scheme: "http", authority: "localhost", path: uri, headerFields: headers),
+                              body: RequestBody(buffer: body ?? ByteBuffer()))
+        let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: EmbeddedChannel(), logger: logger))
+        // The middleware turns every error into an answer; one escaping it is a 500, as the server would send.
+        let response = (try? await responder.respond(to: request, context: context)) ?? Response(status: .internalServerError)
+        let collector = BodyCollector()
+        try await response.body.write(collector)
+        return try await check(Answer(status: response.status, headers: response.headers, body: collector.buffer))
+    }
+
+    /// Gathers a response body.
+    final class BodyCollector: ResponseBodyWriter, @unchecked Sendable {
+        private let lock = NSLock()
+        private var collected = ByteBuffer()
+        var buffer: ByteBuffer { lock.withLock { collected } }
+
+        func write(_ buffer: ByteBuffer) async throws {
+            lock.withLock { _ = collected.writeImmutableBuffer(buffer) }
+        }
+
+        func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 }
 

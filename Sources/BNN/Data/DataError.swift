@@ -24,7 +24,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case checksumMismatch(path: String, expected: String, found: String)
     /// A file whose dimensions (or count) are not those required.
     case wrongDimensions(path: String, expected: String, found: String)
-    /// A download that failed from every mirror.
+    /// An MNIST download that failed from every mirror (the description says how to provide the files by hand).
     case downloadFailed(path: String, reason: String)
     /// A file (or its decompressed content) larger than it may be.
     case tooLarge(path: String, reason: String)
@@ -76,7 +76,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case .wrongDimensions(let path, let expected, let found):
             return "\(path): wrong dimensions: expected \(expected), found \(found)"
         case .downloadFailed(let path, let reason):
-            return "\(path): download failed: \(reason) (no network? put the files in the data folder by hand)"
+            return "\(path): download failed: \(reason) (no network? \(MNIST.missingFilesHint))"
         case .tooLarge(let path, let reason):
             return "\(path): too large: \(reason)"
         }

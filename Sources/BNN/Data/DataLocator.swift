@@ -12,9 +12,6 @@ public struct DataLocator: Sendable {
     /// The user's cache folder, searched second and the target of downloads.
     public let cacheDirectory: URL
 
-    /// The hint shown when data is missing.
-    public static let missingHint = "set --data-dir or BNN_DATA_DIR; expected mnist/train-images-idx3-ubyte(.gz)"
-
     /// Resolves the folders from an explicit path and the environment.
     public init(dataDirectory explicit: String? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {

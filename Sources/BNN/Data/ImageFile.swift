@@ -14,10 +14,18 @@ public enum ImageFile {
     /// Decodes image bytes; `path` names the file in errors.
     public static func decode(_ bytes: [UInt8], path: String) throws -> GreyImage {
         if bytes.starts(with: PNGDecoder.signature) { return try PNGDecoder.decode(bytes, path: path) }
-        if bytes.count >= 2 && bytes[0] == UInt8(ascii: "P") && (bytes[1] == UInt8(ascii: "5") || bytes[1] == UInt8(ascii: "2")) {
-            return try PGMDecoder.decode(bytes, path: path)
-        }
+        if isPGM(bytes) { return try PGMDecoder.decode(bytes, path: path) }
         throw DataError.unsupportedImageFormat(path: path, found: sniff(bytes), hint: "convert it to PNG or PGM")
+    }
+
+    /// Whether `bytes` (at least the first 8 of a file) start like a PNG or PGM image.
+    static func isSupported(_ bytes: [UInt8]) -> Bool {
+        bytes.starts(with: PNGDecoder.signature) || isPGM(bytes)
+    }
+
+    /// `P5` (binary) or `P2` (ASCII) PGM.
+    static func isPGM(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 2 && bytes[0] == UInt8(ascii: "P") && (bytes[1] == UInt8(ascii: "5") || bytes[1] == UInt8(ascii: "2"))
     }
 
     /// A short name for a format recognised by its magic bytes.

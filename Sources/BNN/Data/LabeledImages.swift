@@ -87,7 +87,7 @@ public struct UnlabeledImages: Sendable {
         self.columns = columns
     }
 
-    /// Loads an IDX image file (gzip or raw), e.g. for `--ood NAME=PATH`.
+    /// Loads an IDX image file (gzip or raw).
     public static func load(images url: URL, expectedRows: Int? = 28, expectedColumns: Int? = 28) throws -> UnlabeledImages {
         try UnlabeledImages(file: IDXFile.read(from: url), path: url.path, expectedRows: expectedRows, expectedColumns: expectedColumns)
     }
@@ -97,6 +97,42 @@ public struct UnlabeledImages: Sendable {
     public init(file: IDXFile, path: String, expectedRows: Int? = 28, expectedColumns: Int? = 28) throws {
         let (rows, columns) = try file.imageSize(path: path, expectedRows: expectedRows, expectedColumns: expectedColumns)
         self.init(images: file.unitTensor(), rows: rows, columns: columns)
+    }
+
+    /// PNG or PGM files of any size, each prepared as an MNIST digit (`DigitNormalizer`), as `bnn predict` reads them.
+    public static func digits(fromImageFiles paths: [String]) throws -> UnlabeledImages {
+        let side = DigitNormalizer.side
+        let images = Tensor(shape: [paths.count, side * side])
+        for (index, path) in paths.enumerated() {
+            let pixels = DigitNormalizer.normalize(try ImageFile.load(path))
+            pixels.withUnsafeBufferPointer { (images.pointer + index * pixels.count).update(from: $0.baseAddress!, count: pixels.count) }
+        }
+        return UnlabeledImages(images: images, rows: side, columns: side)
+    }
+
+    /// What an out-of-distribution set may be, for errors.
+    static let setKinds = "an IDX images file (magic 0x00000803, raw or .gz), a PNG or PGM image, or a folder of PNG/PGM images"
+
+    /// An out-of-distribution set (`--ood NAME=PATH`): an IDX file of 28×28 images (gzip or raw), one PNG
+    /// or PGM image, or a folder of them (taken in name order); images are prepared like `bnn predict`'s.
+    public static func load(outOfDistribution path: String) throws -> UnlabeledImages {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataError.missingFile(path: path, hint: "expected \(setKinds)")
+        }
+        if isDirectory.boolValue {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            let images = names.filter { ["png", "pgm"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }.sorted()
+            guard !images.isEmpty else { throw DataError.missingFile(path: path, hint: "the folder holds no .png or .pgm image; expected \(setKinds)") }
+            return try digits(fromImageFiles: images.map { URL(fileURLWithPath: path).appendingPathComponent($0).path })
+        }
+        let head = FileHandle(forReadingAtPath: path).map { [UInt8]($0.readData(ofLength: 8)) } ?? []
+        if ImageFile.isSupported(head) { return try digits(fromImageFiles: [path]) }
+        do {
+            return try load(images: URL(fileURLWithPath: path))
+        } catch DataError.badMagic(let path, _, let found) {
+            throw DataError.badMagic(path: path, expected: setKinds, found: found)
+        }
     }
 }
 

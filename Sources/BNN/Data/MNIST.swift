@@ -23,6 +23,13 @@ public struct MNIST: Sendable {
     public static let testLabelsName = "t10k-labels-idx1-ubyte"
     public static var fileNames: [String] { [trainImagesName, trainLabelsName, testImagesName, testLabelsName] }
 
+    /// How to provide the files by hand, for errors about missing or undownloadable MNIST: all four
+    /// names and the two ways to point at their folder.
+    public static var missingFilesHint: String {
+        "put \(fileNames.dropLast().joined(separator: ", ")) and \(fileNames.last!) (raw or .gz) in a folder's mnist/ "
+            + "and name that folder with --data-dir or BNN_DATA_DIR"
+    }
+
     /// Published SHA-256 of the decompressed content, by file name.
     ///
     /// The original training images' SHA-256 is not recorded here (only their MD5 was published);
@@ -101,7 +108,7 @@ public struct MNIST: Sendable {
             guard download else {
                 throw DataError.missingFile(
                     path: locator.dataDirectory.appendingPathComponent("mnist").appendingPathComponent(missing[0]).path,
-                    hint: "looked in \(searched); \(DataLocator.missingHint)")
+                    hint: "looked in \(searched); \(missingFilesHint)")
             }
             let folder = locator.cacheDirectory.appendingPathComponent("mnist")
             for name in missing {

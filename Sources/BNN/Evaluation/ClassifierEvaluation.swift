@@ -1,6 +1,6 @@
 import Foundation
 
-/// The figures for one data set in `bnn evaluate --json` (DESIGN.md, "Contracts").
+/// The figures for one data set in `bnn evaluate --json` (docs/reference.md).
 public struct DatasetEvaluation: Codable, Sendable, Equatable {
     public var count: Int
     /// The share of inputs the rule refused.
@@ -24,7 +24,7 @@ public struct DatasetEvaluation: Codable, Sendable, Equatable {
     }
 }
 
-/// The result of `bnn evaluate`, encoded exactly as DESIGN.md's JSON contract.
+/// The result of `bnn evaluate`, encoded exactly as documented in docs/reference.md.
 public struct EvaluationResult: Codable, Sendable, Equatable {
     public var samples: Int
     public var rule: String
@@ -55,25 +55,29 @@ public struct DatasetDetails {
     public var labels: [Int]?
     public var summary: PredictiveSummary
     public var decisions: [Decision]
-    /// `[samples, count, classes]` sampled probabilities.
+    /// `[samples, count, classes]` sampled probabilities (the first round: `samples` per input).
     public var probabilities: Tensor
+    /// The samples each input's answer rests on (more than `samples` near the rule's boundary).
+    public var sampleCounts: [Int]
 }
 
 /// Evaluates a classifier and its decision rule on an in-distribution test set and any number of
 /// out-of-distribution sets.
 public enum ClassifierEvaluation {
+    /// `samples` posterior samples per input, more for inputs near the rule's boundary (`refinement`, by
+    /// default up to 8 × `samples`).
     public static func evaluate(
-        model: BayesianClassifier, rule: DecisionRule, samples: Int,
+        model: BayesianClassifier, rule: DecisionRule, samples: Int, refinement: SampleRefinement? = nil,
         test: LabeledImages, outOfDistribution: [(name: String, images: Tensor)],
         generator: inout RandomGenerator
     ) -> (result: EvaluationResult, details: [DatasetDetails]) {
         let started = Date()
         let predictive = Predictive(network: model.network)
         func run(_ name: String, _ images: Tensor, _ labels: [Int]?) -> DatasetDetails {
-            let probabilities = predictive.sampleProbabilities(images, samples: samples, generator: &generator)
-            let summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentile)
-            let decisions = (0..<summary.count).map { rule.decide(summary, index: $0) }
-            return DatasetDetails(name: name, images: images, labels: labels, summary: summary, decisions: decisions, probabilities: probabilities)
+            let sampled = predictive.decide(images, rule: rule, samples: samples, refinement: refinement ?? .standard(samples: samples),
+                                            generator: &generator)
+            return DatasetDetails(name: name, images: images, labels: labels, summary: sampled.summary, decisions: sampled.decisions,
+                                  probabilities: sampled.probabilities, sampleCounts: sampled.sampleCounts)
         }
         let inDistribution = run("mnist", test.images, test.labels)
         let summary = inDistribution.summary

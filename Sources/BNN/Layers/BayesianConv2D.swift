@@ -146,7 +146,7 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
         let useLocal = mode == .sample || (mode == .train && estimator == .local)
         if useLocal {
             let mean = meanBuffer.tensor(shape: shape), std = stdBuffer.tensor(shape: shape)
-            outputMoments(input, mean: mean, standardDeviation: std)
+            moments(input, mean: mean, standardDeviation: std, path: mode.matrixMultiplyPath)
             let noise = noiseBuffer.tensor(shape: shape)
             generator.fillNormal(noise)
             Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
@@ -163,7 +163,7 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
         }
         let (columnBuffer, productBuffer) = scratch(batch: batch)
         Im2Col.convolve(input.pointer, batch: batch, geometry: geometry, weight: weight, bias: bias, filters: filters,
-                        columns: columnBuffer, product: productBuffer, output: output.pointer)
+                        columns: columnBuffer, product: productBuffer, output: output.pointer, path: mode.matrixMultiplyPath)
         return output
     }
 
@@ -181,6 +181,11 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
     /// (Kingma et al. 2015, eq. 6, applied per output position), for a fixed input; `mean` and
     /// `standardDeviation` hold `[batch, filters, outputHeight, outputWidth]` values.
     public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor) {
+        moments(input, mean: mean, standardDeviation: std, path: MatrixMultiply.rowStablePath)
+    }
+
+    /// `outputMoments` with the matrix multiplies on `path` (nil: the automatic choice, for training).
+    private func moments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor, path: MatrixMultiply.Path?) {
         let batch = input.rows
         precondition(input.count == batch * geometry.inputSize && mean.count == batch * outputPerExample
                         && std.count == mean.count,
@@ -196,11 +201,11 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
             let width = n * positions
             Im2Col.columns(input.pointer + start * geometry.inputSize, examples: n, geometry: geometry, into: columnBuffer.pointer)
             MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weightMu.value.pointer, lda: patch,
-                                b: columnBuffer.pointer, ldb: width, c: productBuffer.pointer, ldc: width)
+                                b: columnBuffer.pointer, ldb: width, c: productBuffer.pointer, ldc: width, path: path)
             // The columns of x² are the squares of the columns of x (padding stays zero).
             Elementwise.square(columnBuffer.pointer, columnBuffer.pointer, count: patch * width)
             MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weightVariance.pointer, lda: patch,
-                                b: columnBuffer.pointer, ldb: width, c: variances.pointer, ldc: width)
+                                b: columnBuffer.pointer, ldb: width, c: variances.pointer, ldc: width, path: path)
             Im2Col.scatter(productBuffer.pointer, bias: biasMu.value.pointer, examples: n, filters: filters,
                            positions: positions, into: mean.pointer + start * outputPerExample)
             Im2Col.scatterStandardDeviation(variances.pointer, biasVariance: biasVariance.pointer, examples: n, filters: filters,

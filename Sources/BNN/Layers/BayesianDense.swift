@@ -166,13 +166,13 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
         switch mode {
         case .mean:
             MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
-                                b: weightMu.value.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
+                                b: weightMu.value.pointer, ldb: outputs, c: output.pointer, ldc: outputs, path: mode.matrixMultiplyPath)
             Elementwise.addRow(biasMu.value.pointer, to: output.pointer, rows: batch, columns: outputs)
         case .sampleWeights:
             refresh(.sigma)
             sampleWeights(generator: &generator)
             MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
-                                b: sampledWeight.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
+                                b: sampledWeight.pointer, ldb: outputs, c: output.pointer, ldc: outputs, path: mode.matrixMultiplyPath)
             Elementwise.addRow(sampledBias.pointer, to: output.pointer, rows: batch, columns: outputs)
         case .sample:
             let mean = meanBuffer.matrix(rows: batch, columns: outputs)
@@ -239,23 +239,51 @@ public final class BayesianDense: BayesianLayer, MomentLayer, FusedAdamLayer {
     /// Mean `x·μ + μ_b` and standard deviation `sqrt(x²·σ² + σ_b²)` of each pre-activation (Kingma et al.
     /// 2015, eq. 6), for a fixed input.
     ///
-    /// Inputs that are mostly zero (MNIST digits light about a fifth of their pixels) take the sparse path,
-    /// which only visits the non-zero inputs; others take two dense matrix multiplies.
+    /// Each row's result depends on that row alone, bit for bit, whatever the other rows: rows that are
+    /// mostly zero (MNIST digits light about a fifth of their pixels) take the sparse kernel, which only
+    /// visits the non-zero inputs, and the other rows two dense matrix multiplies on the portable kernels
+    /// (whose sums run in the same order for any number of rows; BLAS picks kernels by shape).
     public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor) {
         let batch = input.rows
         refresh(.variance)
-        if Self.prefersSparseMoments(input.pointer, count: input.count) {
+        let sparseRows = (0..<batch).filter { Self.prefersSparseMoments(input.pointer + $0 * inputs, count: inputs) }
+        if sparseRows.count == batch {
             sparseMoments(input, mean: mean, variance: std, withBias: true)
-            return
+        } else if sparseRows.isEmpty {
+            denseMoments(input, mean: mean, deviation: std)
+        } else {
+            // Each kind of row through its own path, then back to its place.
+            var isSparse = [Bool](repeating: false, count: batch)
+            for row in sparseRows { isSparse[row] = true }
+            let denseRows = (0..<batch).filter { !isSparse[$0] }
+            for (rows, sparse) in [(sparseRows, true), (denseRows, false)] {
+                let part = Tensor(shape: [rows.count, inputs])
+                for (i, row) in rows.enumerated() { (part.pointer + i * inputs).update(from: input.pointer + row * inputs, count: inputs) }
+                let partMean = Tensor(shape: [rows.count, outputs]), partDeviation = Tensor(shape: [rows.count, outputs])
+                if sparse {
+                    sparseMoments(part, mean: partMean, variance: partDeviation, withBias: true)
+                } else {
+                    denseMoments(part, mean: partMean, deviation: partDeviation)
+                }
+                for (i, row) in rows.enumerated() {
+                    (mean.pointer + row * outputs).update(from: partMean.pointer + i * outputs, count: outputs)
+                    (std.pointer + row * outputs).update(from: partDeviation.pointer + i * outputs, count: outputs)
+                }
+            }
         }
+    }
+
+    /// `outputMoments` by two matrix multiplies on the portable kernels.
+    private func denseMoments(_ input: Tensor, mean: Tensor, deviation: Tensor) {
+        let batch = input.rows
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
-                            b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs)
+                            b: weightMu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs, path: MatrixMultiply.rowStablePath)
         Elementwise.addRow(biasMu.value.pointer, to: mean.pointer, rows: batch, columns: outputs)
         let squared = inputSquared.matrix(rows: batch, columns: inputs)
         Elementwise.square(input.pointer, squared.pointer, count: squared.count)
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: squared.pointer, lda: inputs,
-                            b: weightVariance.pointer, ldb: outputs, c: std.pointer, ldc: outputs)
-        let s = std.pointer
+                            b: weightVariance.pointer, ldb: outputs, c: deviation.pointer, ldc: outputs, path: MatrixMultiply.rowStablePath)
+        let s = deviation.pointer
         let bv = biasVariance.pointer
         for r in 0..<batch {
             let line = s + r * outputs

@@ -60,7 +60,7 @@ public final class Conv2D: Layer {
         let output = outputBuffer.tensor(shape: [batch, filters, geometry.outputHeight, geometry.outputWidth])
         let (columnBuffer, productBuffer) = scratch(batch: batch)
         Im2Col.convolve(input.pointer, batch: batch, geometry: geometry, weight: weight.value.pointer, bias: bias.value.pointer,
-                        filters: filters, columns: columnBuffer, product: productBuffer, output: output.pointer)
+                        filters: filters, columns: columnBuffer, product: productBuffer, output: output.pointer, path: mode.matrixMultiplyPath)
         return output
     }
 

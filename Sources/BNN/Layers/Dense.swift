@@ -38,7 +38,7 @@ public final class Dense: Layer {
         if mode == .train { savedInput = input }
         let output = outputBuffer.tensor(shape: [batch, outputs])
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
-                            b: weight.value.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
+                            b: weight.value.pointer, ldb: outputs, c: output.pointer, ldc: outputs, path: mode.matrixMultiplyPath)
         Elementwise.addRow(bias.value.pointer, to: output.pointer, rows: batch, columns: outputs)
         return output
     }

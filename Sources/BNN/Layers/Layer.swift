@@ -29,6 +29,13 @@ public enum ForwardMode: Sendable {
     case mean
 }
 
+extension ForwardMode {
+    /// The matrix-multiply path a layer uses in this mode: prediction modes use
+    /// `MatrixMultiply.rowStablePath`, so that an input's output does not depend on the rest of the
+    /// batch; training takes the automatic choice.
+    public var matrixMultiplyPath: MatrixMultiply.Path? { self == .train ? nil : MatrixMultiply.rowStablePath }
+}
+
 /// One step of a feed-forward network: `forward` maps a batch to a batch, `backward` maps the gradient
 /// of the loss with respect to the output to the gradient with respect to the input, writing parameter
 /// gradients on the way.

@@ -6,7 +6,7 @@ extension BayesianClassifier {
     /// The model-file version this library writes and reads.
     public static let fileVersion = "1"
 
-    /// Saves the model as safetensors (DESIGN.md, "Model file"), atomically: a crash mid-save leaves any
+    /// Saves the model as safetensors (docs/reference.md, "Model file"), atomically: a crash mid-save leaves any
     /// earlier file at `url` intact.
     public func save(to url: URL) throws {
         var file = SafeTensorsFile()

@@ -204,7 +204,7 @@ enum Im2Col {
     /// `block = blockSize(batch:geometry:)`.
     static func convolve(_ input: UnsafePointer<Float>, batch: Int, geometry g: ConvolutionGeometry,
                          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, filters: Int,
-                         columns: Tensor, product: Tensor, output: UnsafeMutablePointer<Float>) {
+                         columns: Tensor, product: Tensor, output: UnsafeMutablePointer<Float>, path: MatrixMultiply.Path? = nil) {
         let block = blockSize(batch: batch, geometry: g)
         let positions = g.positions, patch = g.patchSize
         var start = 0
@@ -212,7 +212,7 @@ enum Im2Col {
             let n = min(block, batch - start)
             Self.columns(input + start * g.inputSize, examples: n, geometry: g, into: columns.pointer)
             MatrixMultiply.gemm(m: filters, n: n * positions, k: patch, a: weight, lda: patch,
-                                b: columns.pointer, ldb: n * positions, c: product.pointer, ldc: n * positions)
+                                b: columns.pointer, ldb: n * positions, c: product.pointer, ldc: n * positions, path: path)
             scatter(product.pointer, bias: bias, examples: n, filters: filters, positions: positions,
                     into: output + start * filters * positions)
             start += n

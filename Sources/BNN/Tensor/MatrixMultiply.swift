@@ -42,6 +42,12 @@ public enum MatrixMultiply {
         return m >= 64 && n >= 64 && k >= 64 ? .portable : .blas
     }
 
+    /// The path for products whose rows must come out the same whatever the other rows (prediction: an
+    /// input's answer must not depend on the batch it shares). The portable kernels sum every element of C
+    /// in the same order for any m and n and any split over threads; BLAS libraries pick their kernels
+    /// by shape. `preferredPath`, when set, still wins (tests and benchmarks compare paths with it).
+    public static var rowStablePath: Path { _preferred ?? .portable }
+
     /// The paths available on this machine.
     public static var availablePaths: [Path] {
         BLASLibrary.shared != nil ? [.blas, .portable, .reference] : [.portable, .reference]

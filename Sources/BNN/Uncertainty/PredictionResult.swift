@@ -21,16 +21,22 @@ public struct PredictionResult: Codable, Sendable, Equatable {
     public var score: String
     public var scoreValue: Float
     public var threshold: Float
+    /// The posterior samples asked for (S).
     public var samples: Int
+    /// The samples the answer rests on: S, or more when the input lay within Monte Carlo error of the
+    /// threshold (`SampleRefinement`).
+    public var samplesUsed: Int
 
     enum CodingKeys: String, CodingKey {
         case answer, classes, refused, prediction, median, p05, p95, mean, entropy, rule, score, threshold, samples
         case mutualInformation = "mutual_information"
         case scoreValue = "score_value"
+        case samplesUsed = "samples_used"
     }
 
-    /// The result for input `index` of a batch summary under `rule`.
-    public init(summary: PredictiveSummary, index: Int, rule: DecisionRule, classNames: [String]) {
+    /// The result for input `index` of a batch summary under `rule`; `samplesUsed` is the number of samples
+    /// the input's summary rests on (the summary's own count when nil).
+    public init(summary: PredictiveSummary, index: Int, rule: DecisionRule, classNames: [String], samplesUsed: Int? = nil) {
         let decision = rule.decide(summary, index: index)
         let c = summary.classes
         func row(_ tensor: Tensor) -> [Float] { Array(UnsafeBufferPointer(start: tensor.pointer + index * c, count: c)) }
@@ -49,15 +55,21 @@ public struct PredictionResult: Codable, Sendable, Equatable {
         scoreValue = decision.score
         threshold = rule.threshold
         samples = summary.samples
+        self.samplesUsed = samplesUsed ?? summary.samples
     }
 }
 
 extension BayesianClassifier {
     /// Predicts the class of each input row (`[count, inputCount]`, pixel values as the model was trained on)
-    /// under `rule` with `samples` posterior samples.
-    public func predict(_ inputs: Tensor, rule: DecisionRule, samples: Int, generator: inout RandomGenerator) -> [PredictionResult] {
-        let probabilities = Predictive(network: network).sampleProbabilities(inputs, samples: samples, generator: &generator)
-        let summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentile)
-        return (0..<summary.count).map { PredictionResult(summary: summary, index: $0, rule: rule, classNames: classNames) }
+    /// under `rule` with `samples` posterior samples, more for inputs near the rule's boundary
+    /// (`refinement`, by default up to 8 × `samples`). Each input's answer depends only on the input, the
+    /// model, `samples` and the generator's state, not on the other inputs.
+    public func predict(_ inputs: Tensor, rule: DecisionRule, samples: Int, refinement: SampleRefinement? = nil,
+                        generator: inout RandomGenerator) -> [PredictionResult] {
+        let sampled = Predictive(network: network).decide(inputs, rule: rule, samples: samples,
+                                                          refinement: refinement ?? .standard(samples: samples), generator: &generator)
+        return (0..<sampled.summary.count).map {
+            PredictionResult(summary: sampled.summary, index: $0, rule: rule, classNames: classNames, samplesUsed: sampled.sampleCounts[$0])
+        }
     }
 }

@@ -4,30 +4,41 @@ import Foundation
 /// Monte Carlo samples of the posterior predictive distribution: for each input, the class probabilities
 /// of S networks drawn from the posterior.
 ///
-/// The fast path (DESIGN.md, "Prediction with S samples"), for networks of dense Bayesian layers: when the
-/// first layer is a `MomentLayer`, the mean and standard deviation of its outputs are computed once per
-/// input and only the noise is drawn per sample (one vector per sample, rotated by a random offset per
-/// input: `rotatedNoise`); the rest of the network runs once per sample with local reparameterisation.
-/// For every input this gives exactly the distribution of sampling whole networks (samples of different
-/// inputs are nearly independent instead of sharing weights, which no per-input summary can see).
-/// `wholeNetworks` turns the fast path off and draws one weight sample per network and chunk, as the
-/// tutorial did; networks with Bayesian convolutions are always sampled that way (see
-/// `prefersWholeNetworks`).
+/// **An input's samples depend only on the input, the model, the sample index and the call's seed** —
+/// never on which other inputs share the call, their order or the chunking. Every input gets an identity
+/// (a 64-bit hash of its values, `InputIdentity`), and every random choice for it is keyed by that
+/// identity and by per-sample keys derived from the seed (`SampleKeys`). Sample s of a call with seed k
+/// is the same whether 10 or 1,000 samples are drawn, which is what lets `SampleRefinement` add samples
+/// for the inputs near a threshold.
 ///
-/// For the tutorial's shape (moment layer → ReLU → `BayesianDense` with at most 16 outputs) each sample
-/// is one fused kernel per row (`bnn_fused_sample_mlp`): noise, affine, ReLU, the second layer's moments,
-/// its noise and softmax without writing the hidden activations, split over the cores by rows. It draws
-/// the same Normal streams and offsets, in the same order, as the layer-by-layer path, so the two agree
-/// to rounding.
+/// The fast path, for moment layer → ReLU → `BayesianDense`
+/// (at most 16 classes): the mean and standard deviation of the first layer's outputs are computed once
+/// per input and only the noise is drawn per sample — one vector per sample, read by each input rotated
+/// by an offset of its own (`rotatedNoise`); the second layer runs with local reparameterisation, its
+/// output noise a slice of a second per-sample vector at the input's own offset. For every input this is
+/// exactly the distribution of sampling whole networks. The fused C kernel (`bnn_fused_sample_mlp`) does
+/// each sample of a block of rows in one pass; `fusedKernel = false` runs the same computation in plain
+/// Swift (the reference the kernel is checked against).
+///
+/// Every other network (convolutions, deeper stacks, more classes) samples whole networks: the inputs
+/// are split into `networkGroups` groups by identity, and sample s of group g is one weight draw keyed by
+/// (s, g), shared by the group's inputs. `wholeNetworks` sends the fast path's networks this way too.
 public struct Predictive {
     public let network: Sequential
-    /// Sample whole weight matrices (one network shared by a chunk of inputs) instead of the fast path.
+    /// Sample whole weight matrices (one network per sample and group of inputs) instead of the fast path.
     public var wholeNetworks: Bool
     /// Inputs processed together (bounds memory: about `chunkSize × hidden × 16` bytes).
     public var chunkSize: Int
-    /// Use the fused kernel when the network has its shape. Turning it off runs the layer-by-layer path
-    /// with the same draws, which checks the kernel.
+    /// Use the fused kernel when the network has its shape; `false` runs the plain-Swift reference with the
+    /// same draws.
     public var fusedKernel = true
+    /// Groups of inputs that share a sampled network on the whole-network path: more groups make the
+    /// samples of different inputs less dependent (data-set figures vary less from seed to seed), fewer
+    /// make the batches larger.
+    public static let networkGroups: UInt64 = 16
+    /// Length of the per-sample output noise vector of the fast path: two inputs read overlapping
+    /// slices of it with probability about 2·classes / length.
+    static let outputNoiseLength = 4096
 
     /// The most posterior samples per input that model files and the command line may ask for (10,000):
     /// scores settle long before (100 is the default), and larger counts only cost memory and time.
@@ -46,72 +57,93 @@ public struct Predictive {
     }
 
     /// Class probabilities `[samples, count, classes]` (sample-major) for the `count` inputs in `images`
-    /// (`[count, inputCount]`).
+    /// (`[count, inputCount]`), with a seed taken from `generator`.
     public func sampleProbabilities(_ images: Tensor, samples: Int, generator: inout RandomGenerator) -> Tensor {
         precondition(samples > 0, "samples must be positive, got \(samples)")
+        return sampleProbabilities(images, samples: 0..<samples, seed: generator.next())
+    }
+
+    /// Samples `samples` (a range of sample indices) of every input under the call seed `seed`:
+    /// `[samples.count, count, classes]`. Sample s of an input is the same in every call with the same
+    /// seed, whatever the range around it and whatever the other inputs.
+    public func sampleProbabilities(_ images: Tensor, samples: Range<Int>, seed: UInt64) -> Tensor {
+        precondition(!samples.isEmpty && samples.lowerBound >= 0, "need a non-empty range of samples, got \(samples)")
         let count = images.rows
         let features = network.inputCount
         precondition(images.count == count * features, "images \(images.shape) do not have \(features) values each")
-        let classes = network.classes
-        let result = Tensor(shape: [samples, count, classes])
-        let layers = network.layers
-        let sampleWholeNetworks = wholeNetworks || Self.prefersWholeNetworks(network)
-        let fastPath = !sampleWholeNetworks && layers.first is MomentLayer
-
-        var start = 0
-        while start < count {
-            let size = min(chunkSize, count - start)
-            let chunk = Tensor(shape: [size, features])
-            chunk.pointer.update(from: images.pointer + start * features, count: size * features)
-            if fastPath, let first = layers.first as? MomentLayer {
-                let hiddenShape = [size] + first.outputShape(for: network.inputShape)
+        let result = Tensor(shape: [samples.count, count, network.classes])
+        guard count > 0 else { return result }
+        let identities = InputIdentity.identities(of: images)
+        let keys = SampleKeys(seed: seed)
+        if !wholeNetworks && !Self.prefersWholeNetworks(network), let fast = FastPath(network) {
+            var start = 0
+            while start < count {
+                let size = min(chunkSize, count - start)
+                let chunk = Tensor(shape: [size, features])
+                chunk.pointer.update(from: images.pointer + start * features, count: size * features)
+                let hiddenShape = [size] + fast.first.outputShape(for: network.inputShape)
                 let mean = Tensor(shape: hiddenShape), std = Tensor(shape: hiddenShape)
-                first.outputMoments(chunk, mean: mean, standardDeviation: std)
-                if fusedKernel, let second = fusedSecondLayer(hidden: mean.columns, classes: classes) {
-                    Self.sampleFused(mean: mean, deviation: std, second: second, samples: samples, count: count, start: start,
-                                     into: result, generator: &generator)
-                    start += size
-                    continue
+                fast.first.outputMoments(chunk, mean: mean, standardDeviation: std)
+                let chunkIdentities = Array(identities[start..<(start + size)])
+                if fusedKernel {
+                    Self.sampleFused(mean: mean, deviation: std, second: fast.second, identities: chunkIdentities,
+                                     samples: samples, keys: keys, count: count, start: start, into: result)
+                } else {
+                    Self.sampleReference(mean: mean, deviation: std, second: fast.second, identities: chunkIdentities,
+                                         samples: samples, keys: keys, count: count, start: start, into: result)
                 }
-                let activation = Tensor(shape: hiddenShape)
-                let perInput = mean.count / max(size, 1)
-                let noise = Tensor(shape: [perInput])
-                for sample in 0..<samples {
-                    let key = generator.next()
-                    NormalSampler.fill(noise.pointer, count: perInput, key: key)
-                    Self.rotatedNoise(mean: mean, std: std, noise: noise.pointer, key: key, into: activation)
-                    var output = activation
-                    for layer in layers.dropFirst() { output = layer.forward(output, mode: .sample, generator: &generator) }
-                    Self.softmax(output, into: result.pointer + (sample * count + start) * classes)
-                }
-            } else {
-                let mode: ForwardMode = sampleWholeNetworks ? .sampleWeights : .sample
-                for sample in 0..<samples {
-                    let logits = network.forward(chunk, mode: mode, generator: &generator)
-                    Self.softmax(logits, into: result.pointer + (sample * count + start) * classes)
-                }
+                start += size
             }
-            start += size
+        } else {
+            sampleWholeNetworks(images, identities: identities, samples: samples, keys: keys, into: result)
         }
         return result
     }
 
+    /// The whole-network path: inputs grouped by identity; sample s of group g is the network drawn from
+    /// the generator seeded with `keys.network(s, group: g)`, applied to every chunk of the group.
+    private func sampleWholeNetworks(_ images: Tensor, identities: [UInt64], samples: Range<Int>, keys: SampleKeys,
+                                     into result: Tensor) {
+        let count = images.rows, features = network.inputCount, classes = network.classes
+        var members = [[Int]](repeating: [], count: Int(Self.networkGroups))
+        for (index, identity) in identities.enumerated() { members[Int(identity % Self.networkGroups)].append(index) }
+        for (group, rows) in members.enumerated() where !rows.isEmpty {
+            var first = 0
+            while first < rows.count {
+                let part = rows[first..<min(rows.count, first + chunkSize)]
+                let chunk = Tensor(shape: [part.count, features])
+                for (i, row) in part.enumerated() {
+                    (chunk.pointer + i * features).update(from: images.pointer + row * features, count: features)
+                }
+                let probabilities = Tensor(shape: [part.count, classes])
+                for (position, sample) in samples.enumerated() {
+                    var generator = RandomGenerator(seed: keys.network(sample, group: UInt64(group)))
+                    let logits = network.forward(chunk, mode: .sampleWeights, generator: &generator)
+                    Self.softmax(logits, into: probabilities.pointer)
+                    for (i, row) in part.enumerated() {
+                        (result.pointer + (position * count + row) * classes)
+                            .update(from: probabilities.pointer + i * classes, count: classes)
+                    }
+                }
+                first += part.count
+            }
+        }
+    }
+
     /// The first layer's sampled pre-activations of one sample, `mean + std ⊙ ε_r` for each row r, where
-    /// ε_r is the sample's noise vector `noise` rotated by a uniform offset of its own
-    /// (`bnn_noise_offset(key, r, n)`): ε_r[j] = noise[(j + o_r) mod n]. Each row's ε_r is exactly N(0, I)
-    /// and independent of the other samples' (each sample draws a new vector), so every input still gets
-    /// exactly its local-reparameterisation distribution; one vector of n draws serves all rows, instead of
-    /// n draws per row. Rows of a sample share the values but not their places, so their noise is
-    /// nearly independent (common noise without rotation made the data-set figures swing by several
-    /// points from one seed to the next).
-    static func rotatedNoise(mean: Tensor, std: Tensor, noise: UnsafePointer<Float>, key: UInt64, into activation: Tensor) {
+    /// ε_r is the sample's noise vector `noise` (`2n` values: the vector twice) rotated by the offset of the
+    /// row's input, `bnn_noise_offset(key, identity_r, n)`: ε_r[j] = noise[(j + o_r) mod n]. Each input's
+    /// ε_r is exactly N(0, I) and independent of the other samples' (each sample draws a new vector), so
+    /// every input gets exactly its local-reparameterisation distribution; one vector of n draws serves
+    /// all rows. Rows of a sample share the values but not their places, so their noise is nearly
+    /// independent (common noise without rotation made the data-set figures swing from seed to seed).
+    static func rotatedNoise(mean: Tensor, std: Tensor, noise: UnsafePointer<Float>, key: UInt64, identities: [UInt64],
+                             into activation: Tensor) {
         let rows = mean.rows, n = mean.count / max(rows, 1)
         for row in 0..<rows {
-            let offset = bnn_noise_offset(key, row, n)
-            let m = mean.pointer + row * n, s = std.pointer + row * n, out = activation.pointer + row * n
-            // j < n − o reads noise[o + j]; the rest wraps to noise[j − (n − o)].
-            Elementwise.affineNoise(mean: m, std: s, noise: noise + offset, into: out, count: n - offset)
-            Elementwise.affineNoise(mean: m + (n - offset), std: s + (n - offset), noise: noise, into: out + (n - offset), count: offset)
+            let offset = bnn_noise_offset(key, Int(bitPattern: UInt(identities[row])), n)
+            Elementwise.affineNoise(mean: mean.pointer + row * n, std: std.pointer + row * n, noise: noise + offset,
+                                    into: activation.pointer + row * n, count: n)
         }
     }
 
@@ -124,80 +156,144 @@ public struct Predictive {
         network.layers.contains { $0 is BayesianConv2D }
     }
 
-    /// The second layer's posterior, transposed to `[classes, stride]` (zero-padded rows) for the fused
-    /// kernel, when the network is moment layer → ReLU → `BayesianDense`; else nil.
-    private func fusedSecondLayer(hidden: Int, classes: Int) -> FusedSecondLayer? {
-        let layers = network.layers
-        guard layers.count == 3, layers[1] is ReLU, let second = layers[2] as? BayesianDense,
-              second.inputs == hidden, second.outputs == classes, classes <= Int(BNN_FUSED_MAX_CLASSES) else { return nil }
-        let posterior = second.posteriorMeanAndVariance()
-        // Zero padding to whole vectors and whole class groups, as the kernel reads them.
-        let stride = (hidden + 15) / 16 * 16
-        let group = Int(BNN_FUSED_CLASS_GROUP)
-        let paddedClasses = (classes + group - 1) / group * group
-        let mean = Tensor(shape: [paddedClasses, stride]), variance = Tensor(shape: [paddedClasses, stride])
-        for j in 0..<hidden {
-            for c in 0..<classes {
-                mean.pointer[c * stride + j] = posterior.weightMean.pointer[j * classes + c]
-                variance.pointer[c * stride + j] = posterior.weightVariance.pointer[j * classes + c]
-            }
+    /// The networks the fast path serves: a moment layer, ReLU, and a `BayesianDense` with at most
+    /// `BNN_FUSED_MAX_CLASSES` outputs, with the second layer's posterior laid out for the kernel.
+    private struct FastPath {
+        let first: MomentLayer
+        let second: SecondLayer
+
+        init?(_ network: Sequential) {
+            let layers = network.layers
+            guard layers.count == 3, let first = layers[0] as? MomentLayer, layers[1] is ReLU,
+                  let dense = layers[2] as? BayesianDense, dense.outputs == network.classes,
+                  network.classes <= Int(BNN_FUSED_MAX_CLASSES),
+                  first.outputShape(for: network.inputShape) == [dense.inputs] else { return nil }
+            self.first = first
+            second = SecondLayer(dense)
         }
-        return FusedSecondLayer(stride: stride, meanTransposed: mean, varianceTransposed: variance,
-                                biasMean: posterior.biasMean, biasVariance: posterior.biasVariance)
     }
 
-    private struct FusedSecondLayer {
+    /// The second layer's posterior, transposed to `[classes, stride]` (zero-padded rows and columns).
+    private struct SecondLayer {
+        let hidden: Int
+        let classes: Int
         let stride: Int
         let meanTransposed: Tensor
         let varianceTransposed: Tensor
         let biasMean: Tensor
         let biasVariance: Tensor
+
+        init(_ layer: BayesianDense) {
+            let posterior = layer.posteriorMeanAndVariance()
+            hidden = layer.inputs
+            classes = layer.outputs
+            // Zero padding to whole vectors and whole class groups, as the kernel reads them.
+            stride = (hidden + 15) / 16 * 16
+            let group = Int(BNN_FUSED_CLASS_GROUP)
+            let paddedClasses = (classes + group - 1) / group * group
+            meanTransposed = Tensor(shape: [paddedClasses, stride])
+            varianceTransposed = Tensor(shape: [paddedClasses, stride])
+            for j in 0..<hidden {
+                for c in 0..<classes {
+                    meanTransposed.pointer[c * stride + j] = posterior.weightMean.pointer[j * classes + c]
+                    varianceTransposed.pointer[c * stride + j] = posterior.weightVariance.pointer[j * classes + c]
+                }
+            }
+            biasMean = posterior.biasMean
+            biasVariance = posterior.biasVariance
+        }
     }
 
-    /// All samples of one chunk of rows through `bnn_fused_sample_mlp`. The keys are drawn per sample in
-    /// the order of the layer-by-layer path (hidden noise, then output noise), and each thread takes its
-    /// own rows, so the result does not depend on the number of threads.
-    private static func sampleFused(mean: Tensor, deviation: Tensor, second: FusedSecondLayer, samples: Int, count: Int,
-                                    start: Int, into result: Tensor, generator: inout RandomGenerator) {
-        let rows = mean.rows, classes = second.biasMean.count
-        var hiddenKeys = [UInt64](repeating: 0, count: samples), outputKeys = [UInt64](repeating: 0, count: samples)
-        for sample in 0..<samples {
-            hiddenKeys[sample] = generator.next()
-            outputKeys[sample] = generator.next()
-        }
-        // Each sample's noise vector, twice in a row (every rotation is then one contiguous slice).
-        let hidden = mean.columns
-        let noise = Tensor(shape: [samples, 2 * hidden])
-        for sample in 0..<samples {
-            let vector = noise.pointer + sample * 2 * hidden
-            NormalSampler.fill(vector, count: hidden, key: hiddenKeys[sample])
+    /// Each sample's noise vectors for the fast path, each stored twice in a row (every rotation is then
+    /// one contiguous slice): `hidden` values from the sample's hidden key, `outputNoiseLength` from its
+    /// output key.
+    private static func noiseVectors(samples: Range<Int>, keys: SampleKeys, hidden: Int, classes: Int)
+        -> (hidden: Tensor, output: Tensor, outputLength: Int) {
+        let outputLength = max(outputNoiseLength, classes)
+        let hiddenNoise = Tensor(shape: [samples.count, 2 * hidden]), outputNoise = Tensor(shape: [samples.count, 2 * outputLength])
+        for (position, sample) in samples.enumerated() {
+            let vector = hiddenNoise.pointer + position * 2 * hidden
+            NormalSampler.fill(vector, count: hidden, key: keys.hidden(sample))
             (vector + hidden).update(from: vector, count: hidden)
+            let output = outputNoise.pointer + position * 2 * outputLength
+            NormalSampler.fill(output, count: outputLength, key: keys.output(sample))
+            (output + outputLength).update(from: output, count: outputLength)
         }
+        return (hiddenNoise, outputNoise, outputLength)
+    }
+
+    /// All samples of one chunk of rows through `bnn_fused_sample_mlp`; each thread takes its own rows,
+    /// and every row's draws depend on its identity only, so the result depends neither on the number of
+    /// threads nor on the chunking.
+    private static func sampleFused(mean: Tensor, deviation: Tensor, second: SecondLayer, identities: [UInt64],
+                                    samples: Range<Int>, keys: SampleKeys, count: Int, start: Int, into result: Tensor) {
+        let rows = mean.rows
+        let hiddenKeys = samples.map { keys.hidden($0) }, outputKeys = samples.map { keys.output($0) }
+        let noise = noiseVectors(samples: samples, keys: keys, hidden: second.hidden, classes: second.classes)
         hiddenKeys.withUnsafeBufferPointer { hiddenKeys in
             outputKeys.withUnsafeBufferPointer { outputKeys in
-                var arguments = bnn_fused_mlp_sample_arguments()
-                arguments.hidden = mean.columns
-                arguments.classes = classes
-                arguments.transposed_stride = second.stride
-                arguments.samples = samples
-                arguments.sample_stride = count * classes
-                arguments.mean = UnsafePointer(mean.pointer)
-                arguments.deviation = UnsafePointer(deviation.pointer)
-                arguments.mu_transposed = UnsafePointer(second.meanTransposed.pointer)
-                arguments.variance_transposed = UnsafePointer(second.varianceTransposed.pointer)
-                arguments.bias_mu = UnsafePointer(second.biasMean.pointer)
-                arguments.bias_variance = UnsafePointer(second.biasVariance.pointer)
-                arguments.hidden_keys = hiddenKeys.baseAddress
-                arguments.output_keys = outputKeys.baseAddress
-                arguments.hidden_noise = UnsafePointer(noise.pointer)
-                arguments.probabilities = result.pointer + start * classes
-                let shared = SendableSampleArguments(arguments)
-                // Blocks of 8 rows (the kernel's row block) per task; the two threads split the chunk.
-                Parallel.forChunks(of: (rows + 7) / 8) { blocks in
-                    withUnsafePointer(to: shared.arguments) {
-                        bnn_fused_sample_mlp($0, blocks.lowerBound * 8, min(rows, blocks.upperBound * 8))
+                identities.withUnsafeBufferPointer { identities in
+                    var arguments = bnn_fused_mlp_sample_arguments()
+                    arguments.hidden = second.hidden
+                    arguments.classes = second.classes
+                    arguments.transposed_stride = second.stride
+                    arguments.samples = samples.count
+                    arguments.sample_stride = count * second.classes
+                    arguments.output_noise_length = noise.outputLength
+                    arguments.mean = UnsafePointer(mean.pointer)
+                    arguments.deviation = UnsafePointer(deviation.pointer)
+                    arguments.mu_transposed = UnsafePointer(second.meanTransposed.pointer)
+                    arguments.variance_transposed = UnsafePointer(second.varianceTransposed.pointer)
+                    arguments.bias_mu = UnsafePointer(second.biasMean.pointer)
+                    arguments.bias_variance = UnsafePointer(second.biasVariance.pointer)
+                    arguments.hidden_keys = hiddenKeys.baseAddress
+                    arguments.output_keys = outputKeys.baseAddress
+                    arguments.identities = identities.baseAddress
+                    arguments.hidden_noise = UnsafePointer(noise.hidden.pointer)
+                    arguments.output_noise = UnsafePointer(noise.output.pointer)
+                    arguments.probabilities = result.pointer + start * second.classes
+                    let shared = SendableSampleArguments(arguments)
+                    // Blocks of 8 rows (the kernel's row block) per task; the threads split the chunk.
+                    Parallel.forChunks(of: (rows + 7) / 8) { blocks in
+                        withUnsafePointer(to: shared.arguments) {
+                            bnn_fused_sample_mlp($0, blocks.lowerBound * 8, min(rows, blocks.upperBound * 8))
+                        }
                     }
                 }
+            }
+        }
+    }
+
+    /// The fast path's computation in plain Swift, one input and sample at a time (the reference for
+    /// `bnn_fused_sample_mlp`): rotated hidden noise → ReLU → the second layer's moments → its noise, a
+    /// slice of the output noise vector at the input's offset → softmax.
+    private static func sampleReference(mean: Tensor, deviation: Tensor, second: SecondLayer, identities: [UInt64],
+                                        samples: Range<Int>, keys: SampleKeys, count: Int, start: Int, into result: Tensor) {
+        let rows = mean.rows, hidden = second.hidden, classes = second.classes
+        let noise = noiseVectors(samples: samples, keys: keys, hidden: hidden, classes: classes)
+        let activation = Tensor(shape: [rows, hidden])
+        var logits = [Float](repeating: 0, count: classes)
+        for (position, sample) in samples.enumerated() {
+            rotatedNoise(mean: mean, std: deviation, noise: noise.hidden.pointer + position * 2 * hidden,
+                         key: keys.hidden(sample), identities: identities, into: activation)
+            for row in 0..<rows {
+                let h = activation.pointer + row * hidden
+                let offset = bnn_noise_offset(keys.output(sample), Int(bitPattern: UInt(identities[row])), noise.outputLength)
+                let epsilon = noise.output.pointer + position * 2 * noise.outputLength + offset
+                for c in 0..<classes {
+                    var m = second.biasMean.pointer[c], v = second.biasVariance.pointer[c]
+                    for j in 0..<hidden {
+                        let a = max(h[j], 0)
+                        m += a * second.meanTransposed.pointer[c * second.stride + j]
+                        v += a * a * second.varianceTransposed.pointer[c * second.stride + j]
+                    }
+                    logits[c] = m + v.squareRoot() * epsilon[c]
+                }
+                let largest = logits.max()!
+                let exponentials = logits.map { Foundation.exp($0 - largest) }
+                let total = exponentials.reduce(0, +)
+                let destination = result.pointer + (position * count + start + row) * classes
+                for c in 0..<classes { destination[c] = exponentials[c] / total }
             }
         }
     }

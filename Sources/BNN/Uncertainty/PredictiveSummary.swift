@@ -48,6 +48,24 @@ public struct PredictiveSummary: @unchecked Sendable {
             entropy: entropy, expectedEntropy: expectedEntropy, mutualInformation: mutualInformation)
     }
 
+    /// Overwrites every statistic of input `index` with those of input `other` of `summary` (the same
+    /// input summarised from more samples).
+    func replaceInput(_ index: Int, with summary: PredictiveSummary, input other: Int) {
+        precondition(summary.classes == classes, "summaries of \(summary.classes) and \(classes) classes")
+        let perClass: [(Tensor, Tensor)] = [
+            (meanProbabilities, summary.meanProbabilities), (medianProbabilities, summary.medianProbabilities),
+            (lowerPercentileProbabilities, summary.lowerPercentileProbabilities),
+            (percentile5, summary.percentile5), (percentile95, summary.percentile95),
+        ]
+        for (target, source) in perClass {
+            (target.pointer + index * classes).update(from: source.pointer + other * classes, count: classes)
+        }
+        for (target, source) in [(entropy, summary.entropy), (expectedEntropy, summary.expectedEntropy),
+                                 (mutualInformation, summary.mutualInformation)] {
+            target.pointer[index] = source.pointer[other]
+        }
+    }
+
     @inline(__always) public func mean(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(meanProbabilities.pointer + index * classes) }
     @inline(__always) public func median(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(medianProbabilities.pointer + index * classes) }
     @inline(__always) public func lowerPercentile(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(lowerPercentileProbabilities.pointer + index * classes) }

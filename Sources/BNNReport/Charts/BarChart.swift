@@ -1,17 +1,20 @@
 /// Bar charts whose bars span x intervals (bins), e.g. a reliability diagram.
 public enum BarChart {
-    /// One bar over `lower…upper` of height `value`; `tooltip` is shown on hover in a browser.
+    /// One bar over `lower…upper` of height `value`; `tooltip` is shown on hover in a browser, `label`
+    /// (e.g. how many examples the bin holds) is written above the bar.
     public struct Bar: Sendable {
         public var lower: Double
         public var upper: Double
         public var value: Double
         public var tooltip: String?
+        public var label: String?
 
-        public init(lower: Double, upper: Double, value: Double, tooltip: String? = nil) {
+        public init(lower: Double, upper: Double, value: Double, tooltip: String? = nil, label: String? = nil) {
             self.lower = lower
             self.upper = upper
             self.value = value
             self.tooltip = tooltip
+            self.label = label
         }
     }
 
@@ -29,6 +32,13 @@ public enum BarChart {
                 let top = frame.y(bar.value)
                 g.rect(Rect(x: left, y: top, width: right - left, height: frame.y(frame.yScale.lower) - top),
                        fill: color, stroke: color, opacity: 0.6, tooltip: bar.tooltip)
+            }
+        }
+        canvas.group([("class", "bar-labels")]) { g in
+            for bar in bars where bar.value.isFinite {
+                guard let label = bar.label else { continue }
+                g.text(label, x: (frame.x(bar.lower) + frame.x(bar.upper)) / 2, y: frame.y(bar.value) - 3, size: 9,
+                       anchor: .middle, fill: Palette.mutedText)
             }
         }
         for s in lines {

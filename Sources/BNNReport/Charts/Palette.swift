@@ -28,8 +28,9 @@ public enum Palette {
     /// Bars of classes that were not selected.
     public static let neutral = "#9a9a9a"
 
-    /// The verdict colours: correct, wrong, refused. The verdict is also written out, never shown by colour alone.
+    /// The verdict colours: correct, ambiguous, wrong, refused. The verdict is also written out, never shown by colour alone.
     public static let correct = bluishGreen
+    public static let ambiguous = orange
     public static let wrong = vermillion
     public static let refused = blue
 

@@ -10,18 +10,33 @@ import Foundation
 public struct PredictionFigure: Sendable {
     /// How the answer turned out.
     public enum Verdict: String, Sendable {
-        /// The answer names the true class.
+        /// The answer is the true class alone.
         case correct = "Correct"
-        /// The answer names another class (or any class, for an input that is not a digit).
+        /// The answer names two or more classes, the true one among them ("1 or 7" for a 7).
+        case ambiguous = "Ambiguous"
+        /// The answer does not name the true class (or names any class, for an input that is not a digit).
         case wrong = "Wrong"
         /// The rule refused.
         case refused = "I don't know"
         /// An answer for an input whose class we do not know (`bnn predict`).
         case answered = "Answer"
 
+        /// The verdict on the answer `classes` (empty: refused) for an input of true class `label`
+        /// (−1: not a digit; nil: unknown).
+        public init(classes: [Int], label: Int?) {
+            if classes.isEmpty {
+                self = .refused
+            } else if let label {
+                self = label < 0 || !classes.contains(label) ? .wrong : classes.count == 1 ? .correct : .ambiguous
+            } else {
+                self = .answered
+            }
+        }
+
         public var color: String {
             switch self {
             case .correct: return Palette.correct
+            case .ambiguous: return Palette.ambiguous
             case .wrong: return Palette.wrong
             case .refused: return Palette.refused
             case .answered: return Palette.text
@@ -74,16 +89,8 @@ public struct PredictionFigure: Sendable {
             logs[c] = (0..<samples).map { s in Foundation.log(max(probabilities.pointer[(s * count + index) * classes + c], 0)) }
         }
         let medians = Array(UnsafeBufferPointer(start: summary.median(index), count: classes))
-        let verdict: Verdict
-        if decision.refused {
-            verdict = .refused
-        } else if let label {
-            verdict = label >= 0 && decision.prediction == label ? .correct : .wrong
-        } else {
-            verdict = .answered
-        }
         self.init(image: image, logProbabilities: logs, medians: medians, classNames: classNames, selected: decision.classes,
-                  label: label, verdict: verdict, caption: caption)
+                  label: label, verdict: Verdict(classes: decision.classes, label: label), caption: caption)
     }
 
     /// The answer in words: "7", "3 or 5", or "I don't know".
@@ -95,6 +102,7 @@ public struct PredictionFigure: Sendable {
     public var verdictText: String {
         switch verdict {
         case .correct: return "Correct: \(answer)"
+        case .ambiguous: return "Ambiguous: \(answer)"
         case .wrong: return "Wrong: said \(answer)"
         case .refused: return "I don't know"
         case .answered: return "Answer: \(answer)"
@@ -133,6 +141,7 @@ public struct PredictionFigure: Sendable {
         let note: String
         switch verdict {
         case .refused: note = "no class selected"
+        case .ambiguous: note = "contains the truth"
         case .correct, .wrong, .answered: note = selected.count > 1 ? "answers highlighted" : "answer highlighted"
         }
         figure.text(note, x: 20, y: verdictY + 20, size: 11, fill: Palette.mutedText)

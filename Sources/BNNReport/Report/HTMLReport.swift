@@ -41,7 +41,7 @@ public enum HTMLReport {
         page.element("h1", text: title)
         var facts = [
             "\(training.architecture.rawValue.uppercased())\(training.architecture == .mlp ? " 784 → \(training.hidden) → \(model.network.classes)" : ""), recipe “\(training.recipe)”, \(model.history.count) epochs trained, estimator \(training.estimator.rawValue), prior σ \(training.priorSigma), KL weight \(training.klWeight)",
-            "Decision rule \(result.rule) (score \(result.score), threshold \(format(result.threshold, digits: 4))), \(result.samples) posterior samples per image, seed \(content.seed); evaluation took \(format(result.seconds, digits: 1)) s",
+            "Decision rule \(result.rule) (score \(result.score), threshold \(format(result.threshold, digits: 4))), \(result.samples) posterior samples per image, seed \(content.seed); evaluation took \(formatDuration(result.seconds))",
         ]
         if let calibration = model.calibration {
             facts.append("Calibrated on \(calibration.validationCount) held-out training digits with \(calibration.samples) samples: target coverage \(percent(Double(calibration.coverage), digits: 1)), accuracy on the accepted ones \(percent(calibration.acceptedAccuracy))")
@@ -91,10 +91,10 @@ public enum HTMLReport {
         let trainingSeconds = content.trainingSeconds ?? content.model.history.reduce(0) { $0 + $1.seconds }
         page.raw("<tr><th class=\"name\" scope=\"row\">training time</th><td class=\"tutorial\">"); page.text(TutorialNumbers.trainingTime)
         page.raw("</td><td colspan=\"\(rules.count)\" class=\"span\">")
-        page.text(trainingSeconds > 0 ? "\(format(trainingSeconds, digits: 0)) s (\(content.model.history.count) epochs, \(ProcessInfo.processInfo.activeProcessorCount) cores)" : "not recorded")
+        page.text(trainingSeconds > 0 ? "\(formatDuration(trainingSeconds)) (\(content.model.history.count) epochs, \(ProcessInfo.processInfo.activeProcessorCount) cores)" : "not recorded")
         page.raw("</td></tr><tr><th class=\"name\" scope=\"row\">uncertainty pass, all data sets</th><td class=\"tutorial\">"); page.text(TutorialNumbers.uncertaintyPass)
         page.raw("</td><td colspan=\"\(rules.count)\" class=\"span\">")
-        page.text("\(format(result.seconds, digits: 1)) s (\(result.samples) samples, \(result.datasets.values.reduce(0) { $0 + $1.count }) images)")
+        page.text("\(formatDuration(result.seconds)) (\(result.samples) samples, \(result.datasets.values.reduce(0) { $0 + $1.count }) images)")
         page.raw("</td></tr></tbody></table></div>")
 
         // Per data set, every figure of `bnn evaluate --json`, for every rule.
@@ -138,14 +138,16 @@ public enum HTMLReport {
         page.element("p", text: "As in the tutorial: each image beside ten histograms, one per class, of the log-probability each of the sampled networks gives that class. "
                      + "A class the networks agree on piles up at 0 (probability 1); a spread-out histogram means they disagree. "
                      + "Highlighted panels are the classes the \(content.result.rule) rule selected; none highlighted means “I don't know”. "
-                     + "The verdict compares the answer with the true class; any answer to a non-digit is wrong.")
+                     + "The verdict compares the answer with the true class: an answer of several classes that includes it is ambiguous (it contains the truth); any answer to a non-digit is wrong.")
         for index in content.details.indices {
             let set = content.details[index]
             let indices = content.galleryIndices(index)
             page.element("h3", text: ReportContent.displayName(set.name))
             if index == 0 {
                 let kinds = indices.map { content.figure(index, $0).verdict }
-                page.element("p", text: "\(kinds.filter { $0 == .correct }.count) correct, \(kinds.filter { $0 == .wrong }.count) wrong and \(kinds.filter { $0 == .refused }.count) refused digits, spread over the test set.", className: "note")
+                func count(_ verdict: PredictionFigure.Verdict) -> Int { kinds.filter { $0 == verdict }.count }
+                let ambiguous = count(.ambiguous) > 0 ? "\(count(.ambiguous)) ambiguous (containing the truth), " : ""
+                page.element("p", text: "\(count(.correct)) correct, \(ambiguous)\(count(.wrong)) wrong and \(count(.refused)) refused digits, spread over the test set.", className: "note")
             }
             if indices.isEmpty { page.element("p", text: "No images.", className: "note") }
             page.raw("<div class=\"gallery\">")
@@ -234,7 +236,7 @@ public enum HTMLReport {
         page.element("h2", text: "5. Risk–coverage and calibration")
         page.element("p", text: "Risk–coverage: refusing the least certain digits first, the error rate on the digits still answered (risk) against the share answered (coverage); "
                      + "lower is better, and a dot marks where each rule operates. Reliability: the accuracy of the mean prediction against its confidence, in 15 bins; "
-                     + "bars on the diagonal are perfectly calibrated.")
+                     + "bars on the diagonal are perfectly calibrated; the number above each bar is how many digits it holds.")
         var curves: [LineChart.Series] = []
         var points: [LineChart.Point] = []
         let rules = [content.rule] + content.comparisons.map(\.rule)
@@ -275,7 +277,8 @@ public enum HTMLReport {
                       bars: bins.map { bin in
                           BarChart.Bar(lower: bin.lower, upper: bin.upper, value: bin.accuracy,
                                        tooltip: bin.count == 0 ? "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): no digits"
-                                           : "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): \(bin.count) digits, mean confidence \(format(bin.meanConfidence, digits: 3)), accuracy \(format(bin.accuracy, digits: 3))")
+                                           : "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): \(bin.count) digits, mean confidence \(format(bin.meanConfidence, digits: 3)), accuracy \(format(bin.accuracy, digits: 3))",
+                                       label: bin.count == 0 ? nil : "\(bin.count)")
                       },
                       barName: "accuracy in the bin",
                       lines: [LineChart.Series(name: "perfect calibration", points: [(x: 0, y: 0), (x: 1, y: 1)], color: Palette.black, dash: "5 3")],

@@ -42,11 +42,12 @@ void bnn_normal_fill(float *destination, long start, long count, uint64_t key, f
 void bnn_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t output[4]);
 
 /*
- * A uniform offset in [0, count) for `row`: ⌊w·count / 2³²⌋ with w the first word of Philox4x32-10 at
- * counter (row, 0, 2³¹) under `key` (the normal streams use counters whose last word is 0, so these
- * words are independent of them). The predictive pass rotates a sample's shared noise vector by it.
+ * A uniform offset in [0, count) for the input `identity` (any 64-bit value, e.g. a hash of the input):
+ * ⌊w·count / 2³²⌋ with w the first word of Philox4x32-10 at counter (identity, 2³¹) under `key` (the
+ * normal streams use counters whose last word is 0, so these words are independent of them). The
+ * predictive pass rotates a sample's shared noise vectors by such offsets.
  */
-long bnn_noise_offset(uint64_t key, long row, long count);
+long bnn_noise_offset(uint64_t key, long identity, long count);
 
 /* ---------------------------------------------------------------- fused passes (FusedKernels.c) */
 
@@ -125,25 +126,29 @@ void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, cons
 
 /*
  * Posterior samples of the class probabilities of a Bayesian MLP whose first layer's output moments are
- * known: for sample s < samples and row r,
- *   h = max(mean[r] + deviation[r]·ε, 0)      ε[j] = e_s[(j + o) mod hidden],  o = bnn_noise_offset(hidden_keys[s], r, hidden)
+ * known: for sample s < samples and row r with identity d = identities[r],
+ *   h = max(mean[r] + deviation[r]·ε, 0)      ε[j] = e_s[(j + o) mod hidden],     o = bnn_noise_offset(hidden_keys[s], d, hidden)
  *   m = h·μ₂ + bias_mu,  v = h²·σ₂² + bias_variance        (second layer, local reparameterisation)
- *   probabilities[s·sample_stride + r·classes + c] = softmax(m + √v·ε₂)[c],  ε₂[c] = z_{output_keys[s]}(r·classes + c)
- * where e_s = z_{hidden_keys[s]}(0 ..< hidden) is one standard-normal vector per sample, given twice in a
- * row in hidden_noise[s·2·hidden ...] so that every rotation is a contiguous slice, and z are the
- * bnn_normal_fill streams. Each row's ε is exactly N(0, I) and independent across samples; rows of one
- * sample share e_s, each rotated by its own random offset. μ₂ and σ₂² are given transposed, [classes
- * rounded up to a multiple of BNN_FUSED_CLASS_GROUP, transposed_stride]; the stride must be a multiple of
- * 16 and all padding zero.
+ *   probabilities[s·sample_stride + r·classes + c] = softmax(m + √v·ε₂)[c],
+ *                                             ε₂[c] = f_s[(c + o₂) mod L],  o₂ = bnn_noise_offset(output_keys[s], d, L)
+ * where e_s (hidden values) and f_s (L = output_noise_length ≥ classes values) are standard-normal
+ * vectors drawn once per sample, each given twice in a row (hidden_noise[s·2·hidden ...],
+ * output_noise[s·2·L ...]) so that every rotation is a contiguous slice. Each input's ε and ε₂ are
+ * exactly N(0, I) and independent across samples, and depend only on the keys and the input's identity:
+ * an input gets the same samples whatever other rows share the call. μ₂ and σ₂² are given transposed,
+ * [classes rounded up to a multiple of BNN_FUSED_CLASS_GROUP, transposed_stride]; the stride must be a
+ * multiple of 16 and all padding zero.
  */
 typedef struct {
-    long hidden, classes, transposed_stride, samples, sample_stride;
+    long hidden, classes, transposed_stride, samples, sample_stride, output_noise_length;
     const float *mean, *deviation;      /* [rows, hidden] */
     const float *mu_transposed;         /* [padded classes, transposed_stride] */
     const float *variance_transposed;   /* [padded classes, transposed_stride] */
     const float *bias_mu, *bias_variance; /* [classes] */
     const uint64_t *hidden_keys, *output_keys; /* [samples] */
+    const uint64_t *identities;         /* [rows] */
     const float *hidden_noise;          /* [samples, 2·hidden]: e_s, then e_s again */
+    const float *output_noise;          /* [samples, 2·output_noise_length]: f_s, then f_s again */
     float *probabilities;               /* sample s, row r at s·sample_stride + r·classes */
 } bnn_fused_mlp_sample_arguments;
 

@@ -84,6 +84,36 @@ import Testing
         #expect(badPart.status == 64 && badPart.stderr.contains("'gpu'") && badPart.stderr.contains("normals"), "\(badPart.stderr)")
     }
 
+    /// A mistyped option is named with the closest real one, not reported as whatever it left missing.
+    @Test func mistypedOptionsGetASuggestion() throws {
+        for (arguments, typo, suggestion) in [(["evaluate", "--modle", "x"], "--modle", "--model"),
+                                              (["train", "--output", "m.safetensors", "--epcohs", "2"], "--epcohs", "--epochs"),
+                                              (["report", "--model=m", "--output", "r.html", "--data-dri", "d"], "--data-dri", "--data-dir")] {
+            let outcome = try run(arguments)
+            #expect(outcome.status == 64, "\(arguments): status \(outcome.status)")
+            #expect(outcome.stderr.contains("Unknown option '\(typo)'; did you mean '\(suggestion)'?"), "\(arguments): \(outcome.stderr)")
+            #expect(!outcome.stderr.contains("Missing expected argument"), "\(outcome.stderr)")
+        }
+        // Nothing close: the option is named, without a guess.
+        let far = try run(["evaluate", "--model", "x", "--colour", "red"])
+        #expect(far.status == 64 && far.stderr.contains("Unknown option '--colour'") && !far.stderr.contains("did you mean"), "\(far.stderr)")
+        // Correct command lines are untouched by the check.
+        #expect(try run(["evaluate", "--help"]).status == 0)
+    }
+
+    /// `bnn calibrate` never replaces the model unless told to: `--output` or `--in-place`, exactly one.
+    @Test func calibrateSaysWhereTheModelGoes() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        let before = try Data(contentsOf: model)
+        let neither = try run(["calibrate", "--model", model.path])
+        #expect(neither.status == 64 && neither.stderr.contains("--output") && neither.stderr.contains("--in-place"), "\(neither.stderr)")
+        let both = try run(["calibrate", "--model", model.path, "--in-place", "--output", folder.appendingPathComponent("other.safetensors").path])
+        #expect(both.status == 64 && both.stderr.contains("not both"), "\(both.stderr)")
+        #expect(try Data(contentsOf: model) == before, "the model file was touched")
+    }
+
     @Test func missingModelFile() throws {
         let outcome = try run(["predict", "--model", "/nonexistent/model.safetensors", "x.png"])
         expectCleanError(outcome, naming: "/nonexistent/model.safetensors")
@@ -125,7 +155,40 @@ import Testing
         let model = folder.appendingPathComponent("model.safetensors")
         try writeModel(to: model)
         let outcome = try run(["evaluate", "--model", model.path, "--data-dir", folder.appendingPathComponent("nowhere").path])
-        expectCleanError(outcome, naming: "nowhere", mentioning: ["BNN_DATA_DIR"])
+        expectCleanError(outcome, naming: "nowhere", mentioning: MNIST.fileNames + ["--data-dir", "BNN_DATA_DIR"])
+    }
+
+    /// Without network (an unreachable proxy stands in for it), each download attempt is a plain progress
+    /// line, not a warning, and the error says what to do instead: the four files, `--data-dir`, `BNN_DATA_DIR`.
+    @Test func offlineDownloadIsReportedAsProgressAndExplained() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        let unreachable = "http://127.0.0.1:9"
+        let outcome = try run(["evaluate", "--model", model.path, "--data-dir", folder.appendingPathComponent("nowhere").path],
+                              environment: ["BNN_NO_DOWNLOAD": "0", "XDG_CACHE_HOME": folder.appendingPathComponent("cache").path,
+                                            "https_proxy": unreachable, "HTTPS_PROXY": unreachable, "no_proxy": "", "NO_PROXY": ""])
+        expectCleanError(outcome, naming: MNIST.testImagesName, mentioning: MNIST.fileNames + ["--data-dir", "BNN_DATA_DIR", "download failed"])
+        let lines = outcome.stderr.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("downloading https://") }.count == MNIST.mirrors.count, "\(outcome.stderr)")
+        #expect(!lines.contains { $0.hasPrefix("bnn: warning: downloading") }, "\(outcome.stderr)")
+    }
+
+    /// With stderr not a terminal (here a pipe), training prints a plain progress line within an epoch
+    /// at most every 10 s (`BNN_PROGRESS_INTERVAL` seconds), and never terminal control codes.
+    @Test(.enabled(if: dataDirectory != nil, "needs BNN_DATA_DIR with mnist/"))
+    func plainProgressLinesWhenNotATerminal() throws {
+        let folder = try temporaryDirectory()
+        // 1,600 images in batches of 8: 200 batches, reported after batches 50, 100 and 150.
+        let arguments = ["train", "--epochs", "1", "--hidden", "16", "--batch-size", "8", "--train-count", "1600",
+                         "--output", folder.appendingPathComponent("model.safetensors").path]
+        let everyLine = try run(arguments, environment: ["BNN_PROGRESS_INTERVAL": "0"])
+        #expect(everyLine.status == 0, "train failed: \(everyLine.stderr)")
+        #expect(everyLine.stderr.split(separator: "\n").filter { $0.hasPrefix("epoch  1/1  batch ") }.count == 3, "\(everyLine.stderr)")
+        #expect(!everyLine.stderr.contains("\u{1B}") && !everyLine.stderr.contains("\r"))
+        let throttled = try run(arguments, environment: ["BNN_PROGRESS_INTERVAL": "1000"])
+        #expect(throttled.status == 0 && throttled.stderr.contains("epoch  1/1  loss"), "\(throttled.stderr)")
+        #expect(!throttled.stderr.contains("batch "), "\(throttled.stderr)")
     }
 
     @Test(.enabled(if: dataDirectory != nil, "needs BNN_DATA_DIR with mnist/"))
@@ -147,6 +210,42 @@ import Testing
             let outcome = try run(["evaluate", "--model", model.path, "--samples", "2", "--ood", "bad=\(url.path)"])
             expectCleanError(outcome, naming: name, mentioning: [word])
         }
+    }
+
+    /// `bnn predict`: an image's answer and numbers are the same alone, first, last and among 100 others
+    /// (the case: a grey gradient, no digit), and a different --seed changes its samples.
+    @Test func predictionsDoNotDependOnTheOtherImages() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        func pgm(_ name: String, width: Int, height: Int, _ value: (Int, Int) -> UInt8) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            var bytes = Array("P5\n\(width) \(height)\n255\n".utf8)
+            for y in 0..<height { for x in 0..<width { bytes.append(value(x, y)) } }
+            try Data(bytes).write(to: url)
+            return url.path
+        }
+        let gradient = try pgm("gradient.pgm", width: 40, height: 30) { x, _ in UInt8(255 * x / 39) }
+        var generator = RandomGenerator(seed: 3)
+        let others = try (0..<100).map { index in
+            try pgm("other\(index).pgm", width: 28, height: 28) { _, _ in generator.uniform() < 0.15 ? 255 : 0 }
+        }
+        /// The answer for the gradient, as sorted-key JSON text (numbers exactly as printed).
+        func answer(_ files: [String], at index: Int, seed: Int = 0) throws -> String {
+            let outcome = try run(["predict", "--model", model.path, "--json", "--seed", "\(seed)"] + files)
+            #expect(outcome.status == 0, "predict failed: \(outcome.stderr)")
+            let answers = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [[String: Any]])
+            var entry = answers[index]
+            #expect(entry.removeValue(forKey: "file") as? String == gradient)
+            return String(decoding: try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]), as: UTF8.self)
+        }
+        let alone = try answer([gradient], at: 0)
+        for (files, index) in [([gradient] + others, 0), (others + [gradient], 100), (Array(others[..<50]) + [gradient] + others[50...], 50)] {
+            let among = try answer(files, at: index)
+            #expect(among == alone)
+        }
+        let otherSeed = try answer([gradient], at: 0, seed: 1)
+        #expect(otherSeed != alone, "--seed 1 gave the same samples as --seed 0")
     }
 
     /// train → evaluate --json → predict, on real MNIST (a small, quick model).
@@ -199,7 +298,12 @@ import Testing
         let before = try #require(original.calibration), after = try #require(refitted.calibration)
         #expect(abs(after.coverage - 0.9) < 0.01 && abs(before.coverage - 0.975) < 0.01)
         #expect(after.samples == 10 && refitted.training.calibrationCoverage == 0.9)
-        let badCoverage = try run(["calibrate", "--model", model.path, "--coverage", "1.5"])
+        let badCoverage = try run(["calibrate", "--model", model.path, "--coverage", "1.5", "--in-place"])
         #expect(badCoverage.status == 64)
+        // --in-place replaces the model itself.
+        let inPlace = try run(["calibrate", "--model", model.path, "--coverage", "0.95", "--samples", "5", "--in-place"])
+        #expect(inPlace.status == 0, "calibrate --in-place failed: \(inPlace.stderr)")
+        let replaced = try #require(try BayesianClassifier.load(from: model).calibration)
+        #expect(abs(replaced.coverage - 0.95) < 0.01 && replaced.samples == 5)
     }
 }

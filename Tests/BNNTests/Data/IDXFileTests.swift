@@ -153,6 +153,36 @@ import Testing
         let loaded = try UnlabeledImages.load(images: url, expectedRows: 5, expectedColumns: 5)
         #expect(loaded.count == 3 && loaded.images.shape == [3, 25])
     }
+
+    /// `--ood` sets: an IDX file, one PNG/PGM image, or a folder of them (prepared like `bnn predict`'s
+    /// input); anything else is refused with an error saying what is accepted.
+    @Test func outOfDistributionSetsFromFilesAndFolders() throws {
+        let folder = try TemporaryFolder()
+        let idx = folder.url.appendingPathComponent("set.idx")
+        try syntheticImages(count: 3).write(to: idx, compressed: false)
+        #expect(try UnlabeledImages.load(outOfDistribution: idx.path).images.shape == [3, 784])
+
+        // A dark bar on white paper, 40×30: normalised (inverted, cropped, centred) as a digit.
+        var paper = [Float](repeating: 1, count: 40 * 30)
+        for y in 5..<25 { for x in 18..<22 { paper[y * 40 + x] = 0 } }
+        let bar = GreyImage(width: 40, height: 30, pixels: paper)
+        let png = try folder.write(PNGEncoder.encode(bar), to: "letters/b.png")
+        try folder.write(PNGEncoder.encode(GreyImage(width: 28, height: 28, pixels: [Float](repeating: 0, count: 784))), to: "letters/a.png")
+        try folder.write(Array("not an image".utf8), to: "letters/notes.txt")
+        let one = try UnlabeledImages.load(outOfDistribution: png.path)
+        #expect(one.images.shape == [1, 784] && one.images.array == DigitNormalizer.normalize(bar))
+        let set = try UnlabeledImages.load(outOfDistribution: png.deletingLastPathComponent().path)
+        #expect(set.images.shape == [2, 784])
+        #expect(Array(set.images.array[784...]) == DigitNormalizer.normalize(bar), "images are taken in name order: a.png, b.png")
+
+        let text = try folder.write(Array("label,pixels\n".utf8), to: "table.csv")
+        let error = dataError { _ = try UnlabeledImages.load(outOfDistribution: text.path) }
+        guard case .badMagic = error else { Issue.record("expected badMagic, got \(String(describing: error))"); return }
+        #expect(error!.description.contains("table.csv") && error!.description.contains("a PNG or PGM image, or a folder"), "\(error!)")
+        let empty = folder.url.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        #expect(dataError { _ = try UnlabeledImages.load(outOfDistribution: empty.path) }?.description.contains("no .png or .pgm") == true)
+    }
 }
 
 /// An IDX header (unsigned bytes) promising `dimensions`, for building truncated files.
