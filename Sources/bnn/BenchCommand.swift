@@ -27,8 +27,8 @@ struct BenchCommand: ParsableCommand {
     var only: Set<BenchPart> = Set(BenchPart.allCases)
 
     func validate() throws {
-        if repeats < 1 { throw ValidationError("--repeats must be at least 1.") }
-        if cnnSliceImages < 128 { throw ValidationError("--cnn-images must be at least 128 (one minibatch).") }
+        try requireRange(repeats, 1...100, option: "--repeats")
+        try requireRange(cnnSliceImages, 128...55_000, option: "--cnn-images")
     }
 
     func run() throws {

@@ -29,6 +29,12 @@ struct ServeCommand: ParsableCommand {
     var workers: Int?
     @Option(help: "The most waiting requests one forward pass serves together.")
     var maxBatch = 16
+    @Option(name: .customLong("request-timeout"), help: ArgumentHelp(
+        "Seconds a connection may take to send a request head or pause in a body, or stay idle between requests, before it is closed; also the most a whole body may take.",
+        valueName: "seconds"))
+    var requestTimeout: Double = 10
+    @Option(name: .customLong("max-connections"), help: "The most connections open at once; further ones wait until one closes.")
+    var maxConnections = ServerLimits.maximumConnections
     @Option(help: "Log level: trace, debug, info (one line per request), notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -37,6 +43,8 @@ struct ServeCommand: ParsableCommand {
         try requireSampleCount(ruleOptions.samples, maximum: ServerLimits.maximumSamples)
         try requireRange(workers, 1...64, option: "--workers")
         try requireRange(maxBatch, 1...1024, option: "--max-batch")
+        try requireRange(requestTimeout, 0.1...3600, option: "--request-timeout")
+        try requireRange(maxConnections, 1...100_000, option: "--max-connections")
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'.")
         }
@@ -70,7 +78,8 @@ struct ServeCommand: ParsableCommand {
             var logger = Logger(label: "bnn.serve")
             logger.logLevel = level
             let configuration = ServerConfiguration(
-                host: host, port: port, defaultSamples: defaultSamples, modelName: url.lastPathComponent)
+                host: host, port: port, defaultSamples: defaultSamples, modelName: url.lastPathComponent,
+                requestTimeout: .milliseconds(Int64(requestTimeout * 1000)), maximumConnections: maxConnections)
             Self.raiseOpenFileLimit(for: configuration.maximumConnections)
             let host = host, modelName = url.lastPathComponent, ruleName = rule.kind.rawValue
             let app = buildApplication(configuration: configuration, predictor: predictor, samples: samples, logger: logger) { port in

@@ -50,11 +50,12 @@ struct TrainCommand: ParsableCommand {
         try requireRange(batchSize, 1...TrainingConfiguration.maximumBatchSize, option: "--batch-size")
         try requireRange(hidden, 1...TrainingConfiguration.maximumHidden, option: "--hidden")
         try requireRange(trainCount, 1...Int.max, option: "--train-count")
-        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive.") }
-        if let priorSigma, !(priorSigma > 0) { throw ValidationError("--prior-sigma must be positive.") }
-        if let initialSigma, !(initialSigma > 0) { throw ValidationError("--initial-sigma must be positive.") }
-        if let klWeight, !(klWeight >= 0) { throw ValidationError("--kl-weight must be non-negative.") }
-        if let outlierWeight, !(outlierWeight >= 0) { throw ValidationError("--outlier-weight must be non-negative.") }
+        let positive = Float.leastNonzeroMagnitude...Float.greatestFiniteMagnitude
+        try requireRange(learningRate, positive, option: "--learning-rate")
+        try requireRange(priorSigma, positive, option: "--prior-sigma")
+        try requireRange(initialSigma, positive, option: "--initial-sigma")
+        try requireRange(klWeight, 0...Float.greatestFiniteMagnitude, option: "--kl-weight")
+        try requireRange(outlierWeight, 0...Float.greatestFiniteMagnitude, option: "--outlier-weight")
     }
 
     /// The recipe with the explicit flags applied.

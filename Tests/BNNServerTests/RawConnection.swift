@@ -45,16 +45,23 @@ final class RawConnection {
     /// Stops sending (the server then sees the end of the request stream).
     func finishSending() { shutdown(descriptor, Int32(SHUT_WR)) }
 
-    /// Everything received until the server closes the connection or `timeout` passes.
-    func receiveAll() -> String {
+    /// Everything received until the server closes (or resets) the connection, `closed`, or until
+    /// `timeout` passes with nothing arriving.
+    func receiveAll() -> (text: String, closed: Bool) {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
+            if count <= 0 { return (String(decoding: received, as: UTF8.self), count == 0 || errno == ECONNRESET) }
             received += buffer[0..<count]
         }
-        return String(decoding: received, as: UTF8.self)
+    }
+
+    /// What has arrived so far, without waiting.
+    func receiveAvailable() -> String {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
     }
 
     /// The first response received (status line through the body its Content-Length gives), or what
@@ -76,13 +83,6 @@ final class RawConnection {
         }
     }
 
-    /// True when the server has closed the connection (a read returns end of stream) within `timeout`.
-    func isClosedByServer() -> Bool {
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count == 0 { return true }
-            if count < 0 { return errno == ECONNRESET }
-        }
-    }
+    /// True when the server closes (or resets) the connection within `timeout`.
+    func isClosedByServer() -> Bool { receiveAll().closed }
 }

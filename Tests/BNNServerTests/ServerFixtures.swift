@@ -84,17 +84,6 @@ enum ServerFixtures {
         }
     }
 
-    /// The app around `predictor`, with the fake MNIST set when `withMNIST`.
-    static func app(predictor: Predictor, withMNIST: Bool = false,
-                    configuration: ServerConfiguration = configuration,
-                    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let samples = SampleImages(mnistTest: withMNIST ? fakeMNIST() : nil, notMNIST: nil, seed: 3)
-        var logger = Logger(label: "bnn.serve.test")
-        logger.logLevel = .warning
-        return buildApplication(configuration: configuration, predictor: predictor, samples: samples, logger: logger,
-                                onServerRunning: onServerRunning)
-    }
-
     /// A thick "7" on a 28×28 black field: a bar along row 6 and a diagonal down to the bottom.
     static func sevenPixels() -> [Float] {
         var pixels = [Float](repeating: 0, count: 784)

@@ -39,8 +39,13 @@ extension CommandLineTests {
         try expectUsageError(["train", "-o", "m.safetensors", "--epochs", "1000000000"], naming: "--epochs")
         try expectUsageError(["train", "-o", "m.safetensors", "--batch-size", "1000000000"], naming: "--batch-size")
         try expectUsageError(["train", "-o", "m.safetensors", "--train-count", "0"], naming: "--train-count")
+        try expectUsageError(["train", "-o", "m.safetensors", "--learning-rate", "inf"], naming: "--learning-rate")
+        try expectUsageError(["train", "-o", "m.safetensors", "--prior-sigma", "nan"], naming: "--prior-sigma")
+        try expectUsageError(["bench", "--repeats", "1000000000"], naming: "--repeats")
         try expectUsageError(["evaluate", "--model", "m.safetensors", "--threads", "100000"], naming: "--threads")
         try expectUsageError(["serve", "--model", "m.safetensors", "--max-batch", "100000"], naming: "--max-batch")
+        try expectUsageError(["serve", "--model", "m.safetensors", "--max-connections", "0"], naming: "--max-connections")
+        try expectUsageError(["serve", "--model", "m.safetensors", "--request-timeout", "0"], naming: "--request-timeout")
     }
 
     /// `report --output` and `predict --plot` on an input file are refused and the file is untouched.
