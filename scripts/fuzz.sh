@@ -18,7 +18,9 @@ work="${BNN_FUZZ_WORK:-$root/Fuzz/.work}"
 
 # One -sanitize flag: two separate ones (fuzzer, then address) silently drop the coverage instrumentation.
 # A toolchain that cannot build them (no libFuzzer) fails here, loudly: the fuzzers are never skipped.
-build=(swift build --package-path "$root/Fuzz" -c release -Xswiftc -sanitize=fuzzer,address)
+# Without --disable-build-manifest-caching, source files added to the main package since the last build
+# are not seen (it is a path dependency of Fuzz/, whose own manifest did not change).
+build=(swift build --package-path "$root/Fuzz" -c release --disable-build-manifest-caching -Xswiftc -sanitize=fuzzer,address)
 mkdir -p "$work/artifacts" "$work/logs"
 echo "fuzz: building ${targets[*]} with $(swift --version 2>&1 | head -1) (log: $work/logs/build.log)"
 for target in "${targets[@]}"; do
