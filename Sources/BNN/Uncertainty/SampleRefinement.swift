@@ -1,5 +1,3 @@
-import Foundation
-
 /// Everything a decision rule's answers rest on, for a batch of inputs.
 public struct SampledDecisions: @unchecked Sendable {
     /// The first round's samples, `[samples, count, classes]` (the same S for every input).
@@ -174,13 +172,6 @@ public struct SampleRefinement: Sendable, Equatable {
                 return abs(full - threshold) < zScore * error
             }
         }
-    }
-
-    /// −Σ p ln p with 0 · ln 0 = 0.
-    static func entropy(_ p: [Double]) -> Double {
-        var total = 0.0
-        for value in p where value > 0 { total -= value * Foundation.log(value) }
-        return total
     }
 }
 

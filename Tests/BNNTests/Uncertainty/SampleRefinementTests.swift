@@ -30,9 +30,9 @@ import Testing
     @Test func identicalSamplesAreNeverNear() {
         let input = oneInput(Array(repeating: [0.5, 0.3, 0.2], count: 10))
         let refinement = SampleRefinement(maximumSamples: 100)
-        let entropy = SampleRefinementTests.entropy([0.5, 0.3, 0.2])
+        let entropy = UncertaintySummary.entropy([0.5, 0.3, 0.2])
         for score in [UncertaintyScore.entropy, .mutualInformation, .maxProbability, .entropyOrMutualInformation] {
-            let rule = DecisionRule(kind: .calibrated, threshold: Float(entropy) + 1e-4, score: score)
+            let rule = DecisionRule(kind: .calibrated, threshold: entropy + 1e-4, score: score)
             #expect(!refinement.isNearBoundary(input, input: 0, rule: rule), "\(score)")
         }
     }
@@ -65,8 +65,6 @@ import Testing
         #expect(!refinement.isNearBoundary(leaning, input: 0, rule: rule))
         #expect(SampleRefinement(maximumSamples: 100, zScore: 3).isNearBoundary(leaning, input: 0, rule: rule))
     }
-
-    static func entropy(_ p: [Double]) -> Double { SampleRefinement.entropy(p) }
 
     func classifier() -> BayesianClassifier {
         var generator = RandomGenerator(seed: 3)
