@@ -260,6 +260,9 @@ BNN_ATTR static void BNN_NAME(local_output)(const float *mean, float *deviation,
  */
 BNN_ATTR static void BNN_NAME(sample_weights)(const float *mu, const float *sigma, float *noise, float *weight,
                                               long start, long count, uint64_t key) {
+    /* μ + σ·ε rounded as two operations, not one fused multiply-add: the same values as the Swift
+       expression it replaces (`Elementwise.affineNoise`), so that sampled networks do not depend on it. */
+#pragma clang fp contract(off)
     enum { BLOCK = 1024 };
     for (long first = start; first < start + count; first += BLOCK) {
         long n = start + count - first < BLOCK ? start + count - first : BLOCK;

@@ -35,7 +35,8 @@ public struct TrainingProgress: Sendable {
 }
 
 /// Fits a Bayesian network's posterior by stochastic variational inference: minibatches, the ELBO with a
-/// closed-form KL, reparameterised gradients, and Adam.
+/// closed-form KL, reparameterised gradients, and Adam. Each step is forward → loss → backward →
+/// `Optimizer.step`, the optimiser adding the KL term's gradient to the posterior blocks.
 ///
 /// The loss per step is `−(1/B) Σ_b log p(y_b | x_b, w) + κ · KL(q ‖ p)` with `κ = klWeight / N`
 /// (per-example ELBO, Blundell et al. 2015) or `κ = 1 / B` for the tutorial's per-batch KL.
@@ -43,14 +44,14 @@ public final class Trainer {
     public let network: Sequential
     public let configuration: TrainingConfiguration
     public private(set) var history: [EpochRecord] = []
-    private let optimizer: Adam
+    private let optimizer: Optimizer
     private var generator: RandomGenerator
 
     public init(network: Sequential, configuration: TrainingConfiguration, generator: RandomGenerator) {
         self.network = network
         self.configuration = configuration
         self.generator = generator
-        self.optimizer = Adam(parameters: network.layers.flatMap(\.parameters), learningRate: configuration.learningRate)
+        self.optimizer = Adam(network: network, learningRate: configuration.learningRate)
     }
 
     /// Runs `configuration.epochs` epochs over `training`, reporting progress. `validation` (optional) is
@@ -66,19 +67,6 @@ public final class Trainer {
         let batches = (count + batchSize - 1) / batchSize
         let klScale: Float = configuration.klScaling == .perExample
             ? configuration.klWeight / Float(count) : configuration.klWeight / Float(batchSize)
-        // Layers with a fused update do KL gradient, Adam and the σ refresh in one pass (FusedAdamLayer);
-        // the others take the generic sequence. Everything the step loops over is gathered here, once.
-        let fusedLayers = network.layers.compactMap { $0 as? FusedAdamLayer }
-        let otherBayesianLayers = network.bayesianLayers.filter { !($0 is FusedAdamLayer) }
-        let otherLayers = network.layers.filter { !($0 is FusedAdamLayer) }
-        let fusedParameters = Set(fusedLayers.flatMap(\.parameters).map(ObjectIdentifier.init))
-        let skipped = optimizer.parameterList.map { fusedParameters.contains(ObjectIdentifier($0)) }
-        for layer in fusedLayers { layer.defersRhoGradient = true }
-        defer { for layer in fusedLayers { layer.defersRhoGradient = false } }
-        // The first layer sees the images: mostly zeros for digits, which the sparse moments exploit.
-        let imageLayer = network.layers.first as? BayesianDense
-        imageLayer?.sparseInputsInTraining = true
-        defer { imageLayer?.sparseInputsInTraining = false }
         var order = Array(0..<count)
         // Outlier exposure: synthetic non-digits follow the digits in every minibatch (rows size..<size + outliers),
         // each a digit cut into 4×4 squares (7×7 pixels for MNIST: pieces of strokes, never a whole digit).
@@ -125,11 +113,7 @@ public final class Trainer {
                         gradient: logitsGradient.pointer + size * classes) / Double(outliers)
                 }
                 network.backward(logitsGradient)
-                let constants = optimizer.beginStep()
-                for layer in fusedLayers { layer.fusedAdamStep(klScale: klScale, optimizer: optimizer, constants: constants) }
-                for layer in otherBayesianLayers { layer.accumulateKLGradient(scale: klScale) }
-                optimizer.update(skipping: skipped, constants)
-                for layer in otherLayers { layer.parametersDidChange() }
+                optimizer.step(klScale: klScale)
 
                 dataSum += loss
                 correct += batchCorrect

@@ -6,7 +6,7 @@ import Foundation
 /// buffer, such as a batch of flattened MNIST images, is read the same way), the output
 /// `[batch, filters, outputHeight, outputWidth]` is `conv(x, W) + b` (see `Conv2D`) with
 /// `W[f, c, i, j] ~ N(μ, σ²)`, `b[f] ~ N(μ_b, σ_b²)` and `σ = softplus(ρ)`. The prior is `N(0, s²)` on
-/// every filter weight and bias, with the closed-form KL of `BayesianDense`.
+/// every filter weight and bias; each posterior is a `MeanFieldNormal` block.
 ///
 /// Estimators, as for `BayesianDense`:
 /// - `local`: local reparameterisation on the convolution outputs (Kingma, Salimans & Welling 2015):
@@ -17,32 +17,19 @@ import Foundation
 ///
 /// Computed with im2col + GEMM on blocks of examples (`Im2Col`); `local` needs two GEMMs forward (means
 /// and variances) and four backward.
-public final class BayesianConv2D: BayesianLayer, MomentLayer {
+public final class BayesianConv2D: MomentLayer {
     public let kind = "bayesian_conv2d"
     public let geometry: ConvolutionGeometry
     public let filters: Int
     public var estimator: GradientEstimator
     /// The prior's standard deviation `s`.
     public let priorSigma: Float
-
-    /// Filter means `[filters, channels, k, k]`.
-    public let weightMu: Parameter
-    public let weightRho: Parameter
-    public let biasMu: Parameter
-    public let biasRho: Parameter
-
-    // σ, σ² and sigmoid(ρ) = ∂σ/∂ρ, refreshed from ρ when the parameters change.
-    private let weightSigma: Tensor
-    private let weightVariance: Tensor
-    private let weightSigmoid: Tensor
-    private let biasSigma: Tensor
-    private let biasVariance: Tensor
-    private let biasSigmoid: Tensor
-    private var sigmaIsCurrent = false
+    /// The posterior over the filters `[filters, channels, k, k]`.
+    public let weight: MeanFieldNormal
+    /// The posterior over the biases `[filters]`.
+    public let bias: MeanFieldNormal
 
     // Weight sampling (`weights` estimator and `.sampleWeights`).
-    private let weightNoise: Tensor
-    private let biasNoise: Tensor
     private let sampledWeight: Tensor
     private let sampledBias: Tensor
 
@@ -71,43 +58,17 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
         self.estimator = estimator
         self.priorSigma = priorSigma
         let shape = [filters, channels, kernelSize, kernelSize]
-        weightMu = Parameter(name: "weight.mu", value: Tensor(shape: shape))
-        weightRho = Parameter(name: "weight.rho", value: Tensor(shape: shape))
-        biasMu = Parameter(name: "bias.mu", value: Tensor(shape: [filters]))
-        biasRho = Parameter(name: "bias.rho", value: Tensor(shape: [filters]))
-        weightSigma = Tensor(shape: shape)
-        weightVariance = Tensor(shape: shape)
-        weightSigmoid = Tensor(shape: shape)
-        biasSigma = Tensor(shape: [filters])
-        biasVariance = Tensor(shape: [filters])
-        biasSigmoid = Tensor(shape: [filters])
-        weightNoise = Tensor(shape: shape)
-        biasNoise = Tensor(shape: [filters])
+        weight = MeanFieldNormal(name: "weight", shape: shape, fanIn: geometry.patchSize, priorSigma: priorSigma)
+        bias = MeanFieldNormal(name: "bias", shape: [filters], fanIn: 0, priorSigma: priorSigma)
         sampledWeight = Tensor(shape: shape)
         sampledBias = Tensor(shape: [filters])
     }
 
-    /// Initialises μ and ρ (see `PosteriorInitialization`); `he` uses fan-in = channels·k·k.
-    public func initialize(_ initialization: PosteriorInitialization, initialSigma: Float, generator: inout RandomGenerator) {
-        switch initialization {
-        case .he:
-            generator.fillNormal(weightMu.value, standardDeviation: (2 / Float(geometry.patchSize)).squareRoot())
-            biasMu.value.fill(0)
-            let rho = inverseSoftplus(initialSigma)
-            weightRho.value.fill(rho)
-            biasRho.value.fill(rho)
-        case .standardNormal:
-            generator.fillNormal(weightMu.value)
-            generator.fillNormal(weightRho.value)
-            generator.fillNormal(biasMu.value)
-            generator.fillNormal(biasRho.value)
-        }
-        parametersDidChange()
-    }
-
-    public func parametersDidChange() { sigmaIsCurrent = false }
-
-    public var parameters: [Parameter] { [weightMu, weightRho, biasMu, biasRho] }
+    public var posteriorBlocks: [MeanFieldNormal] { [weight, bias] }
+    public var inputCount: Int? { geometry.inputSize }
+    /// Local reparameterisation is exact per unit only for dense layers (each output has its own weights);
+    /// a convolution's outputs share their filter, so prediction samples filters instead.
+    public var samplesWeightsInPrediction: Bool { true }
 
     public var configuration: LayerConfiguration {
         LayerConfiguration(kind: kind, estimator: estimator.rawValue, priorSigma: priorSigma, channels: geometry.channels,
@@ -121,25 +82,12 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
         return [filters, geometry.outputHeight, geometry.outputWidth]
     }
 
-    private func refreshSigma() {
-        if sigmaIsCurrent { return }
-        let count = weightSigma.count
-        VectorMath.softplus(weightRho.value.pointer, weightSigma.pointer, count: count)
-        Elementwise.square(weightSigma.pointer, weightVariance.pointer, count: count)
-        VectorMath.sigmoid(weightRho.value.pointer, weightSigmoid.pointer, count: count)
-        VectorMath.softplus(biasRho.value.pointer, biasSigma.pointer, count: filters)
-        Elementwise.square(biasSigma.pointer, biasVariance.pointer, count: filters)
-        VectorMath.sigmoid(biasRho.value.pointer, biasSigmoid.pointer, count: filters)
-        sigmaIsCurrent = true
-    }
-
     private var outputPerExample: Int { filters * geometry.positions }
 
     public func forward(_ input: Tensor, mode: ForwardMode, generator: inout RandomGenerator) -> Tensor {
         let batch = input.rows
         precondition(input.count == batch * geometry.inputSize,
                       "BayesianConv2D expects \(geometry.inputSize) values per example, got \(input.shape)")
-        refreshSigma()
         let shape = [batch, filters, geometry.outputHeight, geometry.outputWidth]
         let output = outputBuffer.tensor(shape: shape)
         if mode == .train { savedInput = input }
@@ -152,29 +100,20 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
             Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
             return output
         }
-        let weight: UnsafePointer<Float>, bias: UnsafePointer<Float>
+        let filterValues: UnsafePointer<Float>, biasValues: UnsafePointer<Float>
         if mode == .mean {
-            weight = UnsafePointer(weightMu.value.pointer)
-            bias = UnsafePointer(biasMu.value.pointer)
+            filterValues = UnsafePointer(self.weight.mu.value.pointer)
+            biasValues = UnsafePointer(self.bias.mu.value.pointer)
         } else {  // .sampleWeights, or .train with the `weights` estimator
-            sampleWeights(generator: &generator)
-            weight = UnsafePointer(sampledWeight.pointer)
-            bias = UnsafePointer(sampledBias.pointer)
+            self.weight.sample(into: sampledWeight, generator: &generator)
+            self.bias.sample(into: sampledBias, generator: &generator)
+            filterValues = UnsafePointer(sampledWeight.pointer)
+            biasValues = UnsafePointer(sampledBias.pointer)
         }
         let (columnBuffer, productBuffer) = scratch(batch: batch)
-        Im2Col.convolve(input.pointer, batch: batch, geometry: geometry, weight: weight, bias: bias, filters: filters,
+        Im2Col.convolve(input.pointer, batch: batch, geometry: geometry, weight: filterValues, bias: biasValues, filters: filters,
                         columns: columnBuffer, product: productBuffer, output: output.pointer, path: mode.matrixMultiplyPath)
         return output
-    }
-
-    /// Draws W = μ + σ ⊙ ε and b = μ_b + σ_b ⊙ ε_b, keeping ε for the backward pass.
-    private func sampleWeights(generator: inout RandomGenerator) {
-        generator.fillNormal(weightNoise)
-        Elementwise.affineNoise(mean: weightMu.value.pointer, std: weightSigma.pointer, noise: weightNoise.pointer,
-                                into: sampledWeight.pointer, count: sampledWeight.count)
-        generator.fillNormal(biasNoise)
-        Elementwise.affineNoise(mean: biasMu.value.pointer, std: biasSigma.pointer, noise: biasNoise.pointer,
-                                into: sampledBias.pointer, count: filters)
     }
 
     /// Mean `conv(x, μ) + μ_b` and standard deviation `sqrt(conv(x², σ²) + σ_b²)` of every output unit
@@ -190,7 +129,7 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
         precondition(input.count == batch * geometry.inputSize && mean.count == batch * outputPerExample
                         && std.count == mean.count,
                      "BayesianConv2D.outputMoments: input \(input.shape), mean \(mean.shape), std \(std.shape)")
-        refreshSigma()
+        let weightVariance = weight.variance, biasVariance = bias.variance
         let (columnBuffer, productBuffer) = scratch(batch: batch)
         let variances = varianceProduct.tensor(shape: productBuffer.shape)
         let block = Im2Col.blockSize(batch: batch, geometry: geometry)
@@ -200,13 +139,13 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
             let n = min(block, batch - start)
             let width = n * positions
             Im2Col.columns(input.pointer + start * geometry.inputSize, examples: n, geometry: geometry, into: columnBuffer.pointer)
-            MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weightMu.value.pointer, lda: patch,
+            MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weight.mu.value.pointer, lda: patch,
                                 b: columnBuffer.pointer, ldb: width, c: productBuffer.pointer, ldc: width, path: path)
             // The columns of x² are the squares of the columns of x (padding stays zero).
             Elementwise.square(columnBuffer.pointer, columnBuffer.pointer, count: patch * width)
             MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weightVariance.pointer, lda: patch,
                                 b: columnBuffer.pointer, ldb: width, c: variances.pointer, ldc: width, path: path)
-            Im2Col.scatter(productBuffer.pointer, bias: biasMu.value.pointer, examples: n, filters: filters,
+            Im2Col.scatter(productBuffer.pointer, bias: bias.mu.value.pointer, examples: n, filters: filters,
                            positions: positions, into: mean.pointer + start * outputPerExample)
             Im2Col.scatterStandardDeviation(variances.pointer, biasVariance: biasVariance.pointer, examples: n, filters: filters,
                                             positions: positions, into: std.pointer + start * outputPerExample)
@@ -223,14 +162,14 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
         let gradientColumnBuffer = gradientColumns.tensor(shape: columnBuffer.shape)
         switch estimator {
         case .weights:
-            // y = conv(x, W) + b with W = μ + σ⊙ε:  ∂L/∂μ = ∂L/∂W,  ∂L/∂ρ = ∂L/∂W ⊙ ε ⊙ sigmoid(ρ).
+            // y = conv(x, W) + b with W = μ + σ⊙ε:  ∂L/∂μ = ∂L/∂W; ρ's gradient follows from the kept noise.
             Im2Col.convolveBackward(input.pointer, outputGradient: outputGradient.pointer, batch: batch, geometry: geometry,
                                     weight: sampledWeight.pointer, filters: filters, columns: columnBuffer,
                                     gradientColumns: gradientColumnBuffer, product: productBuffer,
-                                    weightGradient: weightMu.gradient.pointer, biasGradient: biasMu.gradient.pointer,
+                                    weightGradient: weight.mu.gradient.pointer, biasGradient: bias.mu.gradient.pointer,
                                     inputGradient: gx?.pointer)
-            multiply(weightMu.gradient, weightNoise, weightSigmoid, into: weightRho.gradient)
-            multiply(biasMu.gradient, biasNoise, biasSigmoid, into: biasRho.gradient)
+            weight.rhoGradient = .noise
+            bias.rhoGradient = .noise
         case .local:
             localBackward(input, outputGradient, columns: columnBuffer, gradientColumns: gradientColumnBuffer,
                           product: productBuffer, inputGradient: gx)
@@ -255,48 +194,37 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
         let varianceProductBuffer = varianceProduct.tensor(shape: product.shape)
         let block = Im2Col.blockSize(batch: batch, geometry: geometry)
         let positions = geometry.positions, patch = geometry.patchSize
-        biasMu.gradient.fill(0)
-        biasRho.gradient.fill(0)
+        let weightVariance = weight.variance
+        bias.mu.gradient.fill(0)
+        bias.rho.gradient.fill(0)
         var start = 0
         while start < batch {
             let n = min(block, batch - start)
             let width = n * positions
             let first: Float = start == 0 ? 0 : 1
             Im2Col.gather(g + start * outputPerExample, examples: n, filters: filters, positions: positions,
-                          into: product.pointer, biasGradient: biasMu.gradient.pointer)
+                          into: product.pointer, biasGradient: bias.mu.gradient.pointer)
             Im2Col.gather(gv + start * outputPerExample, examples: n, filters: filters, positions: positions,
-                          into: varianceProductBuffer.pointer, biasGradient: biasRho.gradient.pointer)
+                          into: varianceProductBuffer.pointer, biasGradient: bias.rho.gradient.pointer)
             Im2Col.columns(input.pointer + start * geometry.inputSize, examples: n, geometry: geometry, into: columns.pointer)
             Elementwise.square(columns.pointer, squared.pointer, count: patch * width)
             MatrixMultiply.gemm(transposeB: true, m: filters, n: patch, k: width, a: product.pointer, lda: width,
-                                b: columns.pointer, ldb: width, beta: first, c: weightMu.gradient.pointer, ldc: patch)
+                                b: columns.pointer, ldb: width, beta: first, c: weight.mu.gradient.pointer, ldc: patch)
             MatrixMultiply.gemm(transposeB: true, m: filters, n: patch, k: width, a: varianceProductBuffer.pointer, lda: width,
-                                b: squared.pointer, ldb: width, beta: first, c: weightRho.gradient.pointer, ldc: patch)
+                                b: squared.pointer, ldb: width, beta: first, c: weight.rho.gradient.pointer, ldc: patch)
             if let gx {
                 let d = gradientColumns.pointer, x = columns.pointer
                 MatrixMultiply.gemm(transposeA: true, m: patch, n: width, k: filters, a: weightVariance.pointer, lda: patch,
                                     b: varianceProductBuffer.pointer, ldb: width, c: d, ldc: width)
                 for i in 0..<patch * width { d[i] *= 2 * x[i] }
-                MatrixMultiply.gemm(transposeA: true, m: patch, n: width, k: filters, a: weightMu.value.pointer, lda: patch,
+                MatrixMultiply.gemm(transposeA: true, m: patch, n: width, k: filters, a: weight.mu.value.pointer, lda: patch,
                                     b: product.pointer, ldb: width, beta: 1, c: d, ldc: width)
                 Im2Col.images(d, examples: n, geometry: geometry, into: gx.pointer + start * geometry.inputSize)
             }
             start += n
         }
-        // ∂σ²/∂ρ = 2σ · sigmoid(ρ).
-        chainVarianceToRho(weightRho.gradient, sigma: weightSigma, sigmoid: weightSigmoid)
-        chainVarianceToRho(biasRho.gradient, sigma: biasSigma, sigmoid: biasSigmoid)
-    }
-
-    private func chainVarianceToRho(_ gradient: Tensor, sigma: Tensor, sigmoid: Tensor) {
-        let d = gradient.pointer, s = sigma.pointer, t = sigmoid.pointer
-        for i in 0..<gradient.count { d[i] *= 2 * s[i] * t[i] }
-    }
-
-    /// `result = a ⊙ b ⊙ c`.
-    private func multiply(_ a: Tensor, _ b: Tensor, _ c: Tensor, into result: Tensor) {
-        let x = a.pointer, y = b.pointer, z = c.pointer, r = result.pointer
-        for i in 0..<result.count { r[i] = x[i] * y[i] * z[i] }
+        weight.rhoGradient = .variance
+        bias.rhoGradient = .variance
     }
 
     /// The im2col and GEMM-output buffers for one block of this batch size (reused between steps).
@@ -304,19 +232,5 @@ public final class BayesianConv2D: BayesianLayer, MomentLayer {
         let block = Im2Col.blockSize(batch: batch, geometry: geometry)
         return (columns.tensor(shape: [geometry.patchSize, block * geometry.positions]),
                 product.tensor(shape: [filters, block * geometry.positions]))
-    }
-
-    /// Σ KL(N(μ, σ²) ‖ N(0, s²)) over filter weights and biases (`GaussianKL`).
-    public func klDivergence() -> Double {
-        refreshSigma()
-        return GaussianKL.divergence(mu: weightMu.value, sigma: weightSigma, priorSigma: priorSigma)
-            + GaussianKL.divergence(mu: biasMu.value, sigma: biasSigma, priorSigma: priorSigma)
-    }
-
-    /// Adds `scale · ∂KL/∂θ` to the gradients of μ and ρ (`GaussianKL`).
-    public func accumulateKLGradient(scale: Float) {
-        refreshSigma()
-        GaussianKL.accumulateGradient(mu: weightMu, rho: weightRho, sigma: weightSigma, sigmoid: weightSigmoid, priorSigma: priorSigma, scale: scale)
-        GaussianKL.accumulateGradient(mu: biasMu, rho: biasRho, sigma: biasSigma, sigmoid: biasSigmoid, priorSigma: priorSigma, scale: scale)
     }
 }

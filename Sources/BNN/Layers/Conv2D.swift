@@ -40,6 +40,13 @@ public final class Conv2D: Layer {
         bias.value.fill(0)
     }
 
+    /// He initialisation whatever the posterior settings: the layer has no posterior.
+    public func initialize(_ initialization: PosteriorInitialization, initialSigma: Float, generator: inout RandomGenerator) {
+        initialize(generator: &generator)
+    }
+
+    public var inputCount: Int? { geometry.inputSize }
+
     public var parameters: [Parameter] { [weight, bias] }
 
     public var configuration: LayerConfiguration {

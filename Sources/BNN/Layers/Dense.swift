@@ -24,6 +24,13 @@ public final class Dense: Layer {
         bias.value.fill(0)
     }
 
+    /// He initialisation whatever the posterior settings: the layer has no posterior.
+    public func initialize(_ initialization: PosteriorInitialization, initialSigma: Float, generator: inout RandomGenerator) {
+        initialize(generator: &generator)
+    }
+
+    public var inputCount: Int? { inputs }
+
     public var parameters: [Parameter] { [weight, bias] }
     public var configuration: LayerConfiguration { LayerConfiguration(kind: kind, inputs: inputs, outputs: outputs) }
 

@@ -43,6 +43,11 @@ extension ForwardMode {
 /// Tensors are batch-first: `[batch, features]` or `[batch, channels, height, width]`. A layer may
 /// return the same output tensor from call to call (its buffers are reused while the batch size stays
 /// the same), so callers must consume an output before the next forward call of the same layer.
+///
+/// A Bayesian layer holds its posterior as `MeanFieldNormal` blocks and lists them in `posteriorBlocks`;
+/// with that alone it gets initialisation, the KL term, the optimiser's fused step and saving and loading
+/// (register its kind with `NetworkBuilder.register`). The other optional requirements are capabilities
+/// that the fast prediction paths look for; a layer that declares none of them still works everywhere.
 public protocol Layer: AnyObject {
     /// The layer's type as stored in model files, e.g. `bayesian_dense`.
     var kind: String { get }
@@ -50,37 +55,70 @@ public protocol Layer: AnyObject {
     func outputShape(for inputShape: [Int]) -> [Int]
     /// The forward pass. In `.train` mode the layer keeps what `backward` needs.
     func forward(_ input: Tensor, mode: ForwardMode, generator: inout RandomGenerator) -> Tensor
-    /// The backward pass for the last `.train` forward call: writes every parameter's gradient and returns
-    /// the gradient with respect to the input when `needsInputGradient` is true (else nil).
+    /// The backward pass for the last `.train` forward call: writes the data term's gradient of every
+    /// parameter (for posterior blocks, ρ's in the form the block's `rhoGradient` names) and returns the
+    /// gradient with respect to the input when `needsInputGradient` is true (else nil).
     func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor?
-    /// The trainable parameters, in the order they are saved.
+    /// Every parameter, in the order they are saved (by default the blocks' μ and ρ, block by block).
     var parameters: [Parameter] { get }
+    /// The mean-field posterior blocks (empty for a deterministic layer).
+    var posteriorBlocks: [MeanFieldNormal] { get }
     /// The layer's settings as stored in the model file (JSON-compatible values).
     var configuration: LayerConfiguration { get }
-    /// Tells the layer that its parameter values changed (optimiser step, loading), so that values
-    /// derived from them (such as σ = softplus(ρ)) are recomputed.
+    /// Initialises the parameters before training: by default each block with `initialization`, where
+    /// σ = `initialSigma` for `he`; deterministic layers use their own rule (He initialisation).
+    func initialize(_ initialization: PosteriorInitialization, initialSigma: Float, generator: inout RandomGenerator)
+    /// Tells the layer that its parameter values were changed from outside (loading, tests), so that
+    /// values derived from them (such as σ = softplus(ρ)) are recomputed. Optimiser steps need no call.
     func parametersDidChange()
+    /// The number of values per example the layer reads, or nil when it takes any number (checked when a
+    /// network is rebuilt from a file).
+    var inputCount: Int? { get }
+    /// Whether prediction should sample this layer's weights (whole networks) rather than its outputs:
+    /// true when local reparameterisation would be inexact, e.g. for a convolution, whose outputs share
+    /// their filter and so are correlated.
+    var samplesWeightsInPrediction: Bool { get }
 }
 
-/// A layer with a posterior over its parameters and a prior to compare it with.
-public protocol BayesianLayer: Layer {
-    /// KL(q ‖ p) of this layer's posterior from its prior, in nats.
-    func klDivergence() -> Double
-    /// Adds `scale · ∂KL/∂θ` to every parameter gradient.
-    func accumulateKLGradient(scale: Float)
+extension Layer {
+    public var posteriorBlocks: [MeanFieldNormal] { [] }
+    public var parameters: [Parameter] { posteriorBlocks.flatMap { [$0.mu, $0.rho] } }
+    public func initialize(_ initialization: PosteriorInitialization, initialSigma: Float, generator: inout RandomGenerator) {
+        for block in posteriorBlocks { block.initialize(initialization, initialSigma: initialSigma, generator: &generator) }
+    }
+    public func parametersDidChange() { for block in posteriorBlocks { block.parametersDidChange() } }
+    public var inputCount: Int? { nil }
+    public var samplesWeightsInPrediction: Bool { false }
+
+    /// KL(q ‖ p) of the layer's posterior blocks from their priors, in nats.
+    public func klDivergence() -> Double { posteriorBlocks.reduce(0) { $0 + $1.klDivergence() } }
 }
 
 /// A layer whose stochastic output, for a fixed input, is Normal per unit with a mean and standard
 /// deviation that can be computed once and then sampled many times (local reparameterisation).
 public protocol MomentLayer: Layer {
     /// Writes the mean and standard deviation of every output unit for `input` into `mean` and `std`
-    /// (both shaped like the output).
+    /// (both shaped like the output). Each row's result depends on that row alone, bit for bit.
     func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation: Tensor)
 }
 
-extension Layer {
-    public var parameters: [Parameter] { [] }
-    public func parametersDidChange() {}
+/// A fully connected layer with a mean-field Normal posterior, `y = x·W + b`, whose posterior the fused
+/// uncertainty pass (`bnn_fused_sample_mlp`) reads directly when the layer ends a network.
+public protocol DensePosteriorLayer: Layer {
+    var inputs: Int { get }
+    var outputs: Int { get }
+    /// μ and σ² of the weights `[inputs, outputs]` and biases `[outputs]`, current until the parameters change.
+    func posteriorMeanAndVariance() -> (weightMean: Tensor, weightVariance: Tensor, biasMean: Tensor, biasVariance: Tensor)
+}
+
+/// An element-wise activation function that the fused uncertainty pass can apply itself.
+public enum Activation: Sendable {
+    case relu
+}
+
+/// A layer that applies an element-wise `Activation` and nothing else.
+public protocol ActivationLayer: Layer {
+    var activation: Activation { get }
 }
 
 /// A reusable output buffer that is reallocated only when the needed shape changes.

@@ -9,6 +9,7 @@
 /// routes every output gradient to that input alone. No padding: rows and columns that do not fill a
 /// window are dropped, as in LeNet and PyTorch's default.
 public final class MaxPool2D: Layer {
+    public var inputCount: Int? { channels * height * width }
     public let kind = "max_pool2d"
     public let channels: Int
     public let height: Int

@@ -40,22 +40,11 @@ extension NetworkBuilder {
         ])
     }
 
-    /// Initialises every layer of `network` with the settings of `configuration`: Bayesian layers with
-    /// `configuration.initialization` and `initialSigma`, deterministic layers with He initialisation.
+    /// Initialises every layer of `network` with the settings of `configuration`: posterior blocks with
+    /// `configuration.initialization` and `initialSigma`, deterministic layers with their own rule.
     public static func initialize(_ network: Sequential, configuration: TrainingConfiguration, generator: inout RandomGenerator) {
         for layer in network.layers {
-            switch layer {
-            case let layer as BayesianDense:
-                layer.initialize(configuration.initialization, initialSigma: configuration.initialSigma, generator: &generator)
-            case let layer as BayesianConv2D:
-                layer.initialize(configuration.initialization, initialSigma: configuration.initialSigma, generator: &generator)
-            case let layer as Dense:
-                layer.initialize(generator: &generator)
-            case let layer as Conv2D:
-                layer.initialize(generator: &generator)
-            default:
-                break
-            }
+            layer.initialize(configuration.initialization, initialSigma: configuration.initialSigma, generator: &generator)
         }
     }
 
@@ -96,16 +85,6 @@ extension NetworkBuilder {
                                   stride: stride, padding: padding, estimator: estimator, priorSigma: prior)
         default:
             throw UnknownLayer(description: "unknown layer kind '\(kind)'")
-        }
-    }
-
-    /// The number of values per example a convolutional-family layer reads, or nil when any count fits.
-    static func expectedInputCount(of layer: Layer) -> Int? {
-        switch layer {
-        case let layer as BayesianConv2D: return layer.geometry.inputSize
-        case let layer as Conv2D: return layer.geometry.inputSize
-        case let layer as MaxPool2D: return layer.channels * layer.height * layer.width
-        default: return nil
         }
     }
 }

@@ -1,8 +1,11 @@
+import Foundation
+
 /// Builds networks from an architecture name or from stored layer configurations.
 public enum NetworkBuilder {
     /// An error in a stored architecture.
     public struct UnknownLayer: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The tutorial's network: `inputs → hidden (ReLU) → classes`, both layers Bayesian.
@@ -13,6 +16,37 @@ public enum NetworkBuilder {
             ReLU(),
             BayesianDense(inputs: hidden, outputs: classes, estimator: estimator, priorSigma: priorSigma),
         ])
+    }
+
+    /// Makes layers of kind `kind` from their stored configuration when a model file is loaded, so that a
+    /// layer defined outside the library loads like the built-in ones. The maker throws
+    /// `UnknownLayer` (never traps) on a configuration it cannot build; registering a kind again replaces
+    /// its maker.
+    public static func register(kind: String, _ make: @escaping @Sendable (LayerConfiguration) throws -> Layer) {
+        LayerRegistry.shared.register(kind: kind, make)
+    }
+
+    /// Rebuilds a built-in dense-family layer (`bayesian_dense`, `dense`, `relu`).
+    static func denseLayer(from configuration: LayerConfiguration) throws -> Layer {
+        switch configuration.kind {
+        case "bayesian_dense":
+            guard let inputs = configuration.inputs, let outputs = configuration.outputs, inputs > 0, outputs > 0 else {
+                throw UnknownLayer(description: "bayesian_dense layer needs positive inputs and outputs")
+            }
+            let estimator = GradientEstimator(rawValue: configuration.estimator ?? "local") ?? .local
+            let prior = configuration.priorSigma ?? 1
+            guard prior > 0, prior.isFinite else { throw UnknownLayer(description: "bayesian_dense layer has prior σ \(prior)") }
+            return BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, priorSigma: prior)
+        case "dense":
+            guard let inputs = configuration.inputs, let outputs = configuration.outputs, inputs > 0, outputs > 0 else {
+                throw UnknownLayer(description: "dense layer needs positive inputs and outputs")
+            }
+            return Dense(inputs: inputs, outputs: outputs)
+        case "relu":
+            return ReLU()
+        default:
+            throw UnknownLayer(description: "unknown layer kind '\(configuration.kind)'")
+        }
     }
 
     /// The most values a stored architecture may ask for in one tensor (a layer's weights, or one
@@ -41,36 +75,15 @@ public enum NetworkBuilder {
             throw UnknownLayer(description: "the layers need \(parameters) parameter values, the file stores \(parameterBudget)")
         }
         let layers: [Layer] = try configurations.map { configuration in
-            switch configuration.kind {
-            case "bayesian_dense":
-                guard let inputs = configuration.inputs, let outputs = configuration.outputs, inputs > 0, outputs > 0 else {
-                    throw UnknownLayer(description: "bayesian_dense layer needs positive inputs and outputs")
-                }
-                let estimator = GradientEstimator(rawValue: configuration.estimator ?? "local") ?? .local
-                return BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, priorSigma: configuration.priorSigma ?? 1)
-            case "dense":
-                guard let inputs = configuration.inputs, let outputs = configuration.outputs, inputs > 0, outputs > 0 else {
-                    throw UnknownLayer(description: "dense layer needs positive inputs and outputs")
-                }
-                return Dense(inputs: inputs, outputs: outputs)
-            case "relu":
-                return ReLU()
-            case "bayesian_conv2d", "conv2d", "max_pool2d", "flatten":
-                return try convolutionalLayer(from: configuration)
-            default:
+            guard let make = LayerRegistry.shared.maker(for: configuration.kind) else {
                 throw UnknownLayer(description: "unknown layer kind '\(configuration.kind)'")
             }
+            return try make(configuration)
         }
         // Check shapes without trapping: walk them the same way Sequential would.
         var shape = inputShape
         for (index, layer) in layers.enumerated() {
-            if let dense = layer as? BayesianDense, shape.reduce(1, *) != dense.inputs {
-                throw UnknownLayer(description: "layer \(index) expects \(dense.inputs) inputs but receives \(shape.reduce(1, *))")
-            }
-            if let dense = layer as? Dense, shape.reduce(1, *) != dense.inputs {
-                throw UnknownLayer(description: "layer \(index) expects \(dense.inputs) inputs but receives \(shape.reduce(1, *))")
-            }
-            if let expected = expectedInputCount(of: layer), shape.reduce(1, *) != expected {
+            if let expected = layer.inputCount, shape.reduce(1, *) != expected {
                 throw UnknownLayer(description: "layer \(index) (\(layer.kind)) expects \(expected) values per example but receives \(shape.reduce(1, *))")
             }
             shape = layer.outputShape(for: shape)
@@ -115,5 +128,32 @@ public enum NetworkBuilder {
         default:
             return 0
         }
+    }
+}
+
+/// The makers of every layer kind a model file may name: the built-in kinds, and those registered with
+/// `NetworkBuilder.register`.
+final class LayerRegistry: @unchecked Sendable {
+    typealias Maker = @Sendable (LayerConfiguration) throws -> Layer
+    static let shared = LayerRegistry()
+
+    private let lock = NSLock()
+    private var makers: [String: Maker] = [:]
+
+    private init() {
+        for kind in ["bayesian_dense", "dense", "relu"] { makers[kind] = NetworkBuilder.denseLayer(from:) }
+        for kind in ["bayesian_conv2d", "conv2d", "max_pool2d", "flatten"] { makers[kind] = NetworkBuilder.convolutionalLayer(from:) }
+    }
+
+    func register(kind: String, _ make: @escaping Maker) {
+        lock.lock()
+        defer { lock.unlock() }
+        makers[kind] = make
+    }
+
+    func maker(for kind: String) -> Maker? {
+        lock.lock()
+        defer { lock.unlock() }
+        return makers[kind]
     }
 }

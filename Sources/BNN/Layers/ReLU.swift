@@ -1,6 +1,7 @@
 /// The rectified linear unit, `y = max(x, 0)`, element-wise; the output keeps the input's shape.
-public final class ReLU: Layer {
+public final class ReLU: ActivationLayer {
     public let kind = "relu"
+    public let activation = Activation.relu
     private var savedOutput: Tensor?
     private var outputBuffer = Workspace()
     private var inputGradient = Workspace()

@@ -33,8 +33,14 @@ public final class Sequential {
         }
     }
 
-    /// The Bayesian layers.
-    public var bayesianLayers: [BayesianLayer] { layers.compactMap { $0 as? BayesianLayer } }
+    /// The mean-field posterior blocks of every layer.
+    public var posteriorBlocks: [MeanFieldNormal] { layers.flatMap(\.posteriorBlocks) }
+
+    /// The parameters that are not part of a posterior block (point estimates, e.g. of `Dense`).
+    public var pointParameters: [Parameter] {
+        let inBlocks = Set(posteriorBlocks.flatMap { [ObjectIdentifier($0.mu), ObjectIdentifier($0.rho)] })
+        return layers.flatMap(\.parameters).filter { !inBlocks.contains(ObjectIdentifier($0)) }
+    }
 
     /// The number of scalar parameters (μ and ρ count separately).
     public var parameterCount: Int { layers.flatMap(\.parameters).reduce(0) { $0 + $1.value.count } }
@@ -61,8 +67,8 @@ public final class Sequential {
         }
     }
 
-    /// KL(q ‖ p) summed over the Bayesian layers, in nats.
-    public func klDivergence() -> Double { bayesianLayers.reduce(0) { $0 + $1.klDivergence() } }
+    /// KL(q ‖ p) summed over the posterior blocks, in nats.
+    public func klDivergence() -> Double { layers.reduce(0) { $0 + $1.klDivergence() } }
 
     /// Tells every layer its parameters changed.
     public func parametersDidChange() { layers.forEach { $0.parametersDidChange() } }

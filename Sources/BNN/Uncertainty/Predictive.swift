@@ -147,25 +147,24 @@ public struct Predictive {
         }
     }
 
-    /// Whether whole networks are sampled even without `wholeNetworks`: true when the network has a
-    /// `BayesianConv2D`. Local reparameterisation is exact per input only for dense layers (each output
-    /// unit has its own weights); the outputs of a convolution share its filter, so drawing them
-    /// independently would ignore their correlation. A sampled filter is exact, and costs one matrix
-    /// multiply per layer instead of two (the means and the variances).
+    /// Whether whole networks are sampled even without `wholeNetworks`: true when a layer asks for it
+    /// (`Layer.samplesWeightsInPrediction`, e.g. a convolution, whose outputs share their filter, so that
+    /// drawing them independently would ignore their correlation). A sampled filter is exact, and costs
+    /// one matrix multiply per layer instead of two (the means and the variances).
     static func prefersWholeNetworks(_ network: Sequential) -> Bool {
-        network.layers.contains { $0 is BayesianConv2D }
+        network.layers.contains { $0.samplesWeightsInPrediction }
     }
 
-    /// The networks the fast path serves: a moment layer, ReLU, and a `BayesianDense` with at most
-    /// `BNN_FUSED_MAX_CLASSES` outputs, with the second layer's posterior laid out for the kernel.
+    /// The networks the fast path serves: a moment layer, a ReLU activation, and a dense posterior layer
+    /// with at most `BNN_FUSED_MAX_CLASSES` outputs, with the second layer's posterior laid out for the kernel.
     private struct FastPath {
         let first: MomentLayer
         let second: SecondLayer
 
         init?(_ network: Sequential) {
             let layers = network.layers
-            guard layers.count == 3, let first = layers[0] as? MomentLayer, layers[1] is ReLU,
-                  let dense = layers[2] as? BayesianDense, dense.outputs == network.classes,
+            guard layers.count == 3, let first = layers[0] as? MomentLayer, (layers[1] as? ActivationLayer)?.activation == .relu,
+                  let dense = layers[2] as? DensePosteriorLayer, dense.outputs == network.classes,
                   network.classes <= Int(BNN_FUSED_MAX_CLASSES),
                   first.outputShape(for: network.inputShape) == [dense.inputs] else { return nil }
             self.first = first
@@ -183,7 +182,7 @@ public struct Predictive {
         let biasMean: Tensor
         let biasVariance: Tensor
 
-        init(_ layer: BayesianDense) {
+        init(_ layer: DensePosteriorLayer) {
             let posterior = layer.posteriorMeanAndVariance()
             hidden = layer.inputs
             classes = layer.outputs

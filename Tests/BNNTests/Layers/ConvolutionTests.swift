@@ -17,9 +17,9 @@ import Testing
     static func randomize(_ layer: BayesianConv2D, seed: UInt64) {
         var generator = RandomGenerator(seed: seed)
         layer.initialize(.he, initialSigma: 0.3, generator: &generator)
-        generator.fillNormal(layer.weightRho.value, mean: -1, standardDeviation: 0.5)
-        generator.fillNormal(layer.biasRho.value, mean: -1, standardDeviation: 0.5)
-        generator.fillNormal(layer.biasMu.value, standardDeviation: 0.5)
+        generator.fillNormal(layer.weight.rho.value, mean: -1, standardDeviation: 0.5)
+        generator.fillNormal(layer.bias.rho.value, mean: -1, standardDeviation: 0.5)
+        generator.fillNormal(layer.bias.mu.value, standardDeviation: 0.5)
         layer.parametersDidChange()
     }
 
@@ -65,12 +65,12 @@ import Testing
         let shape = [2] + layer.outputShape(for: [2, 6, 5])
         let mean = Tensor(shape: shape), std = Tensor(shape: shape)
         layer.outputMoments(input, mean: mean, standardDeviation: std)
-        let expectedMean = Im2Col.referenceConvolution(input, batch: 2, geometry: layer.geometry, weight: layer.weightMu.value,
-                                                       bias: layer.biasMu.value, filters: 3)
+        let expectedMean = Im2Col.referenceConvolution(input, batch: 2, geometry: layer.geometry, weight: layer.weight.mu.value,
+                                                       bias: layer.bias.mu.value, filters: 3)
         let squaredInput = Tensor(shape: input.shape, values: input.array.map { $0 * $0 })
         let sigma = { (rho: Tensor) in Tensor(shape: rho.shape, values: rho.array.map { let s = log1p(exp($0)); return s * s }) }
         let expectedVariance = Im2Col.referenceConvolution(squaredInput, batch: 2, geometry: layer.geometry,
-                                                           weight: sigma(layer.weightRho.value), bias: sigma(layer.biasRho.value), filters: 3)
+                                                           weight: sigma(layer.weight.rho.value), bias: sigma(layer.bias.rho.value), filters: 3)
         for i in 0..<mean.count {
             #expect(abs(mean[i] - expectedMean[i]) < 1e-4)
             #expect(abs(std[i] - expectedVariance[i].squareRoot()) < 1e-4)
@@ -142,13 +142,13 @@ import Testing
     @Test func klGradient() {
         let layer = BayesianConv2D(channels: 2, height: 5, width: 5, filters: 2, kernelSize: 3, priorSigma: 0.7)
         var generator = RandomGenerator(seed: 11)
-        generator.fillNormal(layer.weightMu.value)
-        generator.fillNormal(layer.weightRho.value, mean: -0.5, standardDeviation: 0.8)
-        generator.fillNormal(layer.biasMu.value)
-        generator.fillNormal(layer.biasRho.value)
+        generator.fillNormal(layer.weight.mu.value)
+        generator.fillNormal(layer.weight.rho.value, mean: -0.5, standardDeviation: 0.8)
+        generator.fillNormal(layer.bias.mu.value)
+        generator.fillNormal(layer.bias.rho.value)
         layer.parametersDidChange()
         for parameter in layer.parameters { parameter.gradient.fill(0) }
-        layer.accumulateKLGradient(scale: 1)
+        for block in layer.posteriorBlocks { block.accumulateKLGradient(scale: 1) }
         let step: Float = 1e-2
         for parameter in layer.parameters {
             for index in 0..<parameter.value.count {
@@ -168,16 +168,16 @@ import Testing
     /// KL against hand values: σ = s, μ = 0 gives 0; μ = 1 adds ½ per weight; σ = ½ gives log 2 + ⅛ − ½ each.
     @Test func klClosedForm() {
         let layer = BayesianConv2D(channels: 2, height: 4, width: 4, filters: 3, kernelSize: 2)  // 24 weights + 3 biases
-        layer.weightRho.value.fill(inverseSoftplus(1))
-        layer.biasRho.value.fill(inverseSoftplus(1))
+        layer.weight.rho.value.fill(inverseSoftplus(1))
+        layer.bias.rho.value.fill(inverseSoftplus(1))
         layer.parametersDidChange()
         #expect(abs(layer.klDivergence()) < 1e-5)
-        layer.weightMu.value.fill(1)
+        layer.weight.mu.value.fill(1)
         layer.parametersDidChange()
         #expect(abs(layer.klDivergence() - 12) < 1e-4)
-        layer.weightMu.value.fill(0)
-        layer.weightRho.value.fill(inverseSoftplus(0.5))
-        layer.biasRho.value.fill(inverseSoftplus(0.5))
+        layer.weight.mu.value.fill(0)
+        layer.weight.rho.value.fill(inverseSoftplus(0.5))
+        layer.bias.rho.value.fill(inverseSoftplus(0.5))
         layer.parametersDidChange()
         #expect(abs(layer.klDivergence() - 27 * (log(2.0) + 0.125 - 0.5)) < 1e-4)
     }
@@ -187,10 +187,10 @@ import Testing
         let layer = BayesianConv2D(channels: 8, height: 10, width: 10, filters: 16, kernelSize: 5)
         var generator = RandomGenerator(seed: 2)
         layer.initialize(.he, initialSigma: 0.02, generator: &generator)
-        let values = layer.weightMu.value.array.map(Double.init)
+        let values = layer.weight.mu.value.array.map(Double.init)
         let variance = values.map { $0 * $0 }.reduce(0, +) / Double(values.count)
         #expect(abs(variance - 2.0 / 200) < 0.1 * 2.0 / 200)
-        #expect(abs(log1p(exp(Double(layer.weightRho.value[0]))) - 0.02) < 1e-6)
+        #expect(abs(log1p(exp(Double(layer.weight.rho.value[0]))) - 0.02) < 1e-6)
     }
 
     /// `ClassifierTraining.makeNetwork` (the path `bnn train` takes) initialises every weight layer of
@@ -206,8 +206,8 @@ import Testing
         for layer in network.layers {
             let parameters: (mu: Tensor, rho: Tensor, fanIn: Int)
             switch layer {
-            case let layer as BayesianConv2D: parameters = (layer.weightMu.value, layer.weightRho.value, layer.geometry.patchSize)
-            case let layer as BayesianDense: parameters = (layer.weightMu.value, layer.weightRho.value, layer.inputs)
+            case let layer as BayesianConv2D: parameters = (layer.weight.mu.value, layer.weight.rho.value, layer.geometry.patchSize)
+            case let layer as BayesianDense: parameters = (layer.weight.mu.value, layer.weight.rho.value, layer.inputs)
             default: continue
             }
             checked += 1

@@ -10,8 +10,8 @@ import Testing
         var generator = RandomGenerator(seed: 1)
         layer.initialize(.he, initialSigma: 0.3, generator: &generator)
         // Give ρ some spread so every chain-rule factor matters.
-        generator.fillNormal(layer.weightRho.value, mean: -1, standardDeviation: 0.5)
-        generator.fillNormal(layer.biasMu.value, standardDeviation: 0.5)
+        generator.fillNormal(layer.weight.rho.value, mean: -1, standardDeviation: 0.5)
+        generator.fillNormal(layer.bias.mu.value, standardDeviation: 0.5)
         layer.parametersDidChange()
         let input = randomTensor([4, 7], seed: 3)
         let (error, worst) = maximumGradientError(layer: layer, input: input, step: 1e-2)
@@ -39,13 +39,13 @@ import Testing
     @Test func klGradient() {
         let layer = BayesianDense(inputs: 4, outputs: 3, priorSigma: 0.7)
         var generator = RandomGenerator(seed: 11)
-        generator.fillNormal(layer.weightMu.value)
-        generator.fillNormal(layer.weightRho.value, mean: -0.5, standardDeviation: 0.8)
-        generator.fillNormal(layer.biasMu.value)
-        generator.fillNormal(layer.biasRho.value)
+        generator.fillNormal(layer.weight.mu.value)
+        generator.fillNormal(layer.weight.rho.value, mean: -0.5, standardDeviation: 0.8)
+        generator.fillNormal(layer.bias.mu.value)
+        generator.fillNormal(layer.bias.rho.value)
         layer.parametersDidChange()
         for parameter in layer.parameters { parameter.gradient.fill(0) }
-        layer.accumulateKLGradient(scale: 1)
+        for block in layer.posteriorBlocks { block.accumulateKLGradient(scale: 1) }
         let step: Float = 1e-2
         for parameter in layer.parameters {
             for index in 0..<parameter.value.count {
@@ -65,17 +65,17 @@ import Testing
     /// KL against a hand computation: μ = 0, σ = s gives 0; μ = 1, σ = s = 1 gives ½ per weight.
     @Test func klClosedForm() {
         let layer = BayesianDense(inputs: 2, outputs: 3, priorSigma: 1)
-        layer.weightRho.value.fill(inverseSoftplus(1))
-        layer.biasRho.value.fill(inverseSoftplus(1))
+        layer.weight.rho.value.fill(inverseSoftplus(1))
+        layer.bias.rho.value.fill(inverseSoftplus(1))
         layer.parametersDidChange()
         #expect(abs(layer.klDivergence()) < 1e-5)
-        layer.weightMu.value.fill(1)
+        layer.weight.mu.value.fill(1)
         layer.parametersDidChange()
         #expect(abs(layer.klDivergence() - 3.0) < 1e-4)  // 6 weights × ½
         // σ = 0.5, μ = 0, s = 1: log 2 + 0.125 − 0.5 per parameter, 9 parameters.
-        layer.weightMu.value.fill(0)
-        layer.weightRho.value.fill(inverseSoftplus(0.5))
-        layer.biasRho.value.fill(inverseSoftplus(0.5))
+        layer.weight.mu.value.fill(0)
+        layer.weight.rho.value.fill(inverseSoftplus(0.5))
+        layer.bias.rho.value.fill(inverseSoftplus(0.5))
         layer.parametersDidChange()
         #expect(abs(layer.klDivergence() - 9 * (log(2.0) + 0.125 - 0.5)) < 1e-4)
     }

@@ -14,7 +14,7 @@ extension PerformanceTests {
             let network = NetworkBuilder.mlp(inputs: inputs, hidden: hidden, classes: classes, estimator: .local, priorSigma: 1)
             for case let layer as BayesianDense in network.layers {
                 layer.initialize(.he, initialSigma: 0.2, generator: &generator)
-                generator.fillNormal(layer.biasMu.value, standardDeviation: 0.3)
+                generator.fillNormal(layer.bias.mu.value, standardDeviation: 0.3)
                 layer.parametersDidChange()
             }
             return network

@@ -39,9 +39,9 @@ extension PerformanceTests {
             var generator = RandomGenerator(seed: 5)
             let layer = BayesianDense(inputs: inputs, outputs: outputs, estimator: .local, priorSigma: 1)
             layer.initialize(.he, initialSigma: 0.1, generator: &generator)
-            generator.fillNormal(layer.biasMu.value, standardDeviation: 0.3)
-            generator.fillNormal(layer.biasRho.value, mean: -2, standardDeviation: 0.5)
-            generator.fillNormal(layer.weightRho.value, mean: -3, standardDeviation: 0.5)
+            generator.fillNormal(layer.bias.mu.value, standardDeviation: 0.3)
+            generator.fillNormal(layer.bias.rho.value, mean: -2, standardDeviation: 0.5)
+            generator.fillNormal(layer.weight.rho.value, mean: -3, standardDeviation: 0.5)
             layer.parametersDidChange()
             return layer
         }
@@ -87,13 +87,12 @@ extension PerformanceTests {
             }
         }
 
-        /// A training forward pass (local reparameterisation) of an image layer on mostly-zero inputs takes
+        /// A training forward pass (local reparameterisation) on a mostly-zero batch takes
         /// the sparse sums too: out = (x·μ + μ_b) + sqrt(x²·σ² + σ_b²)·ε with ε the layer's Normal draws.
         @Test func trainingForwardOnSparseInputs() {
             let layer = layer(inputs: 100, outputs: 96)
             let x = sparseInputs(rows: 30, inputs: 100, density: 0.15, seed: 2)
             #expect(BayesianDense.prefersSparseMoments(x.pointer, count: x.count))
-            layer.sparseInputsInTraining = true
             var generator = RandomGenerator(seed: 44)
             var noiseGenerator = generator
             let output = layer.forward(x, mode: .train, generator: &generator)

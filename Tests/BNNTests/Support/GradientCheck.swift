@@ -21,6 +21,7 @@ func maximumGradientError(layer: Layer, input: Tensor, seed: UInt64 = 7, step: F
     }
     _ = loss()
     let inputGradient = layer.backward(weights, needsInputGradient: true)?.copy()
+    for block in layer.posteriorBlocks { block.completeRhoGradient() }
     let analytic = layer.parameters.map { $0.gradient.copy() }
 
     var worst: Float = 0

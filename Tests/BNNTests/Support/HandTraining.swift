@@ -15,6 +15,8 @@ func trainOneEpochByHand(
     let count = images.rows, features = images.columns, batchSize = configuration.batchSize
     let outliers = configuration.outliersPerBatch
     var generator = RandomGenerator(seed: seed)
+    // Every parameter as a point parameter: Adam's plain update, with the blocks' chain rule and KL
+    // gradient applied by hand before it (the unfused reference for the fused step).
     let optimizer = Adam(parameters: network.layers.flatMap(\.parameters), learningRate: configuration.learningRate)
     var order = Array(0..<count)
     generator.shuffle(&order)
@@ -44,8 +46,11 @@ func trainOneEpochByHand(
                 gradient: gradient.pointer + rows.count * classes) / Double(outliers)
         }
         network.backward(gradient)
-        for layer in network.bayesianLayers { layer.accumulateKLGradient(scale: klScale) }
-        optimizer.step()
+        for block in network.posteriorBlocks {
+            block.completeRhoGradient()
+            block.accumulateKLGradient(scale: klScale)
+        }
+        optimizer.step(klScale: 0)
         network.parametersDidChange()
     }
     return outlierSum / Double(batches)

@@ -1,0 +1,198 @@
+import Foundation
+import CBNNKernels
+
+/// How the posterior parameters start.
+public enum PosteriorInitialization: String, Codable, Sendable {
+    /// μ ~ N(0, 2/fan-in) (He et al. 2015) for weights, μ = 0 for biases, and σ = `initialSigma` everywhere.
+    case he
+    /// μ ~ N(0, 1) and ρ ~ N(0, 1), σ = softplus(ρ): the Pyro tutorial's initialisation.
+    case standardNormal
+}
+
+/// A mean-field Normal posterior over one tensor of parameters, with a zero-mean Normal prior:
+/// `θ ~ N(μ, σ²)` element-wise, `σ = softplus(ρ) = log(1 + e^ρ)` so that ρ is unconstrained, prior `N(0, s²)`
+/// (Blundell et al. 2015).
+///
+/// The block owns μ and ρ (the trained parameters, saved as `<name>.mu` and `<name>.rho`), the values
+/// derived from ρ (σ, σ² and sigmoid(ρ) = ∂σ/∂ρ, each recomputed only when read after ρ changed), its
+/// initialisation, its KL divergence to the prior and the KL's gradient, and the noise ε of its last
+/// weight sample. A Bayesian layer holds one block per parameter tensor and only does its forward and
+/// backward passes with them; optimisers (`Adam`) update the blocks directly.
+///
+/// **Gradients.** A layer's `backward` writes ∂L/∂μ of the data term into `mu.gradient`, and the data term's
+/// gradient for ρ in whichever form its pass produces most cheaply, declared with `rhoGradient` (see
+/// `RhoGradient`). `Adam` finishes the chain rule inside its fused step; anything else reads
+/// `completeRhoGradient()` first.
+public final class MeanFieldNormal: @unchecked Sendable {
+    /// What `rho.gradient` holds after a layer's backward pass.
+    public enum RhoGradient: Sendable {
+        /// ∂L/∂ρ itself.
+        case rho
+        /// ∂L/∂σ² (local reparameterisation, where the output variance is linear in σ²):
+        /// ∂L/∂ρ = ∂L/∂σ² · 2σ · sigmoid(ρ).
+        case variance
+        /// Nothing: the parameters were sampled as θ = μ + σ ⊙ ε (`sample`), so ∂L/∂θ = ∂L/∂μ and
+        /// ∂L/∂ρ = ∂L/∂μ · ε · sigmoid(ρ) follow from `mu.gradient` and `noise`.
+        case noise
+    }
+
+    /// The block's name within its layer, e.g. `weight`.
+    public let name: String
+    /// The posterior means.
+    public let mu: Parameter
+    /// The unconstrained scales, σ = softplus(ρ).
+    public let rho: Parameter
+    /// The prior's standard deviation `s`.
+    public let priorSigma: Float
+    /// The number of inputs each parameter's unit sums over, for He initialisation; 0 for biases (μ = 0).
+    public let fanIn: Int
+    /// ε of the last `sample` call.
+    public let noise: Tensor
+    /// The form of the data gradient in `rho.gradient`, set by the layer's backward pass.
+    public var rhoGradient: RhoGradient = .rho
+
+    private let sigmaValues: Tensor
+    private let varianceValues: Tensor
+    private let sigmoidValues: Tensor
+
+    /// Which values derived from ρ are up to date. Each reader refreshes only what it reads, so that the
+    /// fused training step (which writes σ² or σ itself) never pays for the others.
+    struct Derived: OptionSet {
+        let rawValue: UInt8
+        static let sigma = Derived(rawValue: 1)
+        static let variance = Derived(rawValue: 2)
+        static let sigmoid = Derived(rawValue: 4)
+    }
+    private(set) var current: Derived = []
+
+    /// A block of `shape` parameters named `name` (`<name>.mu`, `<name>.rho`), with prior N(0, `priorSigma`²).
+    public init(name: String, shape: [Int], fanIn: Int, priorSigma: Float = 1) {
+        precondition(priorSigma > 0 && priorSigma.isFinite, "MeanFieldNormal needs a positive prior σ, got \(priorSigma)")
+        self.name = name
+        self.priorSigma = priorSigma
+        self.fanIn = fanIn
+        mu = Parameter(name: "\(name).mu", value: Tensor(shape: shape))
+        rho = Parameter(name: "\(name).rho", value: Tensor(shape: shape))
+        noise = Tensor(shape: shape)
+        sigmaValues = Tensor(shape: shape)
+        varianceValues = Tensor(shape: shape)
+        sigmoidValues = Tensor(shape: shape)
+    }
+
+    /// The number of parameters.
+    public var count: Int { mu.value.count }
+
+    /// σ = softplus(ρ), current.
+    public var sigma: Tensor { refresh(.sigma); return sigmaValues }
+    /// σ², current.
+    public var variance: Tensor { refresh(.variance); return varianceValues }
+    /// sigmoid(ρ) = ∂σ/∂ρ, current.
+    public var sigmoid: Tensor { refresh(.sigmoid); return sigmoidValues }
+
+    /// Initialises μ and ρ; `he` draws μ ~ N(0, 2/`fanIn`) (μ = 0 when `fanIn` is 0) and sets σ = `initialSigma`.
+    public func initialize(_ initialization: PosteriorInitialization, initialSigma: Float, generator: inout RandomGenerator) {
+        switch initialization {
+        case .he:
+            if fanIn > 0 {
+                generator.fillNormal(mu.value, standardDeviation: (2 / Float(fanIn)).squareRoot())
+            } else {
+                mu.value.fill(0)
+            }
+            rho.value.fill(inverseSoftplus(initialSigma))
+        case .standardNormal:
+            generator.fillNormal(mu.value)
+            generator.fillNormal(rho.value)
+        }
+        parametersDidChange()
+    }
+
+    /// Call after changing μ or ρ other than through an optimiser step (loading, tests).
+    public func parametersDidChange() { current = [] }
+
+    /// Recomputes whichever of σ, σ² and sigmoid(ρ) in `needed` is stale, in one pass over ρ.
+    func refresh(_ needed: Derived) {
+        let missing = needed.subtracting(current)
+        if missing.isEmpty { return }
+        let count = rho.value.count
+        let rhoPointer = SendablePointer(rho.value.pointer)
+        let sigma = SendablePointer(sigmaValues.pointer), variance = SendablePointer(varianceValues.pointer)
+        let sigmoid = SendablePointer(sigmoidValues.pointer)
+        // Whole cache lines per thread, so that the two threads never write the same line.
+        Parallel.forChunks(of: (count + 15) / 16, minimumChunk: 1 << 12) { blocks in
+            let first = blocks.lowerBound * 16, last = min(count, blocks.upperBound * 16)
+            bnn_fused_refresh(rhoPointer.pointer + first, missing.contains(.sigma) ? sigma.pointer + first : nil,
+                              missing.contains(.variance) ? variance.pointer + first : nil,
+                              missing.contains(.sigmoid) ? sigmoid.pointer + first : nil, last - first)
+        }
+        current.formUnion(missing)
+    }
+
+    /// Draws θ = μ + σ ⊙ ε into `sampled` (shaped like μ), keeping ε in `noise` for the backward pass. The
+    /// noise is `generator.fillNormal`'s stream, drawn and used in one pass (`bnn_fused_sample_weights`).
+    public func sample(into sampled: Tensor, generator: inout RandomGenerator) {
+        precondition(sampled.count == count, "\(name): sample into \(sampled.count) values, the block has \(count)")
+        refresh(.sigma)
+        let key = generator.next()
+        let count = count
+        let mean = SendablePointer(mu.value.pointer), sigma = SendablePointer(sigmaValues.pointer)
+        let noise = SendablePointer(noise.pointer), output = SendablePointer(sampled.pointer)
+        // Whole 64-draw groups of the stream per thread, so that no group is generated twice.
+        Parallel.forChunks(of: (count + 63) / 64, minimumChunk: 1 << 10) { groups in
+            let first = groups.lowerBound * 64, last = min(count, groups.upperBound * 64)
+            bnn_fused_sample_weights(mean.pointer, sigma.pointer, noise.pointer, output.pointer, first, last - first, key)
+        }
+    }
+
+    /// Turns the data gradient in `rho.gradient` into ∂L/∂ρ (see `RhoGradient`), for callers other than
+    /// `Adam`'s fused step.
+    public func completeRhoGradient() {
+        let gradient = rho.gradient.pointer, n = count
+        switch rhoGradient {
+        case .rho:
+            return
+        case .variance:
+            let s = sigma.pointer, d = sigmoid.pointer
+            for i in 0..<n { gradient[i] *= 2 * s[i] * d[i] }
+        case .noise:
+            let gm = mu.gradient.pointer, e = noise.pointer, d = sigmoid.pointer
+            for i in 0..<n { gradient[i] = gm[i] * e[i] * d[i] }
+        }
+        rhoGradient = .rho
+    }
+
+    /// KL(q ‖ p) summed over the block, in nats (`GaussianKL`).
+    public func klDivergence() -> Double {
+        GaussianKL.divergence(mu: mu.value, sigma: sigma, priorSigma: priorSigma)
+    }
+
+    /// Adds `scale · ∂KL/∂θ` to the gradients of μ and ρ; `rho.gradient` must hold ∂L/∂ρ (`completeRhoGradient`).
+    public func accumulateKLGradient(scale: Float) {
+        precondition(rhoGradient == .rho, "\(name): complete the ρ gradient before adding the KL gradient")
+        GaussianKL.accumulateGradient(mu: mu, rho: rho, sigma: sigma, sigmoid: sigmoid, priorSigma: priorSigma, scale: scale)
+    }
+
+    /// What the fused optimiser step refreshes from the new ρ: σ², which the local-reparameterisation
+    /// pass reads, when the gradient came from it, else σ, which weight sampling reads.
+    var refreshedByStep: Derived { rhoGradient == .variance ? .variance : .sigma }
+
+    /// The storage of a derived value, for the fused optimiser step.
+    func storage(_ value: Derived) -> Tensor {
+        switch value {
+        case .sigma: return sigmaValues
+        case .variance: return varianceValues
+        default: return sigmoidValues
+        }
+    }
+
+    /// Records that an optimiser step changed μ and ρ and wrote `refreshed` from the new ρ.
+    func stepDidUpdate(refreshed: Derived) {
+        current = refreshed
+        rhoGradient = .rho
+    }
+}
+
+/// softplus⁻¹(σ) = log(e^σ − 1), the ρ that gives standard deviation σ.
+@inlinable
+public func inverseSoftplus(_ sigma: Float) -> Float {
+    sigma > 20 ? sigma : Foundation.log(Foundation.expm1(sigma))
+}
