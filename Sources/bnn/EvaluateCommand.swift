@@ -36,8 +36,15 @@ struct RuleOptions: ParsableArguments {
         maximumSamples.map { SampleRefinement(maximumSamples: $0) } ?? .standard(samples: sampleCount(for: model))
     }
 
+    /// The rule these options name, or a usage error in terms of the options.
     func decisionRule(for model: BayesianClassifier) throws -> DecisionRule {
-        try DecisionRule.make(kind: rule, model: model, threshold: threshold, percentile: percentile)
+        if threshold == nil && (rule == .entropy || rule == .mutualInformation) {
+            throw ValidationError("--rule \(rule.rawValue) needs --threshold.")
+        }
+        if rule == .calibrated && model.calibration == nil {
+            throw ValidationError("the model has no calibrated threshold (train it with a validation split), or pick another --rule, e.g. median.")
+        }
+        return try DecisionRule.make(kind: rule, model: model, threshold: threshold, percentile: percentile)
     }
 }
 

@@ -8,6 +8,8 @@ public enum UncertaintyScore: String, Codable, Sendable, CaseIterable {
     case maxProbability = "max_probability"
     /// 1 − max_c median_w p(c|x,w) (the score of the tutorial's median rule).
     case medianProbability = "median_probability"
+    /// 1 − max_c (q-th percentile)_w p(c|x,w) (the score of the percentile rule, at its level q).
+    case percentileProbability = "percentile_probability"
     /// max(H / s_H, I / s_I): entropy and mutual information, each divided by its own scale (its
     /// high quantile on validation digits), so that the input is refused when either is unusually
     /// high for a digit — ambiguous digits raise the entropy, non-digits the mutual information.

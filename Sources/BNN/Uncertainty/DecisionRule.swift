@@ -4,7 +4,7 @@ public enum DecisionRuleKind: String, Codable, Sendable, CaseIterable {
     case calibrated
     /// The tutorial's rule: select class c when the median over samples of p(c|x) is above τ = 0.2.
     case median
-    /// Select class c when the q-th percentile of p(c|x) is above τ (median = q 50, τ 0.2).
+    /// Select class c when a chosen percentile of p(c|x) is above τ.
     case percentile
     /// Accept the arg-max class when the largest mean probability is at least τ.
     case mean
@@ -25,50 +25,99 @@ public struct Decision: Sendable, Equatable {
     public var refused: Bool { classes.isEmpty }
 }
 
-/// A decision rule with its settings.
-public struct DecisionRule: Sendable, Equatable {
-    public var kind: DecisionRuleKind
-    /// τ: a probability threshold for median/percentile/mean, a score threshold for the others.
-    public var threshold: Float
-    /// q for the percentile rule (0…100).
-    public var percentile: Float
-    /// The score thresholded by `calibrated`.
-    public var score: UncertaintyScore
-    /// The scales of a combined score.
-    public var scales: ScoreScales
+/// A decision rule with its settings: one case per rule, each holding exactly what that rule reads.
+public enum DecisionRule: Sendable, Equatable {
+    /// Refuse when `score` is above `threshold` (fitted on the validation split); `scales` serve the
+    /// combined score `entropyOrMutualInformation`.
+    case calibrated(score: UncertaintyScore, threshold: Float, scales: ScoreScales)
+    /// Select class c when the median over samples of p(c|x) is above `threshold` (the tutorial's τ = 0.2).
+    case median(threshold: Float)
+    /// Select class c when the `level`-th percentile over samples of p(c|x) is above `threshold`.
+    case percentile(level: Float, threshold: Float)
+    /// Accept the arg-max class when the largest mean probability is at least `threshold`.
+    case mean(threshold: Float)
+    /// Refuse when the predictive entropy is above `threshold`.
+    case entropy(threshold: Float)
+    /// Refuse when the mutual information is above `threshold`.
+    case mutualInformation(threshold: Float)
 
-    public init(kind: DecisionRuleKind, threshold: Float, percentile: Float = 50, score: UncertaintyScore = .mutualInformation,
-                scales: ScoreScales = ScoreScales()) {
-        self.kind = kind
-        self.threshold = threshold
-        self.percentile = percentile
-        self.score = score
-        self.scales = scales
+    /// The rule's name (`--rule`).
+    public var kind: DecisionRuleKind {
+        switch self {
+        case .calibrated: return .calibrated
+        case .median: return .median
+        case .percentile: return .percentile
+        case .mean: return .mean
+        case .entropy: return .entropy
+        case .mutualInformation: return .mutualInformation
+        }
+    }
+
+    /// τ: a probability threshold for median/percentile/mean, a score threshold for the others.
+    public var threshold: Float {
+        switch self {
+        case .calibrated(_, let threshold, _), .median(let threshold), .percentile(_, let threshold), .mean(let threshold),
+             .entropy(let threshold), .mutualInformation(let threshold):
+            return threshold
+        }
+    }
+
+    /// The score the rule reports in `Decision.score` (higher = less sure), and what it is named in output.
+    public var score: UncertaintyScore {
+        switch self {
+        case .calibrated(let score, _, _): return score
+        case .median: return .medianProbability
+        case .percentile: return .percentileProbability
+        case .mean: return .maxProbability
+        case .entropy: return .entropy
+        case .mutualInformation: return .mutualInformation
+        }
+    }
+
+    /// The percentile level the rule reads (50 for the median), or nil for rules that read none.
+    public var percentileLevel: Float? {
+        switch self {
+        case .median: return 50
+        case .percentile(let level, _): return level
+        default: return nil
+        }
+    }
+
+    /// The same rule with another threshold.
+    public func with(threshold: Float) -> DecisionRule {
+        switch self {
+        case .calibrated(let score, _, let scales): return .calibrated(score: score, threshold: threshold, scales: scales)
+        case .median: return .median(threshold: threshold)
+        case .percentile(let level, _): return .percentile(level: level, threshold: threshold)
+        case .mean: return .mean(threshold: threshold)
+        case .entropy: return .entropy(threshold: threshold)
+        case .mutualInformation: return .mutualInformation(threshold: threshold)
+        }
     }
 
     /// The rule `kind` for `model`, with the model's calibration for `calibrated` and the documented
-    /// defaults otherwise (median τ 0.2; percentile q 10, τ 0.5; mean τ 0.5). `threshold` and
-    /// `percentile` override them.
+    /// defaults otherwise (median τ 0.2; percentile level 10, τ 0.5; mean τ 0.5). `threshold` and
+    /// `percentile` override them; the entropy and mutual-information rules need a threshold.
     public static func make(kind: DecisionRuleKind, model: BayesianClassifier, threshold: Float? = nil, percentile: Float? = nil) throws -> DecisionRule {
         switch kind {
         case .calibrated:
             guard let calibration = model.calibration else {
-                throw RuleError(description: "the model has no calibrated threshold (train it with `bnn train`, or pick --rule median)")
+                throw RuleError(description: "the model has no calibrated threshold; train it with a validation split, or choose another rule")
             }
-            return DecisionRule(kind: .calibrated, threshold: threshold ?? calibration.threshold, score: calibration.score,
-                                scales: calibration.scales ?? ScoreScales())
+            return .calibrated(score: calibration.score, threshold: threshold ?? calibration.threshold,
+                               scales: calibration.scales ?? ScoreScales())
         case .median:
-            return DecisionRule(kind: .median, threshold: threshold ?? 0.2, percentile: 50, score: .medianProbability)
+            return .median(threshold: threshold ?? 0.2)
         case .percentile:
-            return DecisionRule(kind: .percentile, threshold: threshold ?? 0.5, percentile: percentile ?? 10, score: .medianProbability)
+            return .percentile(level: percentile ?? 10, threshold: threshold ?? 0.5)
         case .mean:
-            return DecisionRule(kind: .mean, threshold: threshold ?? 0.5, score: .maxProbability)
+            return .mean(threshold: threshold ?? 0.5)
         case .entropy:
-            guard let threshold, threshold.isFinite else { throw RuleError(description: "--rule entropy needs --threshold") }
-            return DecisionRule(kind: .entropy, threshold: threshold, score: .entropy)
+            guard let threshold, threshold.isFinite else { throw RuleError(description: "the entropy rule needs a threshold") }
+            return .entropy(threshold: threshold)
         case .mutualInformation:
-            guard let threshold, threshold.isFinite else { throw RuleError(description: "--rule mutual-information needs --threshold") }
-            return DecisionRule(kind: .mutualInformation, threshold: threshold, score: .mutualInformation)
+            guard let threshold, threshold.isFinite else { throw RuleError(description: "the mutual-information rule needs a threshold") }
+            return .mutualInformation(threshold: threshold)
         }
     }
 
@@ -77,25 +126,39 @@ public struct DecisionRule: Sendable, Equatable {
         let classes = summary.classes
         let mean = summary.mean(index)
         let forced = Self.argmax(mean, classes)
-        switch kind {
-        case .median, .percentile:
-            let statistic = kind == .median ? summary.median(index) : summary.lowerPercentile(index)
-            var selected: [Int] = []
-            for c in 0..<classes where statistic[c] > threshold { selected.append(c) }
-            selected.sort { statistic[$0] > statistic[$1] }
-            let best = Self.argmax(statistic, classes)
-            return Decision(classes: selected, prediction: best, score: 1 - statistic[best])
-        case .mean:
+        switch self {
+        case .median(let threshold):
+            return Self.classes(above: threshold, summary.median(index), classes)
+        case .percentile(_, let threshold):
+            return Self.classes(above: threshold, summary.lowerPercentile(index), classes)
+        case .mean(let threshold):
             return Decision(classes: mean[forced] >= threshold ? [forced] : [], prediction: forced, score: 1 - mean[forced])
-        case .calibrated, .entropy, .mutualInformation:
-            let value = summary.score(score, index: index, scales: scales)
-            guard value <= threshold else { return Decision(classes: [], prediction: forced, score: value) }
-            // A confident answer may still name a runner-up the samples often prefer (as the median rule would).
-            let median = summary.median(index)
-            var selected = [forced]
-            for c in 0..<classes where c != forced && median[c] > 0.2 { selected.append(c) }
-            return Decision(classes: selected, prediction: forced, score: value)
+        case .calibrated(let score, let threshold, let scales):
+            return thresholded(summary.score(score, index: index, scales: scales), threshold, summary, index, forced)
+        case .entropy(let threshold):
+            return thresholded(summary.entropy.pointer[index], threshold, summary, index, forced)
+        case .mutualInformation(let threshold):
+            return thresholded(summary.mutualInformation.pointer[index], threshold, summary, index, forced)
         }
+    }
+
+    /// Selects every class whose `statistic` is above `threshold`, most probable first.
+    private static func classes(above threshold: Float, _ statistic: UnsafePointer<Float>, _ classes: Int) -> Decision {
+        var selected: [Int] = []
+        for c in 0..<classes where statistic[c] > threshold { selected.append(c) }
+        selected.sort { statistic[$0] > statistic[$1] }
+        let best = argmax(statistic, classes)
+        return Decision(classes: selected, prediction: best, score: 1 - statistic[best])
+    }
+
+    /// Refuses when `value` is above `threshold`; a confident answer may still name a runner-up the samples
+    /// often prefer (median above 0.2, as the median rule would).
+    private func thresholded(_ value: Float, _ threshold: Float, _ summary: PredictiveSummary, _ index: Int, _ forced: Int) -> Decision {
+        guard value <= threshold else { return Decision(classes: [], prediction: forced, score: value) }
+        let median = summary.median(index)
+        var selected = [forced]
+        for c in 0..<summary.classes where c != forced && median[c] > 0.2 { selected.append(c) }
+        return Decision(classes: selected, prediction: forced, score: value)
     }
 
     @inline(__always)

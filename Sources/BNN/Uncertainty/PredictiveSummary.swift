@@ -84,6 +84,9 @@ public struct PredictiveSummary: @unchecked Sendable {
         case .medianProbability:
             let m = median(index)
             return 1 - m[DecisionRule.argmax(m, classes)]
+        case .percentileProbability:
+            let q = lowerPercentile(index)
+            return 1 - q[DecisionRule.argmax(q, classes)]
         }
     }
 

@@ -56,36 +56,36 @@ public struct SampleRefinement: Sendable, Equatable {
         for s in 0..<samples {
             for c in 0..<classes { values[s * classes + c] = probabilities.pointer[(s * count + input) * classes + c] }
         }
-        switch rule.kind {
-        case .median, .percentile:
+        switch rule {
+        case .median(let threshold), .percentile(_, let threshold):
             // Class c is selected when the q-th percentile of p_s(c) exceeds τ, i.e. when more than a share
             // 1 − q/100 of the samples lie above τ: near the boundary when that share is within z binomial
             // standard errors of 1 − q/100.
-            let boundary = 1 - Double(rule.kind == .median ? 50 : rule.percentile) / 100
+            let boundary = 1 - Double(rule.percentileLevel ?? 50) / 100
             for c in 0..<classes {
                 var above = 0
-                for s in 0..<samples where values[s * classes + c] > rule.threshold { above += 1 }
+                for s in 0..<samples where values[s * classes + c] > threshold { above += 1 }
                 let share = Double(above) / Double(samples)
                 let error = max((share * (1 - share) / Double(samples)).squareRoot(), 0.5 / Double(samples))
                 if abs(share - boundary) < Double(zScore) * error { return true }
             }
             return false
-        case .mean:
-            return nearThreshold(values, samples: samples, classes: classes, threshold: 1 - rule.threshold, score: .maxProbability)
-        case .entropy:
-            return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold, score: .entropy)
-        case .mutualInformation:
-            return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold, score: .mutualInformation)
-        case .calibrated:
+        case .mean(let threshold):
+            return nearThreshold(values, samples: samples, classes: classes, threshold: 1 - threshold, score: .maxProbability)
+        case .entropy(let threshold):
+            return nearThreshold(values, samples: samples, classes: classes, threshold: threshold, score: .entropy)
+        case .mutualInformation(let threshold):
+            return nearThreshold(values, samples: samples, classes: classes, threshold: threshold, score: .mutualInformation)
+        case .calibrated(let calibratedScore, let threshold, let scales):
             let score: SmoothScore
-            switch rule.score {
+            switch calibratedScore {
             case .entropy: score = .entropy
             case .mutualInformation: score = .mutualInformation
             case .maxProbability: score = .maxProbability
-            case .entropyOrMutualInformation: score = .scaledMaximum(entropy: rule.scales.entropy, mutualInformation: rule.scales.mutualInformation)
-            case .medianProbability: return false
+            case .entropyOrMutualInformation: score = .scaledMaximum(entropy: scales.entropy, mutualInformation: scales.mutualInformation)
+            case .medianProbability, .percentileProbability: return false
             }
-            return nearThreshold(values, samples: samples, classes: classes, threshold: rule.threshold, score: score)
+            return nearThreshold(values, samples: samples, classes: classes, threshold: threshold, score: score)
         }
     }
 
@@ -185,7 +185,7 @@ extension Predictive {
         let seed = generator.next()
         let count = images.rows, features = images.count / max(count, 1)
         let probabilities = sampleProbabilities(images, samples: 0..<samples, seed: seed)
-        let summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentile)
+        let summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentileLevel ?? 10)
         var decisions = (0..<count).map { rule.decide(summary, index: $0) }
         var sampleCounts = [Int](repeating: samples, count: count)
         var current = samples
@@ -202,7 +202,7 @@ extension Predictive {
                     (subset.pointer + i * features).update(from: images.pointer + input * features, count: features)
                 }
                 let more = sampleProbabilities(subset, samples: 0..<current, seed: seed)
-                let refined = PredictiveSummary(probabilities: more, percentile: rule.percentile)
+                let refined = PredictiveSummary(probabilities: more, percentile: rule.percentileLevel ?? 10)
                 for (i, input) in inputs.enumerated() {
                     summary.replaceInput(input, with: refined, input: i)
                     decisions[input] = rule.decide(summary, index: input)

@@ -142,6 +142,7 @@ public struct ReportContent {
         case .mutualInformation: return "mutual information (nats)"
         case .maxProbability: return "1 − largest mean probability"
         case .medianProbability: return "1 − largest median probability"
+        case .percentileProbability: return "1 − largest lower-percentile probability"
         case .entropyOrMutualInformation: return "max(entropy / its scale, mutual information / its scale)"
         }
     }

@@ -25,7 +25,7 @@ import Testing
             // Samples disagree completely: every median is 0.
             [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
         ]))
-        let rule = DecisionRule(kind: .median, threshold: 0.2, score: .medianProbability)
+        let rule = DecisionRule.median(threshold: 0.2)
         #expect(rule.decide(summary, index: 0).classes == [1])
         #expect(Set(rule.decide(summary, index: 1).classes) == [0, 2])
         let refused = rule.decide(summary, index: 2)
@@ -38,7 +38,7 @@ import Testing
             [[0, 1, 0], [0, 1, 0]],   // MI 0
             [[1, 0, 0], [0, 1, 0]],   // MI ln 2
         ]))
-        let rule = DecisionRule(kind: .calibrated, threshold: 0.5, score: .mutualInformation)
+        let rule = DecisionRule.calibrated(score: .mutualInformation, threshold: 0.5, scales: ScoreScales())
         let sure = rule.decide(summary, index: 0)
         #expect(sure.classes == [1] && !sure.refused && sure.score == 0)
         let unsure = rule.decide(summary, index: 1)
@@ -56,7 +56,7 @@ import Testing
         let scales = ScoreScales(entropy: 2 * Float(log(2.0)), mutualInformation: Float(log(2.0)) / 4)
         #expect(abs(summary.score(.entropyOrMutualInformation, index: 0, scales: scales) - 0.5) < 1e-5)
         #expect(abs(summary.score(.entropyOrMutualInformation, index: 1, scales: scales) - 4) < 1e-4)
-        let rule = DecisionRule(kind: .calibrated, threshold: 1, score: .entropyOrMutualInformation, scales: scales)
+        let rule = DecisionRule.calibrated(score: .entropyOrMutualInformation, threshold: 1, scales: scales)
         #expect(!rule.decide(summary, index: 0).refused)
         #expect(rule.decide(summary, index: 1).refused)
     }
@@ -67,8 +67,8 @@ import Testing
         let entropy = -(0.4 * log(0.4) + 0.6 * log(0.6))
         #expect(abs(Double(summary.score(.entropy, index: 0)) - entropy) < 1e-5)
         #expect(abs(summary.score(.maxProbability, index: 0) - 0.4) < 1e-6)
-        #expect(DecisionRule(kind: .mean, threshold: 0.55, score: .maxProbability).decide(summary, index: 0).classes == [1])
-        #expect(DecisionRule(kind: .mean, threshold: 0.65, score: .maxProbability).decide(summary, index: 0).refused)
+        #expect(DecisionRule.mean(threshold: 0.55).decide(summary, index: 0).classes == [1])
+        #expect(DecisionRule.mean(threshold: 0.65).decide(summary, index: 0).refused)
     }
 
     @Test func percentileRuleIsStricterThanMedian() {
@@ -77,17 +77,36 @@ import Testing
         let rows: [[Float]] = [[0.1, 0.9], [0.85, 0.15], [0.9, 0.1], [0.95, 0.05], [0.97, 0.03]]
         let summary = PredictiveSummary(probabilities: probabilities([rows]), percentile: 10)
         #expect(abs(summary.lowerPercentile(0)[0] - 0.4) < 1e-6)
-        #expect(DecisionRule(kind: .median, threshold: 0.2).decide(summary, index: 0).classes == [0])
-        #expect(DecisionRule(kind: .percentile, threshold: 0.5, percentile: 10).decide(summary, index: 0).refused)
+        #expect(DecisionRule.median(threshold: 0.2).decide(summary, index: 0).classes == [0])
+        #expect(DecisionRule.percentile(level: 10, threshold: 0.5).decide(summary, index: 0).refused)
     }
 
-    @Test func rulesNeedingThresholdsSayWhichFlag() throws {
+    @Test func rulesNeedingThresholdsThrow() throws {
         let model = BayesianClassifier(network: NetworkBuilder.mlp(inputs: 4, hidden: 3, classes: 2), training: .default)
         #expect(throws: RuleError.self) { try DecisionRule.make(kind: .calibrated, model: model) }
         #expect(throws: RuleError.self) { try DecisionRule.make(kind: .entropy, model: model) }
-        let median = try DecisionRule.make(kind: .median, model: model)
-        #expect(median.threshold == 0.2 && median.percentile == 50)
-        let percentile = try DecisionRule.make(kind: .percentile, model: model)
-        #expect(percentile.threshold == 0.5 && percentile.percentile == 10)
+        #expect(try DecisionRule.make(kind: .median, model: model) == .median(threshold: 0.2))
+        #expect(try DecisionRule.make(kind: .percentile, model: model) == .percentile(level: 10, threshold: 0.5))
+        #expect(try DecisionRule.make(kind: .entropy, model: model, threshold: 0.3) == .entropy(threshold: 0.3))
+    }
+
+    /// Each rule reports the score it decides on, named for what it is.
+    @Test func scoresAreNamedForWhatTheyAre() {
+        // Class 0 samples 0.1, 0.85, 0.9, 0.95, 0.97: median 0.9, 10th percentile 0.4, mean 0.754.
+        let rows: [[Float]] = [[0.1, 0.9], [0.85, 0.15], [0.9, 0.1], [0.95, 0.05], [0.97, 0.03]]
+        let summary = PredictiveSummary(probabilities: probabilities([rows]), percentile: 10)
+        let percentile = DecisionRule.percentile(level: 10, threshold: 0.3)
+        #expect(percentile.score == .percentileProbability && percentile.score.rawValue == "percentile_probability")
+        #expect(abs(percentile.decide(summary, index: 0).score - 0.6) < 1e-6)
+        #expect(abs(summary.score(.percentileProbability, index: 0) - 0.6) < 1e-6)
+        #expect(DecisionRule.median(threshold: 0.2).score == .medianProbability)
+        #expect(abs(DecisionRule.median(threshold: 0.2).decide(summary, index: 0).score - 0.1) < 1e-6)
+        #expect(DecisionRule.mean(threshold: 0.5).score == .maxProbability)
+        #expect(abs(DecisionRule.mean(threshold: 0.5).decide(summary, index: 0).score - (1 - 0.754)) < 1e-6)
+        #expect(DecisionRule.entropy(threshold: 1).score == .entropy)
+        #expect(DecisionRule.mutualInformation(threshold: 1).score == .mutualInformation)
+        #expect(percentile.percentileLevel == 10 && DecisionRule.median(threshold: 0.2).percentileLevel == 50)
+        #expect(DecisionRule.mean(threshold: 0.5).percentileLevel == nil)
+        #expect(percentile.with(threshold: 0.7) == .percentile(level: 10, threshold: 0.7))
     }
 }

@@ -17,13 +17,13 @@ import Testing
         let input = oneInput([[0.6, 0.4], [0.8, 0.2], [0.6, 0.4], [0.8, 0.2]])
         let refinement = SampleRefinement(maximumSamples: 100, zScore: 2)
         // The mean rule accepts when max p̄ ≥ τ: its boundary in score is 1 − τ.
-        #expect(refinement.isNearBoundary(input, input: 0, rule: DecisionRule(kind: .mean, threshold: 0.6)))      // 0.1 from 0.4
-        #expect(!refinement.isNearBoundary(input, input: 0, rule: DecisionRule(kind: .mean, threshold: 0.55)))    // 0.15 from 0.45
-        #expect(refinement.isNearBoundary(input, input: 0, rule: DecisionRule(kind: .calibrated, threshold: 0.41, score: .maxProbability)))
-        #expect(!refinement.isNearBoundary(input, input: 0, rule: DecisionRule(kind: .calibrated, threshold: 0.42, score: .maxProbability)))
+        #expect(refinement.isNearBoundary(input, input: 0, rule: DecisionRule.mean(threshold: 0.6)))      // 0.1 from 0.4
+        #expect(!refinement.isNearBoundary(input, input: 0, rule: DecisionRule.mean(threshold: 0.55)))    // 0.15 from 0.45
+        #expect(refinement.isNearBoundary(input, input: 0, rule: DecisionRule.calibrated(score: .maxProbability, threshold: 0.41, scales: ScoreScales())))
+        #expect(!refinement.isNearBoundary(input, input: 0, rule: DecisionRule.calibrated(score: .maxProbability, threshold: 0.42, scales: ScoreScales())))
         // z = 1 halves the band.
         #expect(!SampleRefinement(maximumSamples: 100, zScore: 1).isNearBoundary(
-            input, input: 0, rule: DecisionRule(kind: .calibrated, threshold: 0.36, score: .maxProbability)))
+            input, input: 0, rule: DecisionRule.calibrated(score: .maxProbability, threshold: 0.36, scales: ScoreScales())))
     }
 
     /// Identical samples have no Monte Carlo error: never near, however close the score.
@@ -32,7 +32,7 @@ import Testing
         let refinement = SampleRefinement(maximumSamples: 100)
         let entropy = UncertaintySummary.entropy([0.5, 0.3, 0.2])
         for score in [UncertaintyScore.entropy, .mutualInformation, .maxProbability, .entropyOrMutualInformation] {
-            let rule = DecisionRule(kind: .calibrated, threshold: entropy + 1e-4, score: score)
+            let rule = DecisionRule.calibrated(score: score, threshold: entropy + 1e-4, scales: ScoreScales())
             #expect(!refinement.isNearBoundary(input, input: 0, rule: rule), "\(score)")
         }
     }
@@ -43,19 +43,19 @@ import Testing
     @Test func jackknifeErrorOfTheMutualInformation() {
         let refinement = SampleRefinement(maximumSamples: 100)
         let balanced = oneInput([[1, 0], [0, 1], [1, 0], [0, 1]])
-        #expect(!refinement.isNearBoundary(balanced, input: 0, rule: DecisionRule(kind: .mutualInformation, threshold: 0.6)))
+        #expect(!refinement.isNearBoundary(balanced, input: 0, rule: DecisionRule.mutualInformation(threshold: 0.6)))
         let mixed = oneInput([[1, 0], [0, 1], [1, 0], [0, 1], [0.5, 0.5]])
         // I = ln 2 − ln 2 / 5 = 0.5545; leave-one-out: removing a certain sample gives H(0.375…) − ln2/4 …
-        let rule = DecisionRule(kind: .mutualInformation, threshold: 0.60)
+        let rule = DecisionRule.mutualInformation(threshold: 0.60)
         #expect(refinement.isNearBoundary(mixed, input: 0, rule: rule))
-        #expect(!refinement.isNearBoundary(mixed, input: 0, rule: DecisionRule(kind: .mutualInformation, threshold: 1.5)))
+        #expect(!refinement.isNearBoundary(mixed, input: 0, rule: DecisionRule.mutualInformation(threshold: 1.5)))
     }
 
     /// The median rule: class c is selected when more than half of its samples exceed τ. Five of ten above
     /// τ is on the boundary; ten of ten (and the other class none) is far from it.
     @Test func binomialErrorOfTheMedianRule() {
         let refinement = SampleRefinement(maximumSamples: 100)
-        let rule = DecisionRule(kind: .median, threshold: 0.2, score: .medianProbability)
+        let rule = DecisionRule.median(threshold: 0.2)
         let torn = oneInput((0..<10).map { $0 < 5 ? [0.9, 0.1] : [0.1, 0.9] })
         #expect(refinement.isNearBoundary(torn, input: 0, rule: rule))
         let sure = oneInput(Array(repeating: [0.9, 0.1], count: 10))
@@ -85,7 +85,7 @@ import Testing
         var probe = RandomGenerator(seed: 1)
         let scores = PredictiveSummary(probabilities: predictive.sampleProbabilities(images, samples: 20, generator: &probe))
             .scores(.entropy).sorted()
-        let rule = DecisionRule(kind: .calibrated, threshold: scores[100], score: .entropy)
+        let rule = DecisionRule.calibrated(score: .entropy, threshold: scores[100], scales: ScoreScales())
         var generator = RandomGenerator(seed: 9)
         let off = predictive.decide(images, rule: rule, samples: 20, refinement: .off, generator: &generator)
         #expect(off.sampleCounts.allSatisfy { $0 == 20 })
@@ -130,7 +130,7 @@ import Testing
         var probe = RandomGenerator(seed: 1)
         let scores = PredictiveSummary(probabilities: Predictive(network: model.network).sampleProbabilities(images, samples: 20, generator: &probe))
             .scores(.entropy).sorted()
-        let rule = DecisionRule(kind: .calibrated, threshold: scores[30], score: .entropy)
+        let rule = DecisionRule.calibrated(score: .entropy, threshold: scores[30], scales: ScoreScales())
         func row(_ i: Int) -> [Float] { Array(UnsafeBufferPointer(start: images.pointer + i * 20, count: 20)) }
         func predict(_ rows: [Int]) -> [PredictionResult] {
             var generator = RandomGenerator(seed: 7)
