@@ -281,7 +281,7 @@ BNN_ATTR static void BNN_NAME(sample_weights)(const float *mu, const float *sigm
  * and σ² are first copied side by side into one contiguous panel (row p: BNN_SPARSE_VECTORS vectors of μ,
  * then as many of σ²), so that a row's walk over its list reads the panel from L2. (Read in place, rows
  * of μ lie 4 KB apart for 1,024 outputs, so they all fall into the same few cache sets and evict each
- * other: the copy made the kernel 3× faster.) A row's accumulators stay in registers.
+ * other; the copy avoids that.) A row's accumulators stay in registers.
  */
 
 /*

@@ -59,7 +59,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 
     /// Posterior samples of the validation accuracy recorded after each epoch: 10, or 5 for the CNN,
-    /// whose every sample is a full pass of the network (10 took 20 s per epoch on 2 cores).
+    /// whose every sample is a full pass of the network.
     public var validationSamples: Int { architecture == .cnn ? 5 : 10 }
 
     /// The tutorial's settings: μ, ρ ~ N(0, 1), Adam 0.01, one weight sample per minibatch, the KL counted

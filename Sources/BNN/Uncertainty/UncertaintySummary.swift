@@ -234,8 +234,7 @@ public struct UncertaintySummary: Sendable, Equatable {
     ///
     /// Quickselect over several ranks with a median-of-three pivot. Each partition is branch-free
     /// (every element is written to both ends of `buffer` and only the matching end advances), because
-    /// on random probabilities a branchy partition mispredicts on every other element and ran ten
-    /// times slower. Elements equal to the pivot go right; when nothing is less than the pivot, a
+    /// on random probabilities a branchy partition mispredicts on every other element. Elements equal to the pivot go right; when nothing is less than the pivot, a
     /// second pass splits off the elements equal to it, which are then final. If neither pass makes
     /// progress (NaN pivot) the range is insertion-sorted, so every input terminates.
     static func selectOrderStatistics(
