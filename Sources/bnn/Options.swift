@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNData
 import Foundation
 
 /// Where the data sets are.

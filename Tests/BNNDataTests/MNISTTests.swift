@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 @Suite struct MNISTDataTests {
     /// Writes a small MNIST-shaped folder (train 30 images, test 12) into `folder/mnist`.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 @Suite struct IDXFileDataTests {
     @Test func roundTripRawAndGzip() throws {
