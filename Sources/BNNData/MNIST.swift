@@ -29,10 +29,20 @@ public struct MNIST: Sendable {
     public static var fileNames: [String] { [trainImagesName, trainLabelsName, testImagesName, testLabelsName] }
 
     /// How to provide the files by hand, for errors about missing or undownloadable MNIST: all four
-    /// names and the two ways to point at their folder.
+    /// names and the two ways to point at their folder (a program's own option for the data folder, such
+    /// as `bnn`'s, is the program's to add).
     public static var missingFilesHint: String {
         "put \(fileNames.dropLast().joined(separator: ", ")) and \(fileNames.last!) (raw or .gz) in a folder's mnist/ "
-            + "and name that folder as the data directory or in BNN_DATA_DIR"
+            + "and name that folder as the data folder or in BNN_DATA_DIR"
+    }
+
+    /// Whether `error` asks for the MNIST files by hand (its description ends with `missingFilesHint`).
+    public static func asksForFiles(_ error: DataError) -> Bool {
+        switch error {
+        case .downloadFailed: return true
+        case .missingFile(_, let hint): return hint.hasSuffix(missingFilesHint)
+        default: return false
+        }
     }
 
     /// Published SHA-256 of the decompressed content, by file name.
