@@ -48,7 +48,7 @@ public struct MNIST: Sendable {
     /// Published SHA-256 of the decompressed content, by file name.
     ///
     /// The original training images' SHA-256 is not recorded here (only their MD5 was published);
-    /// `knownRebuilds` recognises the rebuild shipped in shared/datasets instead.
+    /// `knownRebuilds` recognises known rebuilds of that file instead.
     public static let publishedChecksums: [String: String] = [
         testImagesName: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         testLabelsName: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
