@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "BNN", targets: ["BNN"]),
+        // Data sets and file codecs (IDX, MNIST/notMNIST, PNG/PGM, download + SHA-256), kept out of the core.
+        .library(name: "BNNData", targets: ["BNNData"]),
         // The web demo's library, a product so that the fuzz targets (Fuzz/) can link its request parser.
         .library(name: "BNNServer", targets: ["BNNServer"]),
         .executable(name: "bnn", targets: ["bnn"]),
@@ -24,17 +26,19 @@ let package = Package(
         // Portable SIMD kernels (GEMM, normal sampling) with run-time CPU dispatch; see DESIGN.md.
         .target(name: "CBNNKernels"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The core: tensors, layers, inference, uncertainty, evaluation, persistence; it knows no data set.
         .target(
             name: "BNN",
-            dependencies: ["CBNNKernels", "CZlib"]
+            dependencies: ["CBNNKernels"]
         ),
+        .target(name: "BNNData", dependencies: ["BNN", "CZlib"]),
         // SVG charts and the self-contained HTML report.
-        .target(name: "BNNReport", dependencies: ["BNN"]),
+        .target(name: "BNNReport", dependencies: ["BNN", "BNNData"]),
         // The web demo; kept out of the core library so that `import BNN` stays light.
         .target(
             name: "BNNServer",
             dependencies: [
-                "BNN", "BNNReport",
+                "BNN", "BNNData", "BNNReport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -45,19 +49,20 @@ let package = Package(
         .executableTarget(
             name: "bnn",
             dependencies: [
-                "BNN", "BNNReport", "BNNServer",
+                "BNN", "BNNData", "BNNReport", "BNNServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "BNNTests", dependencies: ["BNN"]),
-        .testTarget(name: "BNNReportTests", dependencies: ["BNNReport", "BNN"]),
+        .testTarget(name: "BNNTests", dependencies: ["BNN", "BNNData"]),
+        .testTarget(name: "BNNDataTests", dependencies: ["BNNData", "BNN"]),
+        .testTarget(name: "BNNReportTests", dependencies: ["BNNReport", "BNN", "BNNData"]),
         // The router is driven in process and the live server through FoundationNetworking: no
         // HummingbirdTesting, whose HTTP client would bring BoringSSL into every test build.
         .testTarget(
             name: "BNNServerTests",
             dependencies: [
-                "BNNServer", "BNN",
+                "BNNServer", "BNN", "BNNData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

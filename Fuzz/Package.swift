@@ -16,10 +16,10 @@ let package = Package(
     dependencies: [.package(name: "swift-bnn", path: "..")],
     targets: [
         .target(name: "FuzzDriver"),
-        fuzzTarget("FuzzIDX", ["BNN"]),
-        fuzzTarget("FuzzGzip", ["BNN"]),
-        fuzzTarget("FuzzPNG", ["BNN"]),
-        fuzzTarget("FuzzPGM", ["BNN"]),
+        fuzzTarget("FuzzIDX", ["BNN", "BNNData"]),
+        fuzzTarget("FuzzGzip", ["BNN", "BNNData"]),
+        fuzzTarget("FuzzPNG", ["BNN", "BNNData"]),
+        fuzzTarget("FuzzPGM", ["BNN", "BNNData"]),
         fuzzTarget("FuzzModel", ["BNN"]),
         fuzzTarget("FuzzRequest", ["BNN", "BNNServer"]),
     ]

@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 
 /// What `POST /api/predict` asks for, checked and normalised, ready for the model.

@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 
 /// Runs predictions for concurrent requests on a few dedicated worker threads, each with its own copy

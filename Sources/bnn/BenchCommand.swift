@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNData
 import Foundation
 
 struct BenchCommand: ParsableCommand {
@@ -93,7 +94,8 @@ struct BenchCommand: ParsableCommand {
                 var seconds: [Double] = [], cpuSeconds: [Double] = [], flopsPerExample = 0.0
                 for run in 0..<repeats {
                     var generator = RandomGenerator(seed: UInt64(run))
-                    let network = try ClassifierTraining.makeNetwork(configuration, generator: &generator)
+                    let network = try ClassifierTraining.makeNetwork(configuration, inputShape: MNIST.imageShape, classes: MNIST.classCount,
+                                                                   generator: &generator)
                     flopsPerExample = trainingStepFlopsPerExample(network, estimator: estimator)
                     let trainer = Trainer(network: network, configuration: configuration, generator: generator)
                     let cpuStart = processCPUSeconds()
@@ -121,7 +123,8 @@ struct BenchCommand: ParsableCommand {
                 var configuration = TrainingConfiguration.defaultCNN
                 configuration.epochs = 1
                 var generator = RandomGenerator(seed: 0)
-                let network = try ClassifierTraining.makeNetwork(configuration, generator: &generator)
+                let network = try ClassifierTraining.makeNetwork(configuration, inputShape: MNIST.imageShape, classes: MNIST.classCount,
+                                                                   generator: &generator)
                 let trainer = Trainer(network: network, configuration: configuration, generator: generator)
                 let cpuStart = processCPUSeconds()
                 let seconds = time { trainer.train(on: slice, validation: nil) }
@@ -145,7 +148,8 @@ struct BenchCommand: ParsableCommand {
             // (c) The 100-sample uncertainty pass over the test images.
             var generator = RandomGenerator(seed: 7)
             if only.contains(.evaluate) {
-                let network = try ClassifierTraining.makeNetwork(.default, generator: &generator)
+                let network = try ClassifierTraining.makeNetwork(.default, inputShape: MNIST.imageShape, classes: MNIST.classCount,
+                                                               generator: &generator)
                 let predictive = Predictive(network: network)
                 // Checked first: the fused kernel against its plain-Swift reference on 500 images (the same draws).
                 let checked = test.subset(0..<min(test.count, 500)).images

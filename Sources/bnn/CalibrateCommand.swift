@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNData
 import Foundation
 
 /// `bnn calibrate`: fits the calibrated rule of a trained model again on the validation split (another

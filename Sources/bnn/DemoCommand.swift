@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNData
 import BNNReport
 import Foundation
 
@@ -64,7 +65,7 @@ struct DemoCommand: ParsableCommand {
             var generator = RandomGenerator(seed: compute.seed)
             Console.info("Evaluating with \(samples) posterior samples per image…")
             let (result, details) = ClassifierEvaluation.evaluate(model: classifier, rule: rule, samples: samples, test: mnist.test,
-                                                                  outOfDistribution: sets, generator: &generator)
+                                                                  testName: "mnist", outOfDistribution: sets, generator: &generator)
             print(resultTable(result))
             print("")
             print(comparisonTable(result, trainingSeconds: trainingSeconds ?? classifier.history.reduce(0) { $0 + $1.seconds }))

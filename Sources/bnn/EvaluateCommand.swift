@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNData
 import Foundation
 
 extension DecisionRuleKind: ExpressibleByArgument {}
@@ -98,7 +99,7 @@ struct EvaluateCommand: ParsableCommand {
             var generator = RandomGenerator(seed: compute.seed)
             let (result, details) = ClassifierEvaluation.evaluate(
                 model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
-                refinement: ruleOptions.refinement(for: classifier), test: test, outOfDistribution: sets, generator: &generator)
+                refinement: ruleOptions.refinement(for: classifier), test: test, testName: "mnist", outOfDistribution: sets, generator: &generator)
             if let decisionsPath { try writeDecisions(details, to: decisionsPath) }
             if json {
                 print(try result.json())

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNData
 import Foundation
 
 /// Where the data sets are.
@@ -90,6 +91,10 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         throw error
     } catch let error as ValidationError {
         throw error
+    } catch let error as DataError where MNIST.asksForFiles(error) {
+        // The library speaks of "the data folder"; the command line's name for it is --data-dir.
+        Console.error("\(error); with bnn, --data-dir names the data folder")
+        throw ExitCode(1)
     } catch {
         Console.error("\(error)")
         throw ExitCode(1)

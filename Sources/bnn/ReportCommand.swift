@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNData
 import BNNReport
 import Foundation
 
@@ -51,7 +52,7 @@ struct ReportCommand: ParsableCommand {
             Console.info("Evaluating with \(ruleOptions.sampleCount(for: classifier)) posterior samples per image…")
             let content = ReportContent.evaluate(
                 model: classifier, modelName: modelURL.lastPathComponent, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
-                test: test, outOfDistribution: sets, seed: compute.seed,
+                test: test, testName: "mnist", outOfDistribution: sets, seed: compute.seed,
                 command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "))
             try HTMLReport.write(content, to: outputURL)
             print(resultTable(content.result))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNData
 import BNNServer
 import Dispatch
 import Foundation

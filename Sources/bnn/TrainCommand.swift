@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNN
+import BNNData
 import Foundation
 
 struct TrainCommand: ParsableCommand {
@@ -98,7 +99,8 @@ func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImage
                  + "on \(training.count) images for \(configuration.epochs) epochs; \(ComputeSettings.threads) threads, "
                  + "matrix multiply: \(MatrixMultiply.blasDescription ?? "portable Swift kernels").")
     let started = Date()
-    let model = try ClassifierTraining.train(configuration, training: training, validation: validation) { progress in
+    let model = try ClassifierTraining.train(configuration, training: training, validation: validation,
+                                             classes: MNIST.classCount) { progress in
         if let record = progress.record {
             let outliers = record.outlierTerm.map { String(format: "  outliers %.4f", $0) } ?? ""
             Console.progress(String(format: "epoch %2d/%d  loss %.4f (data %.4f + KL %.4f)%@  train acc %.4f  val acc %@  %.0f ex/s  %@  ETA %@",

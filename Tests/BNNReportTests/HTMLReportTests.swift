@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 import Testing
 @testable import BNNReport
@@ -153,7 +154,7 @@ import Testing
         var generator = RandomGenerator(seed: 7)
         let (median, _) = ClassifierEvaluation.evaluate(
             model: model, rule: try DecisionRule.make(kind: .median, model: model), samples: 24,
-            test: ReportFixtures.fakeMNIST(), outOfDistribution: ReportFixtures.outOfDistribution(), generator: &generator)
+            test: ReportFixtures.fakeMNIST(), testName: "mnist", outOfDistribution: ReportFixtures.outOfDistribution(), generator: &generator)
         let expected = Self.resultNumbers(median, ruleDependentOnly: true)
         #expect(expected.count >= 4)
         for (key, value) in expected {

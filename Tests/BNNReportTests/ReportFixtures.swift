@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 @testable import BNNReport
 #if canImport(FoundationXML)
@@ -10,7 +11,7 @@ enum ReportFixtures {
     /// An untrained 784 → 16 → 10 Bayesian MLP with a made-up training history and a calibrated rule
     /// (mutual information above `threshold` is refused).
     static func tinyModel(threshold: Float = 0.02, epochs: Int = 4, seed: UInt64 = 1) -> BayesianClassifier {
-        let network = NetworkBuilder.mlp(inputs: 784, hidden: 16)
+        let network = NetworkBuilder.mlp(inputs: 784, hidden: 16, classes: 10)
         var generator = RandomGenerator(seed: seed)
         for layer in network.layers {
             (layer as? BayesianDense)?.initialize(.he, initialSigma: 0.05, generator: &generator)
@@ -65,7 +66,7 @@ enum ReportFixtures {
                         samples: Int = 24, seed: UInt64 = 7) throws -> ReportContent {
         let rule = try DecisionRule.make(kind: kind, model: model)
         return ReportContent.evaluate(model: model, modelName: "tiny <model>.safetensors", rule: rule, samples: samples,
-                                      test: fakeMNIST(), outOfDistribution: outOfDistribution(), seed: seed,
+                                      test: fakeMNIST(), testName: "mnist", outOfDistribution: outOfDistribution(), seed: seed,
                                       gallery: .init(mnistCorrect: 2, mnistWrong: 2, mnistRefused: 2, outOfDistribution: 2),
                                       command: "bnn report --model 'tiny <model>.safetensors' --output r.html")
     }

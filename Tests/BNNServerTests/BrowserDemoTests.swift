@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 import Hummingbird
 import Logging
@@ -103,7 +104,8 @@ import Testing
         configuration.hidden = 256
         configuration.calibrationSamples = 50
         let model = try ClassifierTraining.train(
-            configuration, training: mnist.train.subset(0..<20_000), validation: mnist.validation.subset(0..<2_000))
+            configuration, training: mnist.train.subset(0..<20_000), validation: mnist.validation.subset(0..<2_000),
+            classes: MNIST.classCount)
         print("trained the browser-test model in \(ContinuousClock.now - start); calibration \(String(describing: model.calibration))")
         return model
     }

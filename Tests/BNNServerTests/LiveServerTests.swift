@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

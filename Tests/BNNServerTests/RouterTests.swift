@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 import Hummingbird
 import Testing

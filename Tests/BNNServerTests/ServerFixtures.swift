@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 import Hummingbird
 import Logging
@@ -11,7 +12,7 @@ enum ServerFixtures {
     /// An untrained 784 → 16 → 10 Bayesian MLP with a calibrated rule refusing above `threshold`
     /// (mutual information). Threshold 10 never refuses (MI ≤ ln 10); −1 always refuses.
     static func tinyModel(threshold: Float = 0.05, seed: UInt64 = 1) -> BayesianClassifier {
-        let network = NetworkBuilder.mlp(inputs: 784, hidden: 16)
+        let network = NetworkBuilder.mlp(inputs: 784, hidden: 16, classes: 10)
         var generator = RandomGenerator(seed: seed)
         for layer in network.layers {
             (layer as? BayesianDense)?.initialize(.he, initialSigma: 0.05, generator: &generator)

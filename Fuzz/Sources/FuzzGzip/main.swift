@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import FuzzDriver
 
 // gzip and zlib streams: the data-set path (output bounded by the IDX header inside) and plain

@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import FuzzDriver
 
 // IDX content (the data set format): parses or throws a `DataError`; a parsed image file becomes a set.

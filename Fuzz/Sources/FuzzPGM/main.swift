@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import FuzzDriver
 
 // PGM files (P2 and P5): decode (or throw a `DataError`), then normalise like `bnn predict`.

@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import FuzzDriver
 
 // PNG files: decode (or throw a `DataError`), then normalise like `bnn predict`.

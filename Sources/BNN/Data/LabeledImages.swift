@@ -1,13 +1,13 @@
 import Foundation
 
-/// A set of grey images with one class label each, e.g. MNIST's training set.
+/// A set of images with one class label each, held in memory: what training, calibration and evaluation read.
 ///
 /// `images` has shape [count, rows·columns] (row-major pixels, values in [0, 1]); `labels[i]` is the
 /// class of image `i`.
 public struct LabeledImages: Sendable {
     /// The pixels, shape [count, rows·columns], values in [0, 1].
     public let images: Tensor
-    /// The class of each image (0–9 for MNIST and notMNIST).
+    /// The class of each image, 0 ..< the number of classes.
     public let labels: [Int]
     /// The height of each image in pixels.
     public let rows: Int
@@ -49,25 +49,9 @@ public struct LabeledImages: Sendable {
         }
         return LabeledImages(images: result, labels: indices.map { labels[$0] }, rows: rows, columns: columns)
     }
-
-    /// Loads an IDX image file and its IDX label file (each gzip or raw).
-    ///
-    /// - Parameters:
-    ///   - expectedRows, expectedColumns: when given, other image sizes are refused.
-    ///   - classCount: when given, labels must be below it.
-    /// - Throws: `DataError` naming the file when one is missing or malformed, or when the counts differ.
-    public static func load(
-        images imagesURL: URL, labels labelsURL: URL, expectedRows: Int? = nil, expectedColumns: Int? = nil,
-        classCount: Int? = nil
-    ) throws -> LabeledImages {
-        try LabeledImages(
-            imageFile: IDXFile.read(from: imagesURL), imagesPath: imagesURL.path,
-            labelFile: IDXFile.read(from: labelsURL), labelsPath: labelsURL.path,
-            expectedRows: expectedRows, expectedColumns: expectedColumns, classCount: classCount)
-    }
 }
 
-/// A set of grey images without labels, e.g. white noise or an out-of-distribution set.
+/// A set of images without labels, e.g. white noise or an out-of-distribution set.
 public struct UnlabeledImages: Sendable {
     /// The pixels, shape [count, rows·columns], values in [0, 1].
     public let images: Tensor
@@ -85,75 +69,5 @@ public struct UnlabeledImages: Sendable {
         self.images = images
         self.rows = rows
         self.columns = columns
-    }
-
-    /// Loads an IDX image file (gzip or raw).
-    public static func load(images url: URL, expectedRows: Int? = 28, expectedColumns: Int? = 28) throws -> UnlabeledImages {
-        try UnlabeledImages(file: IDXFile.read(from: url), path: url.path, expectedRows: expectedRows, expectedColumns: expectedColumns)
-    }
-
-    /// The images of a parsed IDX image file (`path` names it in errors), refused unless it is 3-D, holds
-    /// at least one image, and its images have the expected size (when given).
-    public init(file: IDXFile, path: String, expectedRows: Int? = 28, expectedColumns: Int? = 28) throws {
-        let (rows, columns) = try file.imageSize(path: path, expectedRows: expectedRows, expectedColumns: expectedColumns)
-        self.init(images: file.unitTensor(), rows: rows, columns: columns)
-    }
-
-    /// PNG or PGM files of any size, each prepared as an MNIST digit (`DigitNormalizer`), as `bnn predict` reads them.
-    public static func digits(fromImageFiles paths: [String]) throws -> UnlabeledImages {
-        let side = DigitNormalizer.side
-        let images = Tensor(shape: [paths.count, side * side])
-        for (index, path) in paths.enumerated() {
-            let pixels = DigitNormalizer.normalize(try ImageFile.load(path))
-            pixels.withUnsafeBufferPointer { (images.pointer + index * pixels.count).update(from: $0.baseAddress!, count: pixels.count) }
-        }
-        return UnlabeledImages(images: images, rows: side, columns: side)
-    }
-
-    /// What an out-of-distribution set may be, for errors.
-    static let setKinds = "an IDX images file (magic 0x00000803, raw or .gz), a PNG or PGM image, or a folder of PNG/PGM images"
-
-    /// An out-of-distribution set (`--ood NAME=PATH`): an IDX file of 28×28 images (gzip or raw), one PNG
-    /// or PGM image, or a folder of them (taken in name order); images are prepared like `bnn predict`'s.
-    public static func load(outOfDistribution path: String) throws -> UnlabeledImages {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw DataError.missingFile(path: path, hint: "expected \(setKinds)")
-        }
-        if isDirectory.boolValue {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            let images = names.filter { ["png", "pgm"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }.sorted()
-            guard !images.isEmpty else { throw DataError.missingFile(path: path, hint: "the folder holds no .png or .pgm image; expected \(setKinds)") }
-            return try digits(fromImageFiles: images.map { URL(fileURLWithPath: path).appendingPathComponent($0).path })
-        }
-        let head = FileHandle(forReadingAtPath: path).map { [UInt8]($0.readData(ofLength: 8)) } ?? []
-        if ImageFile.isSupported(head) { return try digits(fromImageFiles: [path]) }
-        do {
-            return try load(images: URL(fileURLWithPath: path))
-        } catch DataError.badMagic(let path, _, let found) {
-            throw DataError.badMagic(path: path, expected: setKinds, found: found)
-        }
-    }
-}
-
-extension IDXFile {
-    /// Rows and columns of a 3-D image file, checked against expectations. A file of no images is refused
-    /// too: every set is measured or learned from, and an empty one would only give 0/0.
-    func imageSize(path: String, expectedRows: Int?, expectedColumns: Int?) throws -> (Int, Int) {
-        guard dimensions.count == 3 else {
-            throw DataError.wrongDimensions(
-                path: path, expected: "a 3-D image file (magic 0x00000803: count × rows × columns)",
-                found: "\(dimensions.count) dimensions \(dimensions)")
-        }
-        guard dimensions[0] > 0 else {
-            throw DataError.wrongDimensions(path: path, expected: "at least one image", found: "an empty set (0 images)")
-        }
-        let rows = dimensions[1], columns = dimensions[2]
-        if (expectedRows.map { $0 != rows } ?? false) || (expectedColumns.map { $0 != columns } ?? false) {
-            throw DataError.wrongDimensions(
-                path: path, expected: "images of \(expectedRows ?? rows)×\(expectedColumns ?? columns)",
-                found: "\(rows)×\(columns)")
-        }
-        return (rows, columns)
     }
 }

@@ -82,10 +82,10 @@ public struct DatasetDetails {
 /// out-of-distribution sets.
 public enum ClassifierEvaluation {
     /// `samples` posterior samples per input, more for inputs near the rule's boundary (`refinement`, by
-    /// default up to 8 × `samples`).
+    /// default up to 8 × `samples`). The in-distribution set `test` is reported under `testName`.
     public static func evaluate(
         model: BayesianClassifier, rule: DecisionRule, samples: Int, refinement: SampleRefinement? = nil,
-        test: LabeledImages, outOfDistribution: [(name: String, images: Tensor)],
+        test: LabeledImages, testName: String, outOfDistribution: [(name: String, images: Tensor)],
         generator: inout RandomGenerator
     ) -> (result: EvaluationResult, details: [DatasetDetails]) {
         let started = Date()
@@ -96,7 +96,7 @@ public enum ClassifierEvaluation {
             return DatasetDetails(name: name, images: images, labels: labels, summary: sampled.summary, decisions: sampled.decisions,
                                   probabilities: sampled.probabilities, sampleCounts: sampled.sampleCounts)
         }
-        let inDistribution = run("mnist", test.images, test.labels)
+        let inDistribution = run(testName, test.images, test.labels)
         let summary = inDistribution.summary
         let forced = (0..<test.count).map { summary.forcedPrediction($0) }
         let forcedAccuracy = Metrics.accuracy(predictions: forced, labels: test.labels)
@@ -107,7 +107,7 @@ public enum ClassifierEvaluation {
         let meanProbabilities = summary.meanProbabilities
         let inScores = inDistribution.decisions.map(\.score)
         var datasets: [String: DatasetEvaluation] = [:]
-        datasets["mnist"] = DatasetEvaluation(
+        datasets[testName] = DatasetEvaluation(
             count: test.count, refused: selective.refusedShare, acceptedAccuracy: selective.acceptedAccuracy,
             ece: Metrics.expectedCalibrationError(probabilities: meanProbabilities, labels: test.labels),
             nll: Metrics.negativeLogLikelihood(probabilities: meanProbabilities, labels: test.labels),

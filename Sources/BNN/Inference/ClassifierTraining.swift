@@ -3,8 +3,9 @@ import Foundation
 /// Training a `BayesianClassifier` end to end: build the network of a configuration, initialise its
 /// posterior, fit it, and calibrate the refusal threshold on the validation split.
 public enum ClassifierTraining {
-    /// Builds and initialises the network a configuration describes.
-    public static func makeNetwork(_ configuration: TrainingConfiguration, inputShape: [Int] = [784], classes: Int = 10,
+    /// Builds and initialises the network a configuration describes, for examples of `inputShape` (the MLP
+    /// flattens any shape; the CNN needs `[channels, height, width]`) and `classes` classes.
+    public static func makeNetwork(_ configuration: TrainingConfiguration, inputShape: [Int], classes: Int,
                                    generator: inout RandomGenerator) throws -> Sequential {
         let network: Sequential
         switch configuration.architecture {
@@ -12,11 +13,10 @@ public enum ClassifierTraining {
             network = NetworkBuilder.mlp(inputs: inputShape.reduce(1, *), hidden: configuration.hidden, classes: classes,
                                          estimator: configuration.estimator, priorSigma: configuration.priorSigma)
         case .cnn:
-            guard inputShape.count == 3 || inputShape == [784] else {
+            guard inputShape.count == 3 else {
                 throw NetworkBuilder.UnknownLayer(description: "the cnn architecture needs [channels, height, width] inputs, got \(inputShape)")
             }
-            network = NetworkBuilder.cnnNetwork(configuration: configuration, classes: classes,
-                                                inputShape: inputShape.count == 3 ? inputShape : [1, MNIST.side, MNIST.side])
+            network = NetworkBuilder.cnnNetwork(configuration: configuration, classes: classes, inputShape: inputShape)
         }
         // Every layer with parameters, convolutional ones included (one routine for all kinds, so that no
         // layer can be left at μ = 0, ρ = 0).
@@ -24,14 +24,15 @@ public enum ClassifierTraining {
         return network
     }
 
-    /// Trains a classifier on `training`, scoring `validation` after each epoch and fitting the
-    /// `calibrated` rule's threshold on it at the end.
+    /// Trains a classifier of `classes` classes on `training` (grey images, `[1, rows, columns]` each),
+    /// scoring `validation` after each epoch and fitting the `calibrated` rule's threshold on it at the end.
     public static func train(
-        _ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
+        _ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?, classes: Int,
         progress: (TrainingProgress) -> Void = { _ in }
     ) throws -> BayesianClassifier {
         var generator = RandomGenerator(seed: configuration.seed)
-        let network = try makeNetwork(configuration, inputShape: [training.images.columns], generator: &generator)
+        let network = try makeNetwork(configuration, inputShape: [1, training.rows, training.columns], classes: classes,
+                                      generator: &generator)
         let trainer = Trainer(network: network, configuration: configuration, generator: generator.split())
         trainer.train(on: training, validation: validation, progress: progress)
         let model = BayesianClassifier(network: network, training: configuration, history: trainer.history)

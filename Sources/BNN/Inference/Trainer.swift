@@ -68,12 +68,10 @@ public final class Trainer {
         let klScale: Float = configuration.klScaling == .perExample
             ? configuration.klWeight / Float(count) : configuration.klWeight / Float(batchSize)
         var order = Array(0..<count)
-        // Outlier exposure: synthetic non-digits follow the digits in every minibatch (rows size..<size + outliers),
-        // each a digit cut into 4×4 squares (7×7 pixels for MNIST: pieces of strokes, never a whole digit).
+        // Outlier exposure: synthetic outliers follow the examples in every minibatch (rows size..<size + outliers),
+        // made from the batch's own examples (`SyntheticOutliers.exposure`).
         let outliers = configuration.outliersPerBatch
-        let side = Int(Double(features).squareRoot()), tile = side / 4
-        precondition(outliers == 0 || (side * side == features && side % 4 == 0),
-                     "outlier exposure needs square images whose side is a multiple of 4, got \(features) values per image")
+        let outlierShape = SyntheticOutliers.exampleShape(of: training, networkShape: network.inputShape)
         let outlierScale = outliers > 0 ? (configuration.outlierWeight ?? 0) / Float(outliers) : 0
         let classes = network.classes
         let batchImages = Tensor(shape: [batchSize + outliers, features])
@@ -95,10 +93,8 @@ public final class Trainer {
                     (images.pointer + row * features).update(from: training.images.pointer + source * features, count: features)
                     batchLabels[row] = training.labels[source]
                 }
-                for row in 0..<outliers {
-                    SyntheticOutliers.tileShuffled(images.pointer + (row % size) * features, into: images.pointer + (size + row) * features,
-                                                   side: side, tile: tile, generator: &generator)
-                }
+                SyntheticOutliers.exposure(from: images.pointer, rows: size, shape: outlierShape, into: images.pointer + size * features,
+                                           count: outliers, generator: &generator)
                 if logitsGradient.rows != size + outliers { logitsGradient = Tensor(shape: [size + outliers, classes]) }
                 optimizer.learningRate = configuration.learningRate(epoch: epoch, progress: Double(batch) / Double(batches))
 

@@ -1,6 +1,7 @@
 /// The convolutional architecture and the rebuilding of convolutional layers from model files.
 extension NetworkBuilder {
-    /// The default convolutional network (`--arch cnn`), LeNet-style, every weight layer Bayesian:
+    /// The default convolutional network (`--arch cnn`), LeNet-style, every weight layer Bayesian; for an
+    /// MNIST-sized `inputShape`:
     ///
     ///     [1, 28, 28] → BayesianConv2D 32 × 5×5, pad 2 → ReLU → MaxPool 2×2   → [32, 14, 14]
     ///                 → BayesianConv2D 64 × 5×5, pad 2 → ReLU → MaxPool 2×2   → [64, 7, 7]
@@ -18,8 +19,7 @@ extension NetworkBuilder {
     /// one and two), 0.21 s per batch of 128 on 2 cores with OpenBLAS, about 95 s per epoch. A deterministic
     /// `Conv2D` feature extractor would cut that nearly in half; it was not measured against the OOD
     /// targets, so it is not the default.
-    public static func cnnNetwork(configuration: TrainingConfiguration, classes: Int = 10,
-                                  inputShape: [Int] = [1, MNIST.side, MNIST.side]) -> Sequential {
+    public static func cnnNetwork(configuration: TrainingConfiguration, classes: Int, inputShape: [Int]) -> Sequential {
         precondition(inputShape.count == 3, "cnnNetwork expects a [channels, height, width] input shape, got \(inputShape)")
         let estimator = configuration.estimator, prior = configuration.priorSigma
         let (channels, height, width) = (inputShape[0], inputShape[1], inputShape[2])

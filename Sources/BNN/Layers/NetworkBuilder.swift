@@ -9,7 +9,7 @@ public enum NetworkBuilder {
     }
 
     /// The tutorial's network: `inputs → hidden (ReLU) → classes`, both layers Bayesian.
-    public static func mlp(inputs: Int = 784, hidden: Int = 1024, classes: Int = 10,
+    public static func mlp(inputs: Int, hidden: Int = 1024, classes: Int,
                            estimator: GradientEstimator = .local, priorSigma: Float = 1) -> Sequential {
         Sequential(inputShape: [inputs], layers: [
             BayesianDense(inputs: inputs, outputs: hidden, estimator: estimator, priorSigma: priorSigma),

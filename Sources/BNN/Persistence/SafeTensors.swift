@@ -201,22 +201,33 @@ public struct SafeTensorsFile: Sendable {
         let headerLength = Int(length)
         let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + headerLength)])
 
-        let header: JSONValue
-        do {
-            var parser = MinimalJSONParser(bytes: headerBytes)
-            header = try parser.parseDocument()
-        } catch let error as MinimalJSONParser.ParseError {
-            throw PersistenceError.invalidHeader(file: file, reason: "not valid JSON: \(error.message)")
+        // The header must be UTF-8: a NUL byte or a byte-order mark would let Foundation read it as another
+        // encoding (UTF-16/32), which the format does not allow.
+        guard !headerBytes.contains(0), !headerBytes.starts(with: [0xEF, 0xBB, 0xBF]) else {
+            throw PersistenceError.invalidHeader(file: file, reason: "not UTF-8 JSON (a NUL byte or a byte-order mark)")
         }
-        guard case let .object(members) = header else {
+        let header: Any
+        do {
+            header = try JSONSerialization.jsonObject(with: Data(headerBytes))
+        } catch {
+            let reason = (error as NSError).userInfo[NSDebugDescriptionErrorKey].map { "\($0)" } ?? "\(error)"
+            throw PersistenceError.invalidHeader(file: file, reason: "not valid JSON: \(reason)")
+        }
+        guard let members = header as? [String: Any] else {
             throw PersistenceError.invalidHeader(file: file, reason: "expected a JSON object")
         }
+        // Foundation keeps the last of repeated keys and forgets the order of the others; the names in text
+        // order come from a scan of the text, which also refuses what Foundation is lenient about.
+        let names = try HeaderScan.topLevelKeys(headerBytes, file: file)
 
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
         var seen = Set<String>()
-        for (order, (name, value)) in members.enumerated() {
+        for (order, name) in names.enumerated() {
             guard seen.insert(name).inserted else { throw PersistenceError.duplicateName(file: file, tensor: name) }
+            guard let value = members[name] else {
+                throw PersistenceError.invalidHeader(file: file, reason: "key \"\(name)\" could not be read back")
+            }
             if name == "__metadata__" {
                 metadata = try parseMetadata(value, file: file)
                 continue
@@ -258,41 +269,39 @@ public struct SafeTensorsFile: Sendable {
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }
 
-    private static func parseMetadata(_ value: JSONValue, file: String) throws -> [String: String] {
-        if case .null = value { return [:] }
-        guard case let .object(pairs) = value else {
+    private static func parseMetadata(_ value: Any, file: String) throws -> [String: String] {
+        if value is NSNull { return [:] }
+        guard let pairs = value as? [String: Any] else {
             throw PersistenceError.invalidHeader(file: file, reason: "__metadata__ must be an object of strings")
         }
         var result: [String: String] = [:]
-        for (key, item) in pairs {
-            guard case let .string(text) = item else {
+        for key in pairs.keys.sorted() {
+            guard let text = pairs[key] as? String else {
                 throw PersistenceError.invalidHeader(
                     file: file, reason: "__metadata__ value for \"\(key)\" must be a string")
             }
-            guard result.updateValue(text, forKey: key) == nil else {
-                throw PersistenceError.invalidHeader(file: file, reason: "__metadata__ key \"\(key)\" appears twice")
-            }
+            result[key] = text
         }
         return result
     }
 
-    private static func parseEntry(name: String, value: JSONValue, order: Int, file: String) throws -> Entry {
-        guard case let .object(fields) = value else {
+    private static func parseEntry(name: String, value: Any, order: Int, file: String) throws -> Entry {
+        guard let fields = value as? [String: Any] else {
             throw PersistenceError.invalidEntry(file: file, tensor: name, reason: "expected an object with dtype, shape and data_offsets")
         }
-        func field(_ key: String) throws -> JSONValue {
-            guard let found = fields.first(where: { $0.0 == key }) else {
+        func field(_ key: String) throws -> Any {
+            guard let found = fields[key] else {
                 throw PersistenceError.invalidEntry(file: file, tensor: name, reason: "missing \"\(key)\"")
             }
-            return found.1
+            return found
         }
-        guard case let .string(dtype) = try field("dtype") else {
+        guard let dtype = try field("dtype") as? String else {
             throw PersistenceError.invalidEntry(file: file, tensor: name, reason: "\"dtype\" must be a string")
         }
-        guard case let .array(shapeValues) = try field("shape"), let shape = integers(shapeValues) else {
+        guard let shapeValues = try field("shape") as? [Any], let shape = integers(shapeValues) else {
             throw PersistenceError.invalidEntry(file: file, tensor: name, reason: "\"shape\" must be an array of integers")
         }
-        guard case let .array(offsetValues) = try field("data_offsets"), let offsets = integers(offsetValues),
+        guard let offsetValues = try field("data_offsets") as? [Any], let offsets = integers(offsetValues),
               offsets.count == 2 else {
             throw PersistenceError.invalidEntry(
                 file: file, tensor: name, reason: "\"data_offsets\" must be an array of two integers")
@@ -324,12 +333,16 @@ public struct SafeTensorsFile: Sendable {
         return Entry(name: name, dtype: dtype, elementSize: elementSize, shape: shape, begin: begin, end: end, order: order)
     }
 
-    private static func integers(_ values: [JSONValue]) -> [Int]? {
+    /// The values as `Int`s, or nil unless every one is a JSON integer that fits: Foundation hands numbers
+    /// over as `NSNumber`, which would also convert `true`, `2.0` or `1e2`, so the stored type is checked.
+    private static func integers(_ values: [Any]) -> [Int]? {
         var result: [Int] = []
         result.reserveCapacity(values.count)
         for value in values {
-            guard case let .integer(number) = value else { return nil }
-            result.append(number)
+            guard let number = value as? NSNumber, !(number is NSDecimalNumber),
+                  ["s", "i", "l", "q", "S", "I", "L", "Q"].contains(String(cString: number.objCType)),
+                  let integer = Int(exactly: number.int64Value), number.stringValue == String(integer) else { return nil }
+            result.append(integer)
         }
         return result
     }
@@ -407,225 +420,54 @@ private func jsonString(_ text: String) -> String {
     return result + "\""
 }
 
-// MARK: - A small JSON parser
+/// The top-level keys of a safetensors header in text order, repeats included: Foundation's
+/// `JSONSerialization` (which parses the header) keeps only the last of repeated keys and no order, and no
+/// reader here reports them, hence this scan. It also refuses what `JSONSerialization` lets through but
+/// the format does not: trailing commas, and nesting deeper than `maximumDepth`.
+enum HeaderScan {
+    /// The deepest nesting a header may have; a tensor entry needs 3.
+    static let maximumDepth = 64
 
-/// The JSON values a safetensors header uses. Objects keep their members in order, including
-/// duplicates, so that the reader can report duplicate tensor names (Foundation's parser drops them).
-enum JSONValue: Equatable {
-    case null
-    case bool(Bool)
-    case integer(Int)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([(String, JSONValue)])
-
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
-        switch (lhs, rhs) {
-        case (.null, .null): return true
-        case let (.bool(a), .bool(b)): return a == b
-        case let (.integer(a), .integer(b)): return a == b
-        case let (.number(a), .number(b)): return a == b
-        case let (.string(a), .string(b)): return a == b
-        case let (.array(a), .array(b)): return a == b
-        case let (.object(a), .object(b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        default: return false
+    /// The keys of the object in `text`, which `JSONSerialization` has already parsed as one.
+    static func topLevelKeys(_ text: UnsafeRawBufferPointer, file: String) throws -> [String] {
+        func fail(_ reason: String, at index: Int) -> PersistenceError {
+            PersistenceError.invalidHeader(file: file, reason: "not valid JSON: \(reason) at byte \(index)")
         }
-    }
-}
-
-/// A strict RFC 8259 parser over bytes, with a nesting limit so that hostile input cannot exhaust
-/// the stack. Integers that fit in `Int` become `.integer`; other numbers `.number`.
-struct MinimalJSONParser {
-    struct ParseError: Error {
-        let message: String
-    }
-
-    private let bytes: UnsafeRawBufferPointer
-    private var index = 0
-    private var depth = 0
-    private static let maximumDepth = 64
-
-    init(bytes: UnsafeRawBufferPointer) {
-        self.bytes = bytes
-    }
-
-    /// Parses one value followed only by whitespace.
-    mutating func parseDocument() throws -> JSONValue {
-        skipWhitespace()
-        let value = try parseValue()
-        skipWhitespace()
-        guard index == bytes.count else { throw fail("unexpected content after the JSON value") }
-        return value
-    }
-
-    private func fail(_ message: String) -> ParseError {
-        ParseError(message: "\(message) at byte \(index)")
-    }
-
-    private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
-
-    private mutating func skipWhitespace() {
-        while let byte = current, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
-    }
-
-    private mutating func expect(_ literal: String) throws {
-        for byte in literal.utf8 {
-            guard current == byte else { throw fail("expected \"\(literal)\"") }
-            index += 1
-        }
-    }
-
-    private mutating func parseValue() throws -> JSONValue {
-        guard let byte = current else { throw fail("unexpected end of input") }
-        switch byte {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expect("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        default: throw fail("unexpected character")
-        }
-    }
-
-    private mutating func enter() throws {
-        depth += 1
-        guard depth <= Self.maximumDepth else { throw fail("nesting deeper than \(Self.maximumDepth)") }
-    }
-
-    private mutating func parseObject() throws -> JSONValue {
-        try enter()
-        defer { depth -= 1 }
-        index += 1
-        var members: [(String, JSONValue)] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "}") { index += 1; return .object(members) }
-        while true {
-            skipWhitespace()
-            guard current == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            try expect(":")
-            skipWhitespace()
-            members.append((key, try parseValue()))
-            skipWhitespace()
-            if current == UInt8(ascii: ",") { index += 1; continue }
-            if current == UInt8(ascii: "}") { index += 1; return .object(members) }
-            throw fail("expected \",\" or \"}\"")
-        }
-    }
-
-    private mutating func parseArray() throws -> JSONValue {
-        try enter()
-        defer { depth -= 1 }
-        index += 1
-        var elements: [JSONValue] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "]") { index += 1; return .array(elements) }
-        while true {
-            skipWhitespace()
-            elements.append(try parseValue())
-            skipWhitespace()
-            if current == UInt8(ascii: ",") { index += 1; continue }
-            if current == UInt8(ascii: "]") { index += 1; return .array(elements) }
-            throw fail("expected \",\" or \"]\"")
-        }
-    }
-
-    private mutating func parseHex4() throws -> UInt32 {
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            guard let byte = current else { throw fail("unexpected end of input in \\u escape") }
-            let digit: UInt32
+        let (quote, backslash) = (UInt8(ascii: "\""), UInt8(ascii: "\\"))
+        var keys: [String] = []
+        var depth = 0, index = 0
+        var previous: UInt8 = 0  // the last byte outside strings that is not whitespace
+        while index < text.count {
+            let byte = text[index]
             switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw fail("invalid hex digit in \\u escape")
-            }
-            value = value * 16 + digit
-            index += 1
-        }
-        return value
-    }
-
-    private mutating func parseString() throws -> String {
-        index += 1 // opening quote
-        var utf8: [UInt8] = []
-        while true {
-            guard let byte = current else { throw fail("unterminated string") }
-            index += 1
-            switch byte {
-            case UInt8(ascii: "\""):
-                guard let text = String(bytes: utf8, encoding: .utf8) else { throw fail("string is not valid UTF-8") }
-                return text
-            case UInt8(ascii: "\\"):
-                guard let escape = current else { throw fail("unterminated escape") }
+            case quote:
+                let start = index
                 index += 1
-                switch escape {
-                case UInt8(ascii: "\""): utf8.append(0x22)
-                case UInt8(ascii: "\\"): utf8.append(0x5C)
-                case UInt8(ascii: "/"): utf8.append(0x2F)
-                case UInt8(ascii: "b"): utf8.append(0x08)
-                case UInt8(ascii: "f"): utf8.append(0x0C)
-                case UInt8(ascii: "n"): utf8.append(0x0A)
-                case UInt8(ascii: "r"): utf8.append(0x0D)
-                case UInt8(ascii: "t"): utf8.append(0x09)
-                case UInt8(ascii: "u"):
-                    var code = try parseHex4()
-                    if (0xD800..<0xDC00).contains(code) {
-                        guard current == UInt8(ascii: "\\") else { throw fail("unpaired surrogate") }
-                        index += 1
-                        guard current == UInt8(ascii: "u") else { throw fail("unpaired surrogate") }
-                        index += 1
-                        let low = try parseHex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw fail("unpaired surrogate") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                while index < text.count && text[index] != quote { index += text[index] == backslash ? 2 : 1 }
+                guard index < text.count else { throw fail("unterminated string", at: start) }
+                if depth == 1 && (previous == UInt8(ascii: "{") || previous == UInt8(ascii: ",")) {
+                    let literal = Data(UnsafeRawBufferPointer(rebasing: text[start...index]))
+                    guard let key = try? JSONSerialization.jsonObject(with: literal, options: .fragmentsAllowed) as? String else {
+                        throw fail("unreadable key", at: start)
                     }
-                    guard let scalar = Unicode.Scalar(code) else { throw fail("invalid \\u escape") }
-                    utf8.append(contentsOf: String(Character(scalar)).utf8)
-                default: throw fail("invalid escape")
+                    keys.append(key)
                 }
-            case 0x00..<0x20:
-                throw fail("control character in string")
+                previous = quote
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                guard depth <= maximumDepth else { throw fail("nesting deeper than \(maximumDepth)", at: index) }
+                previous = byte
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                guard previous != UInt8(ascii: ",") else { throw fail("trailing comma", at: index) }
+                depth -= 1
+                previous = byte
+            case 0x20, 0x09, 0x0A, 0x0D:
+                break
             default:
-                utf8.append(byte)
+                previous = byte
             }
-        }
-    }
-
-    private mutating func parseNumber() throws -> JSONValue {
-        let start = index
-        var isInteger = true
-        if current == UInt8(ascii: "-") { index += 1 }
-        func digits() throws {
-            guard let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else {
-                throw fail("expected a digit")
-            }
-            while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { index += 1 }
-        }
-        if current == UInt8(ascii: "0") {
             index += 1
-        } else {
-            try digits()
         }
-        if current == UInt8(ascii: ".") {
-            isInteger = false
-            index += 1
-            try digits()
-        }
-        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
-            isInteger = false
-            index += 1
-            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
-            try digits()
-        }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        if isInteger, let value = Int(text) { return .integer(value) }
-        guard let value = Double(text) else { throw fail("invalid number") }
-        return .number(value)
+        return keys
     }
 }

@@ -30,13 +30,12 @@ public enum MatrixMultiply {
     }
 
     /// The path for a multiply when the caller names none: `preferredPath`, except that with BLAS as the
-    /// default, products with all of m, n and k at least 64 go to the portable kernels. Measured with
-    /// `bnn bench` on the 2-core AVX-512 machine: there they match OpenBLAS alone (X·W) or beat it (Xᵀ·G,
-    /// which OpenBLAS also clears with a separate β pass), and inside a training step they run on the
-    /// same threads as the element-wise passes; a `local` MLP epoch went from 3.8 s to 3.3–3.6 s. OpenBLAS
-    /// keeps the narrow products (the 10-class layer both ways: 47 against 22 GFLOP/s for n = 10, 48
-    /// against 35 for k = 10; the first convolution's 32 filters), where its small-matrix kernels are
-    /// faster. A fixed rule, not timing at run time, so that results never depend on the machine's load.
+    /// default, products with all of m, n and k at least 64 go to the portable kernels. Those match or
+    /// beat OpenBLAS on large products (Xᵀ·G, which OpenBLAS also clears with a separate β pass) and run
+    /// on the same threads as the element-wise passes of a training step; OpenBLAS keeps the narrow
+    /// products (a 10-class layer, the first convolution's 32 filters), where its small-matrix kernels are
+    /// faster (docs/performance.md has the measurements). A fixed rule, not timing at run time, so that
+    /// results never depend on the machine's load.
     static func automaticPath(m: Int, n: Int, k: Int) -> Path {
         guard _preferred == nil, BLASLibrary.shared != nil else { return preferredPath }
         return m >= 64 && n >= 64 && k >= 64 ? .portable : .blas
@@ -101,27 +100,32 @@ public enum MatrixMultiply {
 
     /// Runs a single-threaded multiply on each of `ComputeSettings.threads` blocks of C, on the threads of
     /// `Parallel` (the same threads as every other parallel loop): columns when C is at least as wide as
-    /// it is tall, else rows, in whole 16-wide pieces. BLAS itself runs single-threaded: its own worker
-    /// threads spin (`sched_yield`) for a while after each call, and on a 2-core machine they took CPU
-    /// from the element-wise passes between multiplies (a quarter of the CPU time in a CNN epoch).
+    /// it is tall, else rows, in whole pieces of `pieceColumns` columns or `pieceRows` rows (the portable
+    /// kernels pass their micro-tile, so that no tile straddles two threads). Both GEMM paths split work
+    /// here. BLAS itself runs single-threaded: its own worker threads spin (`sched_yield`) for a while
+    /// after each call and took CPU from the element-wise passes between multiplies (docs/performance.md).
+    ///
+    /// - Parameter minimumPieces: the fewest pieces worth a thread of their own; by default, the pieces
+    ///   that make about 2 MFLOP, below which a second thread costs more than it saves.
     static func splitAcrossThreads(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-        threads: Int? = nil, _ multiply: @Sendable (Part) -> Void
+        pieceRows: Int = 16, pieceColumns: Int = 16, minimumPieces: Int? = nil, threads: Int? = nil,
+        _ multiply: @Sendable (Part) -> Void
     ) {
         let byColumns = n >= m
-        let pieces = ((byColumns ? n : m) + 15) / 16
-        // Below about 2 MFLOP a second thread costs more than it saves.
-        let minimumPieces = max(1, (1 << 20) / max(1, 16 * k * (byColumns ? m : n)))
+        let step = byColumns ? pieceColumns : pieceRows
+        let pieces = ((byColumns ? n : m) + step - 1) / step
+        let minimumPieces = minimumPieces ?? max(1, (1 << 20) / max(1, step * k * (byColumns ? m : n)))
         let shared = SendableOperands(a: a, b: b, c: c)
         Parallel.forChunks(of: pieces, minimumChunk: minimumPieces, threads: threads) { range in
-            let first = range.lowerBound * 16
+            let first = range.lowerBound * step
             if byColumns {
-                let last = min(n, range.upperBound * 16)
+                let last = min(n, range.upperBound * step)
                 multiply(Part(m: m, n: last - first, a: shared.a, b: transposeB ? shared.b + first * ldb : shared.b + first,
                               c: shared.c + first))
             } else {
-                let last = min(m, range.upperBound * 16)
+                let last = min(m, range.upperBound * step)
                 multiply(Part(m: last - first, n: n, a: transposeA ? shared.a + first : shared.a + first * lda, b: shared.b,
                               c: shared.c + first * ldc))
             }

@@ -33,31 +33,13 @@ public enum PortableGEMM {
         var tileRows: Int32 = 0
         var tileColumns: Int32 = 0
         bnn_sgemm_micro_tile(&tileRows, &tileColumns)
-        // Pointers cross into @Sendable closures; each chunk writes a disjoint block of C.
-        let aShared = SendablePointer(UnsafeMutablePointer(mutating: a))
-        let bShared = SendablePointer(UnsafeMutablePointer(mutating: b))
-        let cShared = SendablePointer(c)
-        if n >= m {
-            // Split the columns of C (and of op(B)) in whole micro-tiles, so no tile straddles threads.
-            let step = Int(tileColumns)
-            let tiles = (n + step - 1) / step
-            Parallel.forChunks(of: tiles) { range in
-                let first = range.lowerBound * step
-                let last = min(n, range.upperBound * step)
-                let bBlock = transposeB ? bShared.pointer + first * ldb : bShared.pointer + first
-                bnn_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, last - first, k, alpha,
-                          aShared.pointer, lda, bBlock, ldb, beta, cShared.pointer + first, ldc)
-            }
-        } else {
-            let step = Int(tileRows)
-            let tiles = (m + step - 1) / step
-            Parallel.forChunks(of: tiles) { range in
-                let first = range.lowerBound * step
-                let last = min(m, range.upperBound * step)
-                let aBlock = transposeA ? aShared.pointer + first : aShared.pointer + first * lda
-                bnn_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, last - first, n, k, alpha,
-                          aBlock, lda, bShared.pointer, ldb, beta, cShared.pointer + first * ldc, ldc)
-            }
+        // Whole micro-tiles per thread, every tile-sized piece worth a thread (the threshold above already
+        // kept small problems on the calling thread).
+        MatrixMultiply.splitAcrossThreads(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+            pieceRows: Int(tileRows), pieceColumns: Int(tileColumns), minimumPieces: 1
+        ) { part in
+            bnn_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, part.m, part.n, k, alpha, part.a, lda, part.b, ldb, beta, part.c, ldc)
         }
     }
 

@@ -32,7 +32,8 @@ public enum ThresholdCalibration {
     ) -> (calibration: Calibration, candidates: [Candidate]) {
         let predictive = Predictive(network: model.network)
         let summary = PredictiveSummary(probabilities: predictive.sampleProbabilities(validation.images, samples: samples, generator: &generator))
-        let outliers = SyntheticOutliers.make(from: validation, count: min(3000, validation.count), generator: &generator)
+        let outliers = SyntheticOutliers.make(from: validation, shape: SyntheticOutliers.exampleShape(of: validation, networkShape: model.network.inputShape),
+                                              count: min(3000, validation.count), generator: &generator)
         let outlierSummary = PredictiveSummary(probabilities: predictive.sampleProbabilities(outliers, samples: samples, generator: &generator))
         let correct = (0..<validation.count).map { summary.forcedPrediction($0) == validation.labels[$0] }
 

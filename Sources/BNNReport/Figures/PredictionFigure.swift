@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 
 /// The Pyro tutorial's figure for one input: the image, one histogram per class of the log-probabilities

@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 
 /// The self-contained HTML report: one XHTML-compatible file with inline CSS and SVG, no scripts and no

@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 import Foundation
 
 /// Everything a report shows: the model, the evaluation of its decision rule on every data set, the
@@ -54,13 +55,14 @@ public struct ReportContent {
         self.command = command
     }
 
-    /// Evaluates `model` under `rule` (and the comparison rules on the same samples) and gathers the report.
+    /// Evaluates `model` under `rule` (and the comparison rules on the same samples) and gathers the report;
+    /// the in-distribution set `test` is reported under `testName`.
     public static func evaluate(model: BayesianClassifier, modelName: String, rule: DecisionRule, samples: Int,
-                                test: LabeledImages, outOfDistribution: [(name: String, images: Tensor)], seed: UInt64,
+                                test: LabeledImages, testName: String, outOfDistribution: [(name: String, images: Tensor)], seed: UInt64,
                                 gallery: GalleryPlan = GalleryPlan(), command: String? = nil) -> ReportContent {
         var generator = RandomGenerator(seed: seed)
         let (result, details) = ClassifierEvaluation.evaluate(model: model, rule: rule, samples: samples, test: test,
-                                                              outOfDistribution: outOfDistribution, generator: &generator)
+                                                              testName: testName, outOfDistribution: outOfDistribution, generator: &generator)
         return ReportContent(model: model, modelName: modelName, rule: rule, result: result, details: details,
                              comparisonRules: comparisonRules(model: model, primary: rule), seed: seed, gallery: gallery,
                              command: command)

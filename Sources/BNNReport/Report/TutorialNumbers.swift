@@ -1,4 +1,5 @@
 import BNN
+import BNNData
 
 /// The numbers the Pyro tutorial published for its 1024-unit Bayesian MLP (5 epochs, `median` rule with
 /// τ = 0.2, 100 samples), as reproduced on a 2-core machine. Ranges are the spread over runs.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+import BNNData
 
 /// Issue 15 at the command line: bounded options (usage errors, exit 64), outputs that would overwrite an
 /// input, unwritable outputs found before the work, and one-line messages for folders, FIFOs, empty sets

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+import BNNData
 
 /// Runs the built `bnn` executable: bad input gets one clear line on stderr and a non-zero exit code;
 /// with real data (BNN_DATA_DIR), train → evaluate → predict works end to end.
@@ -66,7 +67,7 @@ import Testing
     /// A small valid model file.
     func writeModel(to url: URL) throws {
         var generator = RandomGenerator(seed: 1)
-        let network = NetworkBuilder.mlp(inputs: 784, hidden: 8)
+        let network = NetworkBuilder.mlp(inputs: 784, hidden: 8, classes: 10)
         for case let layer as BayesianDense in network.layers { layer.initialize(.he, initialSigma: 0.05, generator: &generator) }
         let model = BayesianClassifier(network: network, training: .default)
         model.calibration = Calibration(score: .mutualInformation, threshold: 0.1, coverage: 0.975, samples: 10, validationCount: 100, acceptedAccuracy: 0.99)

@@ -201,7 +201,7 @@ import Testing
         var configuration = architecture == .cnn ? TrainingConfiguration.defaultCNN : TrainingConfiguration.default
         configuration.hidden = 32
         var generator = RandomGenerator(seed: 3)
-        let network = try ClassifierTraining.makeNetwork(configuration, generator: &generator)
+        let network = try ClassifierTraining.makeNetwork(configuration, inputShape: [1, 28, 28], classes: 10, generator: &generator)
         var checked = 0
         for layer in network.layers {
             let parameters: (mu: Tensor, rho: Tensor, fanIn: Int)
@@ -260,7 +260,7 @@ import Testing
             MaxPool2D(channels: 4, height: 5, width: 5, size: 3, stride: 1), Flatten(),
             BayesianDense(inputs: 36, outputs: 6),
         ])
-        for (network, inputCount) in [(NetworkBuilder.cnnNetwork(configuration: configuration, classes: 10), 784), (mixed, 162)] {
+        for (network, inputCount) in [(NetworkBuilder.cnnNetwork(configuration: configuration, classes: 10, inputShape: [1, 28, 28]), 784), (mixed, 162)] {
             var generator = RandomGenerator(seed: 9)
             NetworkBuilder.initialize(network, configuration: configuration, generator: &generator)
             let rebuilt = try NetworkBuilder.network(inputShape: network.inputShape, configurations: network.architecture)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+import BNNData
 
 @Suite struct AtomicFileTests {
     @Test func createsAndReplacesWithoutLeftovers() throws {

@@ -9,7 +9,7 @@ import Testing
     /// A small valid model (784 → 8 → 10) with a calibrated rule.
     static func model() -> BayesianClassifier {
         var generator = RandomGenerator(seed: 1)
-        let network = NetworkBuilder.mlp(inputs: 784, hidden: 8)
+        let network = NetworkBuilder.mlp(inputs: 784, hidden: 8, classes: 10)
         for case let layer as BayesianDense in network.layers { layer.initialize(.he, initialSigma: 0.05, generator: &generator) }
         let calibration = Calibration(score: .mutualInformation, threshold: 0.1, coverage: 0.975, samples: 10,
                                       validationCount: 100, acceptedAccuracy: 0.99)

@@ -238,6 +238,29 @@ func makePersistenceTestDirectory() throws -> URL {
         #expect(failure(rawFile(late, data: floatBytes([1, 2]))) == .uncoveredData(file: file, from: 0, to: 4))
     }
 
+    /// What Foundation's JSON parser lets through and the header reader must still refuse or keep: trailing
+    /// commas, deep nesting, booleans and whole-valued floats as integers, the order of tensors that share
+    /// an offset.
+    @Test func foundationLeniencyIsRefused() throws {
+        for text in [#"{"a":{"dtype":"F32","shape":[2,],"data_offsets":[0,8]}}"#, #"{"__metadata__":{"k":"v",}}"#,
+                     "{\"a\":" + String(repeating: "[", count: 64) + String(repeating: "]", count: 64) + "}"] {
+            guard case .invalidHeader = failure(rawFile(text, data: floatBytes([1, 2]))) else {
+                Issue.record("expected invalidHeader for \(text.prefix(60))")
+                continue
+            }
+        }
+        for shape in ["[true]", "[2.0]", "[2e0]", "[\"2\"]", "[18446744073709551615]"] {
+            let header = #"{"a":{"dtype":"F32","shape":"# + shape + #","data_offsets":[0,8]}}"#
+            guard case .invalidEntry = failure(rawFile(header, data: floatBytes([1, 2]))) else {
+                Issue.record("expected invalidEntry for shape \(shape)")
+                continue
+            }
+        }
+        let empty = #"{"z":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"y":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"#
+            + #""x":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}}"#
+        #expect(try SafeTensorsFile.read(data: rawFile(empty)).names == ["z", "y", "x"])
+    }
+
     @Test func duplicateNames() {
         let header = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
         #expect(failure(rawFile(header, data: floatBytes([1, 2]))) == .duplicateName(file: file, tensor: "a"))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 @Suite struct IDXFileDataTests {
     @Test func roundTripRawAndGzip() throws {
@@ -134,7 +135,7 @@ import Testing
         let error = dataError { _ = try IDXFile.read(from: URL(fileURLWithPath: "/nonexistent/bnn/train-images-idx3-ubyte")) }
         guard case .missingFile = error else { Issue.record("expected missingFile, got \(String(describing: error))"); return }
         #expect(error!.description.contains("/nonexistent/bnn/train-images-idx3-ubyte"))
-        #expect(error!.description.contains("BNN_DATA_DIR"))
+        #expect(error!.description.contains("expected an IDX file"))
     }
 
     @Test func imagesFromTensorRoundTrip() {

@@ -1,3 +1,4 @@
+import BNN
 import Foundation
 
 /// Where the data lives: the data folder and the user's cache folder.

@@ -1,3 +1,5 @@
+import BNN
+
 /// A grey image: `height` rows of `width` pixels, row-major, 0 = black, 1 = white.
 public struct GreyImage: Sendable, Equatable {
     /// Pixels per row.

@@ -1,3 +1,4 @@
+import BNN
 import Foundation
 
 /// Decodes PGM (Netpbm grey map) images: `P5` (binary) and `P2` (ASCII).

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 @Suite struct MNISTDataTests {
     /// Writes a small MNIST-shaped folder (train 30 images, test 12) into `folder/mnist`.
@@ -70,7 +71,8 @@ import Testing
         }
         guard case .missingFile = error else { Issue.record("expected missingFile, got \(String(describing: error))"); return }
         let message = error!.description
-        for hint in MNIST.fileNames + ["--data-dir", "BNN_DATA_DIR"] { #expect(message.contains(hint), "no \(hint) in: \(message)") }
+        for hint in MNIST.fileNames + ["data folder", "BNN_DATA_DIR"] { #expect(message.contains(hint), "no \(hint) in: \(message)") }
+        #expect(!message.contains("--"), "a library error names no command-line flag: \(message)")
         #expect(message.contains(folder.url.path))
     }
 
@@ -172,7 +174,8 @@ import Testing
         #expect(message.contains("https://b.invalid/\(MNIST.testLabelsName).gz: Could not resolve host"))
         #expect(message.components(separatedBy: "no network?").count == 2, "\(message)")
         // What to do instead: the four files and the two ways to name their folder.
-        for hint in MNIST.fileNames + ["--data-dir", "BNN_DATA_DIR"] { #expect(message.contains(hint), "no \(hint) in: \(message)") }
+        for hint in MNIST.fileNames + ["data folder", "BNN_DATA_DIR"] { #expect(message.contains(hint), "no \(hint) in: \(message)") }
+        #expect(error.map(MNIST.asksForFiles) == true)
         #expect(!message.contains("\n"))
     }
 

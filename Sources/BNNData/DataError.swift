@@ -1,3 +1,5 @@
+import BNN
+
 /// A problem with a data or image file: missing, truncated, malformed or not what was expected.
 ///
 /// Every case names the file and renders as one line of the form

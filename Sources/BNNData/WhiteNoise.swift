@@ -1,3 +1,5 @@
+import BNN
+
 /// Images of uniform white noise: every pixel an independent draw from [0, 1).
 ///
 /// The simplest "not a digit" input: a classifier that is confident on noise has not learned to

@@ -1,3 +1,4 @@
+import BNN
 import Foundation
 
 /// An IDX file of unsigned bytes, the format of MNIST (LeCun et al.): a big-endian header, then data.
@@ -29,7 +30,7 @@ public struct IDXFile: Sendable, Equatable {
     ///
     /// - Returns: the decompressed content (what checksums are computed over).
     public static func readContent(of url: URL) throws -> [UInt8] {
-        let raw = try DataError.readFile(url.path, hint: "set --data-dir or BNN_DATA_DIR")
+        let raw = try DataError.readFile(url.path, hint: "expected an IDX file, raw or gzip-compressed")
         return try decompressIfNeeded(raw, path: url.path)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 /// Inputs the fuzz targets (Fuzz/, docs/fuzzing.md) reported, kept so that their answer stays fast and
 /// clean without the fuzzer.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 /// A copy of `png` with IHDR byte `offset` (0 = first data byte) set to `value` and IHDR's CRC fixed.
 func patchedIHDR(_ png: [UInt8], offset: Int, value: UInt8) -> [UInt8] {

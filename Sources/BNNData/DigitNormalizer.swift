@@ -1,3 +1,5 @@
+import BNN
+
 /// Turns any grey image into the 28×28 input an MNIST model expects.
 ///
 /// The steps follow MNIST's own preparation (LeCun et al. 1998: digits "size normalized to fit in a

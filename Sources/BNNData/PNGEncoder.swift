@@ -1,3 +1,4 @@
+import BNN
 import Foundation
 
 /// Writes 8-bit grey or RGB PNG images (non-interlaced, zlib-compressed `IDAT`, correct CRCs).

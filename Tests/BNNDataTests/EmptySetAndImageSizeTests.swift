@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 /// An image set of no images is an error naming the file (it printed `0  0.00% nan` and, with `--json`,
 /// an encoding error naming no file), and a PNG's declared size is checked without overflow.

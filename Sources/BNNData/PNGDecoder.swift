@@ -1,3 +1,4 @@
+import BNN
 import Foundation
 
 /// Decodes non-interlaced PNG images (ISO/IEC 15948) to grey.

@@ -1,3 +1,4 @@
+import BNN
 import Foundation
 
 /// Reads an image file for `bnn predict`, choosing the decoder from the file's first bytes.
@@ -39,7 +40,7 @@ public enum ImageFile {
         if bytes.count >= 2 && bytes[0] == UInt8(ascii: "P"), let kind = ["1": "PBM", "3": "PPM (colour)", "4": "PBM", "6": "PPM (colour)"][String(UnicodeScalar(bytes[1]))] {
             return "Netpbm \(kind)"
         }
-        if bytes.starts(with: [0, 0, 8]) { return "an IDX file (use --ood for IDX image sets)" }
+        if bytes.starts(with: [0, 0, 8]) { return "an IDX file (an image set, read as a data set rather than as one image)" }
         let hex = bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
         return "unknown leading bytes \(hex)"
     }

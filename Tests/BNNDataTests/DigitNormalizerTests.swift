@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 @Suite struct DigitNormalizerDataTests {
     /// Pearson correlation of two equal-length vectors.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import BNN
+@testable import BNNData
 
 /// A fresh temporary folder for one test, removed when the value is released.
 final class TemporaryFolder {

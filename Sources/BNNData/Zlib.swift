@@ -1,3 +1,4 @@
+import BNN
 import CZlib
 
 /// zlib and gzip compression through the system zlib, one buffer in, one buffer out.

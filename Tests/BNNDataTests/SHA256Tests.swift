@@ -1,5 +1,6 @@
 import Testing
 @testable import BNN
+@testable import BNNData
 
 @Suite struct SHA256DataTests {
     /// The FIPS 180-4 / NIST example vectors.

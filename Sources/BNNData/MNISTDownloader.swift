@@ -1,3 +1,4 @@
+import BNN
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

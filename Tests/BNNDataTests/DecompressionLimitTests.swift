@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 /// gzip never trusts the size in its trailer, grows its buffer as data arrives, and stops at the size
 /// the IDX header inside declares (or at a stated limit).

@@ -1,3 +1,4 @@
+import BNN
 import Foundation
 
 /// notMNIST letters A–J (Yaroslav Bulatov) in MNIST format: the "not a digit" test set.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import BNN
+@testable import BNNData
 
 /// A folder, a FIFO, a missing file and an unreadable file each get one line naming the path and the
 /// problem; a FIFO is refused without opening it (which would block).

@@ -1,3 +1,5 @@
+import BNN
+
 /// SHA-256 (FIPS 180-4, section 6.2), used to verify downloaded and local data files.
 ///
 /// Incremental: `update` with any number of byte chunks, then `finalize`. `SHA256.hash(_:)` does both.

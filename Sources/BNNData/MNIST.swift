@@ -1,3 +1,4 @@
+import BNN
 import Foundation
 
 /// The MNIST handwritten digits (LeCun, Cortes, Burges), split into train, validation and test sets.
@@ -16,6 +17,10 @@ public struct MNIST: Sendable {
 
     /// Image height and width.
     public static let side = 28
+    /// The shape of one image as networks read it: `[channels, height, width]`.
+    public static let imageShape = [1, side, side]
+    /// The number of classes (the digits 0–9).
+    public static let classCount = 10
     /// The four file names (without `.gz`).
     public static let trainImagesName = "train-images-idx3-ubyte"
     public static let trainLabelsName = "train-labels-idx1-ubyte"
@@ -24,16 +29,26 @@ public struct MNIST: Sendable {
     public static var fileNames: [String] { [trainImagesName, trainLabelsName, testImagesName, testLabelsName] }
 
     /// How to provide the files by hand, for errors about missing or undownloadable MNIST: all four
-    /// names and the two ways to point at their folder.
+    /// names and the two ways to point at their folder (a program's own option for the data folder, such
+    /// as `bnn`'s, is the program's to add).
     public static var missingFilesHint: String {
         "put \(fileNames.dropLast().joined(separator: ", ")) and \(fileNames.last!) (raw or .gz) in a folder's mnist/ "
-            + "and name that folder with --data-dir or BNN_DATA_DIR"
+            + "and name that folder as the data folder or in BNN_DATA_DIR"
+    }
+
+    /// Whether `error` asks for the MNIST files by hand (its description ends with `missingFilesHint`).
+    public static func asksForFiles(_ error: DataError) -> Bool {
+        switch error {
+        case .downloadFailed: return true
+        case .missingFile(_, let hint): return hint.hasSuffix(missingFilesHint)
+        default: return false
+        }
     }
 
     /// Published SHA-256 of the decompressed content, by file name.
     ///
     /// The original training images' SHA-256 is not recorded here (only their MD5 was published);
-    /// `knownRebuilds` recognises the rebuild shipped in shared/datasets instead.
+    /// `knownRebuilds` recognises known rebuilds of that file instead.
     public static let publishedChecksums: [String: String] = [
         testImagesName: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
         testLabelsName: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
@@ -125,7 +140,7 @@ public struct MNIST: Sendable {
     ) throws -> MNIST {
         precondition(validationCount >= 0, "validationCount must be non-negative, got \(validationCount)")
         // The training file is split while it is converted, so that the 60,000 images never exist as floats
-        // twice (a full tensor plus its two copies was 190 MB of the peak memory of `bnn train`).
+        // twice (a full tensor plus its two copies; docs/performance.md has the memory it saves).
         let (trainImageFile, trainLabelFile) = try readVerified(images: trainImages, labels: trainLabels,
                                                                 verify: verifyChecksums, log: log)
         let count = trainImageFile.dimensions.first ?? 0
@@ -153,7 +168,22 @@ public struct MNIST: Sendable {
 
     /// Reads and parses an image file and its label file, checking their content against the known checksums.
     static func readVerified(images: URL, labels: URL, verify: Bool, log: (String) -> Void) throws -> (IDXFile, IDXFile) {
-        (try IDXFile.read(from: images, verify: verify, log: log), try IDXFile.read(from: labels, verify: verify, log: log))
+        (try read(images, verify: verify, log: log), try read(labels, verify: verify, log: log))
+    }
+
+    /// Reads and parses one MNIST file; when `verify`, compares its content's SHA-256 with the known
+    /// values and logs a warning on mismatch.
+    static func read(_ url: URL, verify: Bool, log: (String) -> Void) throws -> IDXFile {
+        let content = try IDXFile.readContent(of: url)
+        let file = try IDXFile(parsing: content, path: url.path)
+        if verify {
+            var name = url.lastPathComponent
+            if name.hasSuffix(".gz") { name.removeLast(3) }
+            if let warning = checksumWarning(name: name, path: url.path, sha256: SHA256.hash(content).hexString) {
+                log(warning)
+            }
+        }
+        return file
     }
 
     /// The warning for content whose SHA-256 is not the published one, or nil when it matches.
@@ -167,22 +197,6 @@ public struct MNIST: Sendable {
                 : "warning: \(path): SHA-256 of content is \(found), which matches no known version; using it anyway"
         }
         return nil
-    }
-}
-
-extension IDXFile {
-    /// Reads a file; when `verify`, compares its content's SHA-256 with the known MNIST values and logs a warning on mismatch.
-    static func read(from url: URL, verify: Bool, log: (String) -> Void) throws -> IDXFile {
-        let content = try readContent(of: url)
-        let file = try IDXFile(parsing: content, path: url.path)
-        if verify {
-            var name = url.lastPathComponent
-            if name.hasSuffix(".gz") { name.removeLast(3) }
-            if let warning = MNIST.checksumWarning(name: name, path: url.path, sha256: SHA256.hash(content).hexString) {
-                log(warning)
-            }
-        }
-        return file
     }
 }
 
