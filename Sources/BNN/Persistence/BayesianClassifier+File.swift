@@ -22,6 +22,7 @@ extension BayesianClassifier {
             "training": try json(training),
             "history": try json(history),
             "classes": try json(classNames),
+            "preprocessing": try json(preprocessing),
         ]
         if let calibration { file.metadata["calibration"] = try json(calibration) }
         try file.write(to: url)
@@ -58,9 +59,11 @@ extension BayesianClassifier {
         let history = try decode([EpochRecord].self, "history", required: false) ?? []
         let calibration = try decode(Calibration.self, "calibration", required: false)
         let classes = try decode([String].self, "classes", required: false)
+        let preprocessing = try decode(InputPreprocessing.self, "preprocessing", required: false)
         // Every value read is range-checked here, so that no later use of it can trap.
         if let problem = training.invalidSetting { throw fail("metadata 'training': \(problem)") }
         if let problem = calibration?.invalidSetting { throw fail("metadata 'calibration': \(problem)") }
+        if let problem = preprocessing?.invalidSetting { throw fail("metadata 'preprocessing': \(problem)") }
         // Every size is checked before a layer allocates: at most what the file stores in its tensors.
         let stored = file.tensors.reduce(0) { $0 + $1.tensor.count }
         let network: Sequential
@@ -81,7 +84,11 @@ extension BayesianClassifier {
         }
         network.parametersDidChange()
         if let classes, classes.count != network.classes { throw fail("\(classes.count) class names for \(network.classes) outputs") }
-        return BayesianClassifier(network: network, training: training, history: history, calibration: calibration, classNames: classes)
+        if let preprocessing, preprocessing.valueCount != network.inputCount {
+            throw fail("metadata 'preprocessing' describes \(preprocessing.valueCount) values per input, the network reads \(network.inputCount)")
+        }
+        return BayesianClassifier(network: network, training: training, history: history, calibration: calibration, classNames: classes,
+                                  preprocessing: preprocessing)
     }
 }
 

@@ -80,17 +80,34 @@ public final class BayesianClassifier {
     public var calibration: Calibration?
     /// Class names, index = label (digits "0"…"9" for MNIST).
     public var classNames: [String]
+    /// How raw inputs become network rows (images: size, channels, digit normalisation; tables: features
+    /// and their standardisation).
+    public var preprocessing: InputPreprocessing
 
     /// Posterior samples per input when the caller names none: as many as the threshold was calibrated
     /// with (scores such as the entropy shift a little with the sample count), else 100.
     public var defaultSampleCount: Int { calibration?.samples ?? 100 }
 
     public init(network: Sequential, training: TrainingConfiguration, history: [EpochRecord] = [],
-                calibration: Calibration? = nil, classNames: [String]? = nil) {
+                calibration: Calibration? = nil, classNames: [String]? = nil, preprocessing: InputPreprocessing? = nil) {
         self.network = network
+        self.preprocessing = preprocessing ?? Self.defaultPreprocessing(for: network.inputShape)
         self.training = training
         self.history = history
         self.calibration = calibration
         self.classNames = classNames ?? (0..<network.classes).map(String.init)
+    }
+
+    /// The preprocessing assumed when none is given: MNIST's for a 784-value or [1, 28, 28] input (every
+    /// model file written before preprocessing was recorded), else grey images of the input's shape, or a
+    /// table of unnamed, unstandardised features.
+    static func defaultPreprocessing(for inputShape: [Int]) -> InputPreprocessing {
+        if inputShape == [784] || inputShape == [1, 28, 28] { return .mnist }
+        if inputShape.count == 3 {
+            return InputPreprocessing(kind: .image, shape: inputShape, resize: .fitAndPad)
+        }
+        let features = inputShape.reduce(1, *)
+        return InputPreprocessing(kind: .tabular, shape: [features], featureNames: (0..<features).map { "x\($0)" },
+                                  means: [Float](repeating: 0, count: features), standardDeviations: [Float](repeating: 1, count: features))
     }
 }
