@@ -10,12 +10,20 @@ struct CalibrateCommand: ParsableCommand {
         commandName: "calibrate",
         abstract: "Fit a model's refusal threshold again on the validation split and save the model.",
         discussion: """
-            Uses only the validation split (the last 5,000 training images) and synthetic non-digits made \
-            from it, exactly as `bnn train` does at the end of training; prints how every candidate score \
-            separated them. The result goes to --output, or replaces the model file (atomically) with --in-place.
+            Uses only the validation split and synthetic non-inputs made from it, exactly as `bnn train` does at \
+            the end of training; prints how every candidate score separated them. For an MNIST model the split is \
+            MNIST's last 5,000 training images; for a model trained on your own data name it with --validation \
+            SOURCE, or give the same --train SOURCE as at training to hold out the same 10% again. The result \
+            goes to --output, or replaces the model file (atomically) with --in-place.
             """)
 
     @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp("The validation set: \(sourceHelpText).", valueName: "source"))
+    var validation: String?
+    @Option(help: ArgumentHelp("The training set the model was trained on without --validation: its held-out 10% is the validation set.",
+                               valueName: "source"))
+    var train: String?
+    @OptionGroup var sourceOptions: SourceOptions
     @OptionGroup var compute: ComputeOptions
     @Option(help: "The model file to calibrate.")
     var model: String
@@ -36,6 +44,7 @@ struct CalibrateCommand: ParsableCommand {
         default: break
         }
         if let coverage, !(coverage >= 0.5 && coverage <= 1) { throw ValidationError("--coverage must be within 0.5–1.") }
+        if train != nil && validation != nil { throw ValidationError("Give either --validation or --train, not both.") }
         try requireSampleCount(samples)
     }
 
@@ -47,15 +56,25 @@ struct CalibrateCommand: ParsableCommand {
             // Fail on an unwritable destination before the work, not after it.
             try AtomicFile.checkWritable(destination)
             let classifier = try BayesianClassifier.load(from: url)
-            let mnist = try loadMNIST(data)
+            let validationSet: LabeledImages
+            if let validation {
+                validationSet = try loadLabeledSet(validation, for: classifier, labelColumn: sourceOptions.labelColumn)
+            } else if let train {
+                let all = try loadLabeledSet(train, for: classifier, labelColumn: sourceOptions.labelColumn)
+                validationSet = all.stratifiedSplit(validationFraction: heldOutValidationFraction, seed: classifier.training.seed).validation
+            } else if readsMNIST(classifier) {
+                validationSet = try loadMNIST(data).validation
+            } else {
+                throw ValidationError("This model reads \(describe(classifier.preprocessing)), not MNIST digits: name its validation set with --validation SOURCE, or its training set with --train SOURCE.")
+            }
             var generator = RandomGenerator(seed: compute.seed)
             let coverage = coverage ?? classifier.training.calibrationCoverage
             let samples = samples ?? classifier.training.calibrationSamples
-            try requireMemory(samples: samples, count: mnist.validation.count, classes: classifier.network.classes)
+            try requireMemory(samples: samples, count: validationSet.count, classes: classifier.network.classes)
             let started = Date()
             let (calibration, candidates) = ThresholdCalibration.calibrateWithCandidates(
-                model: classifier, validation: mnist.validation, samples: samples, coverage: coverage, generator: &generator)
-            print("score                          synthetic non-digits AUROC   errors AUROC   quality")
+                model: classifier, validation: validationSet, samples: samples, coverage: coverage, generator: &generator)
+            print("score                          synthetic non-inputs AUROC   errors AUROC   quality")
             for candidate in candidates {
                 print(candidate.score.rawValue.padding(toLength: 31, withPad: " ", startingAt: 0)
                       + String(format: "%-29.4f%-15.4f%.4f%@", candidate.outlierAUROC, candidate.errorAUROC, candidate.quality,

@@ -55,13 +55,16 @@ struct DemoCommand: ParsableCommand {
                 var configuration = arch == .cnn ? TrainingConfiguration.defaultCNN : TrainingConfiguration.default
                 configuration.seed = compute.seed
                 let started = Date()
-                classifier = try trainAndSave(configuration, training: mnist.train, validation: mnist.validation, output: modelURL)
+                classifier = try trainAndSave(configuration, training: mnist.train, validation: mnist.validation,
+                                              classNames: (0..<MNIST.classCount).map(String.init), preprocessing: .mnist,
+                                              what: "MNIST digits", output: modelURL)
                 trainingSeconds = Date().timeIntervalSince(started)
             }
             guard let classifier else { return }
             let samples = samples ?? classifier.defaultSampleCount
             let rule = try DecisionRule.make(kind: .calibrated, model: classifier)
-            let sets = try outOfDistributionSets(data: data, extra: [], seed: compute.seed, log: Console.relay)
+            let sets = try outOfDistributionSets(model: classifier, data: data, extra: [], labelColumn: "label", seed: compute.seed,
+                                                 log: Console.relay)
             var generator = RandomGenerator(seed: compute.seed)
             Console.info("Evaluating with \(samples) posterior samples per image…")
             let (result, details) = ClassifierEvaluation.evaluate(model: classifier, rule: rule, samples: samples, test: mnist.test,

@@ -49,7 +49,7 @@ struct RuleOptions: ParsableArguments {
     }
 }
 
-/// `NAME=PATH` for an out-of-distribution IDX image file.
+/// `NAME=SOURCE` for an out-of-distribution set.
 struct NamedPath: ExpressibleByArgument {
     let name: String
     let path: String
@@ -65,16 +65,21 @@ struct NamedPath: ExpressibleByArgument {
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Measure accuracy and refusals on MNIST, white noise, notMNIST and any other image set.",
+        abstract: "Measure accuracy and refusals on a test set, white noise, notMNIST and any other set.",
         discussion: """
-            The MNIST test set is the in-distribution set; white noise (1,000 images from --seed) and notMNIST \
-            (when the data folder has notmnist/) are out-of-distribution sets, and --ood adds more. With --json \
-            the result is one JSON object on stdout (its fields: docs/reference.md in the repository).
+            The in-distribution set is --test SOURCE (\(sourceHelpText); keyed `test`), or MNIST's test set \
+            for a model that reads MNIST digits (keyed `mnist`). White noise (1,000 inputs from --seed) and, for \
+            MNIST-shaped models, notMNIST (when the data folder has notmnist/) are out-of-distribution sets; \
+            --ood adds more. With --json the result is one JSON object on stdout (its fields: \
+            docs/reference.md in the repository).
             """)
 
     @Option(help: "The model file (.safetensors) written by `bnn train`.")
     var model: String
     @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp("The in-distribution test set (default: MNIST's): \(sourceHelpText).", valueName: "source"))
+    var test: String?
+    @OptionGroup var sourceOptions: SourceOptions
     @OptionGroup var ruleOptions: RuleOptions
     @OptionGroup var compute: ComputeOptions
     @Option(help: outOfDistributionHelp)
@@ -92,14 +97,16 @@ struct EvaluateCommand: ParsableCommand {
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
             // Out-of-distribution files first: a bad --ood file fails before the slow work.
-            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: Console.relay)
-            let test = try loadMNISTTest(data)
+            let sets = try outOfDistributionSets(model: classifier, data: data, extra: ood, labelColumn: sourceOptions.labelColumn,
+                                                 seed: compute.seed, log: Console.relay)
+            let (testName, test) = try inDistributionSet(test: self.test, model: classifier, data: data,
+                                                         labelColumn: sourceOptions.labelColumn)
             try requireMemory(samples: ruleOptions.sampleCount(for: classifier), count: ([test.count] + sets.map(\.images.rows)).max()!,
                               classes: classifier.network.classes)
             var generator = RandomGenerator(seed: compute.seed)
             let (result, details) = ClassifierEvaluation.evaluate(
                 model: classifier, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
-                refinement: ruleOptions.refinement(for: classifier), test: test, testName: "mnist", outOfDistribution: sets, generator: &generator)
+                refinement: ruleOptions.refinement(for: classifier), test: test, testName: testName, outOfDistribution: sets, generator: &generator)
             if let decisionsPath { try writeDecisions(details, to: decisionsPath) }
             if json {
                 print(try result.json())
@@ -129,21 +136,6 @@ func writeDecisions(_ details: [DatasetDetails], to path: String) throws {
     try AtomicFile.write(text, to: URL(fileURLWithPath: path))
 }
 
-/// White noise, notMNIST when present, and the `--ood` sets.
-func outOfDistributionSets(data: DataOptions, extra: [NamedPath], seed: UInt64, log: (String) -> Void) throws -> [(name: String, images: Tensor)] {
-    var generator = RandomGenerator(seed: seed ^ 0x5EED_0F_4015E)
-    var sets: [(name: String, images: Tensor)] = [("noise", WhiteNoise.images(count: 1000, rows: 28, columns: 28, generator: &generator).images)]
-    if let notMNIST = try NotMNIST.loadImages(dataDirectory: data.dataDirectory) {
-        sets.append(("notmnist", notMNIST.images))
-    } else {
-        log("warning: notMNIST not found in the data folder (notmnist/t10k-images-idx3-ubyte[.gz]); evaluating without it")
-    }
-    for entry in extra {
-        sets.append((entry.name, try UnlabeledImages.load(outOfDistribution: entry.path).images))
-    }
-    return sets
-}
-
 /// A human-readable table of an evaluation.
 func resultTable(_ result: EvaluationResult) -> String {
     func percent(_ value: Double?) -> String { value.map { String(format: "%6.2f%%", $0 * 100) } ?? "     -" }
@@ -154,7 +146,8 @@ func resultTable(_ result: EvaluationResult) -> String {
         "",
         "data set        count   refused   accepted acc   AUROC (rule / entropy / MI)     ECE     NLL",
     ]
-    let names = ["mnist"] + result.datasets.keys.filter { $0 != "mnist" }.sorted { a, b in
+    let inDistribution = result.datasets.keys.contains("test") ? "test" : "mnist"
+    let names = [inDistribution] + result.datasets.keys.filter { $0 != inDistribution }.sorted { a, b in
         let order = ["noise": 0, "notmnist": 1]
         return (order[a] ?? 2, a) < (order[b] ?? 2, b)
     }

@@ -7,17 +7,23 @@ import Foundation
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Classify image files, or say \"I don't know\".",
+        abstract: "Classify image files or CSV rows, or say \"I don't know\".",
         discussion: """
             Accepts 8- or 16-bit grey, grey+alpha, RGB, RGBA and palette PNG files and PGM (P2/P5) files of any \
-            size. Each image is normalised the way MNIST was made: a dark digit on a light ground is inverted, \
-            the ink is cropped, scaled to fit 20×20 and centred by its centre of mass in 28×28.
+            size, and folders of them (every image inside, in name order). For a digit model each image is \
+            normalised the way MNIST was made: a dark digit on a light ground is inverted, the ink is cropped, \
+            scaled to fit 20×20 and centred by its centre of mass in 28×28; other image models bring it to their \
+            size and channels as at training. A model trained on a table reads --csv FILE: one answer per row \
+            (JSON lines with --json), the columns matched by name.
             """)
 
     @Option(help: "The model file (.safetensors).")
     var model: String
-    @Argument(help: "PNG or PGM image files.")
-    var images: [String]
+    @Argument(help: "PNG or PGM image files, or folders of them.")
+    var images: [String] = []
+    @Option(help: ArgumentHelp("Classify every row of this CSV file (for a model trained on a table).", valueName: "file.csv"))
+    var csv: String?
+    @OptionGroup var sourceOptions: SourceOptions
     @OptionGroup var ruleOptions: RuleOptions
     @OptionGroup var compute: ComputeOptions
     @Flag(help: "Print one JSON object per image (a JSON array).")
@@ -28,7 +34,9 @@ struct PredictCommand: ParsableCommand {
     var plot: String?
 
     func validate() throws {
-        if images.isEmpty { throw ValidationError("Name at least one image file.") }
+        if images.isEmpty && csv == nil { throw ValidationError("Name at least one image file or folder, or a --csv file.") }
+        if !images.isEmpty && csv != nil { throw ValidationError("Give image files or --csv, not both.") }
+        if csv != nil && plot != nil { throw ValidationError("--plot draws images; it does not apply to --csv rows.") }
         try refuseOverwritingInputs(plot, option: "--plot", inputs: [model] + images)
     }
 
@@ -38,10 +46,9 @@ struct PredictCommand: ParsableCommand {
             if let plot { try AtomicFile.checkWritable(URL(fileURLWithPath: plot)) }
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
             let rule = try ruleOptions.decisionRule(for: classifier)
-            let inputs = try UnlabeledImages.digits(fromImageFiles: images).images
-            guard inputs.columns == classifier.network.inputCount else {
-                throw CommandError(description: "\(model): the model expects \(classifier.network.inputCount) inputs, not 28×28 images (\(inputs.columns))")
-            }
+            let (inputs, names) = try readInputs(for: classifier)
+            if csv != nil { return try predictRows(inputs, names: names, classifier: classifier, rule: rule) }
+            let images = names
             var generator = RandomGenerator(seed: compute.seed)
             // What `classifier.predict` does, kept whole so that --plot can show every sample.
             let sampled = Predictive(network: classifier.network).decide(
@@ -52,12 +59,12 @@ struct PredictCommand: ParsableCommand {
                 PredictionResult(summary: summary, index: $0, rule: rule, classNames: classifier.classNames, samplesUsed: sampled.sampleCounts[$0])
             }
             if let plot {
-                let side = Int(Double(classifier.network.inputCount).squareRoot())
+                let shape = classifier.preprocessing.imageShape ?? (1, 1, inputs.columns)
                 let figures = images.indices.map { index in
-                    let pixels = Array(UnsafeBufferPointer(start: inputs.pointer + index * inputs.columns, count: inputs.columns))
+                    // The figure shows the first channel (the whole image for grey models).
+                    let pixels = Array(UnsafeBufferPointer(start: inputs.pointer + index * inputs.columns, count: shape.height * shape.width))
                     return PredictionFigure(
-                        image: side * side == pixels.count ? GreyImage(width: side, height: side, pixels: pixels)
-                                                           : GreyImage(width: pixels.count, height: 1, pixels: pixels),
+                        image: GreyImage(width: shape.width, height: shape.height, pixels: pixels),
                         probabilities: probabilities, summary: summary, index: index, decision: rule.decide(summary, index: index),
                         classNames: classifier.classNames, label: nil, caption: URL(fileURLWithPath: images[index]).lastPathComponent)
                 }
@@ -92,4 +99,80 @@ struct PredictCommand: ParsableCommand {
             }
         }
     }
+
+    /// The inputs named on the command line, preprocessed as the model was trained, with a name for each
+    /// (the file, or "row N" of the CSV).
+    func readInputs(for classifier: BayesianClassifier) throws -> (Tensor, [String]) {
+        if let csv {
+            let rows = try loadUnlabeledSet(csv, for: classifier, labelColumn: sourceOptions.labelColumn)
+            return (rows, (0..<rows.rows).map { "row \($0 + 1)" })
+        }
+        guard let shape = classifier.preprocessing.imageShape else {
+            throw ValidationError("This model reads \(describe(classifier.preprocessing)), not images: give its rows with --csv FILE.")
+        }
+        let files = try imageFiles(images)
+        if classifier.preprocessing.digitNormalization {
+            return (try UnlabeledImages.digits(fromImageFiles: files).images, files)
+        }
+        let inputs = Tensor(shape: [files.count, shape.channels * shape.height * shape.width])
+        let report = files.count > 200 ? loadProgress("reading images") : nil
+        for (index, path) in files.enumerated() {
+            let values = try ImageFile.loadImage(path).converted(to: classifier.preprocessing)
+            values.withUnsafeBufferPointer { (inputs.pointer + index * values.count).update(from: $0.baseAddress!, count: values.count) }
+            if let report, (index + 1) % 200 == 0 || index + 1 == files.count { report(index + 1, files.count) }
+        }
+        return (inputs, files)
+    }
+
+    /// One answer per CSV row: a line each, or JSON lines (`row`, 1-based, beside the answer's fields).
+    func predictRows(_ rows: Tensor, names: [String], classifier: BayesianClassifier, rule: DecisionRule) throws {
+        var generator = RandomGenerator(seed: compute.seed)
+        let results = classifier.predict(rows, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
+                                         refinement: ruleOptions.refinement(for: classifier), generator: &generator)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        for (index, result) in results.enumerated() {
+            if json {
+                struct Line: Encodable {
+                    let row: Int, result: PredictionResult
+                    func encode(to encoder: Encoder) throws {
+                        try result.encode(to: encoder)
+                        var container = encoder.container(keyedBy: Key.self)
+                        try container.encode(row, forKey: .row)
+                    }
+                    enum Key: String, CodingKey { case row }
+                }
+                print(String(decoding: try encoder.encode(Line(row: index + 1, result: result)), as: UTF8.self))
+            } else {
+                print(String(format: "%@: %@  (%@ = %.4f, refuse above %.4f)", names[index], result.answer, result.score,
+                             result.scoreValue, result.threshold))
+            }
+        }
+    }
+}
+
+/// The image files `arguments` name: files as given, folders expanded to the PNG/PGM files inside them
+/// (recursively, in name order, hidden files skipped).
+func imageFiles(_ arguments: [String]) throws -> [String] {
+    var files: [String] = []
+    for argument in arguments {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+            throw CommandError(description: "\(argument): no such file or folder")
+        }
+        guard isDirectory.boolValue else {
+            files.append(argument)
+            continue
+        }
+        let base = URL(fileURLWithPath: argument)
+        let found = (FileManager.default.enumerator(atPath: argument)?.allObjects as? [String] ?? [])
+            .filter { path in
+                !path.split(separator: "/").contains { $0.hasPrefix(".") }
+                    && ["png", "pgm"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+            }
+            .sorted()
+        guard !found.isEmpty else { throw CommandError(description: "\(argument): the folder holds no .png or .pgm image") }
+        files += found.map { base.appendingPathComponent($0).path }
+    }
+    return files
 }

@@ -20,6 +20,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "The model file (.safetensors) written by `bnn train`.")
     var model: String
     @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp("The in-distribution test set (default: MNIST's): \(sourceHelpText).", valueName: "source"))
+    var test: String?
+    @OptionGroup var sourceOptions: SourceOptions
     @OptionGroup var ruleOptions: RuleOptions
     @OptionGroup var compute: ComputeOptions
     @Option(help: outOfDistributionHelp)
@@ -30,9 +33,9 @@ struct ReportCommand: ParsableCommand {
     func validate() throws {
         if output.isEmpty { throw ValidationError("--output needs a file name.") }
         try refuseOverwritingInputs(output, option: "--output", inputs: [model] + ood.map(\.path))
-        var seen: Set<String> = ["mnist", "noise", "notmnist"]
+        var seen: Set<String> = ["mnist", "test", "noise", "notmnist"]
         for entry in ood where !seen.insert(entry.name).inserted {
-            throw ValidationError("--ood name '\(entry.name)' is used twice (noise, notmnist and mnist are taken).")
+            throw ValidationError("--ood name '\(entry.name)' is used twice (noise, notmnist, mnist and test are taken).")
         }
     }
 
@@ -45,14 +48,16 @@ struct ReportCommand: ParsableCommand {
             let modelURL = URL(fileURLWithPath: model)
             let classifier = try BayesianClassifier.load(from: modelURL)
             let rule = try ruleOptions.decisionRule(for: classifier)
-            let sets = try outOfDistributionSets(data: data, extra: ood, seed: compute.seed, log: Console.relay)
-            let test = try loadMNISTTest(data)
+            let sets = try outOfDistributionSets(model: classifier, data: data, extra: ood, labelColumn: sourceOptions.labelColumn,
+                                                 seed: compute.seed, log: Console.relay)
+            let (testName, test) = try inDistributionSet(test: self.test, model: classifier, data: data,
+                                                         labelColumn: sourceOptions.labelColumn)
             try requireMemory(samples: ruleOptions.sampleCount(for: classifier), count: ([test.count] + sets.map(\.images.rows)).max()!,
                               classes: classifier.network.classes)
             Console.info("Evaluating with \(ruleOptions.sampleCount(for: classifier)) posterior samples per image…")
             let content = ReportContent.evaluate(
                 model: classifier, modelName: modelURL.lastPathComponent, rule: rule, samples: ruleOptions.sampleCount(for: classifier),
-                test: test, testName: "mnist", outOfDistribution: sets, seed: compute.seed,
+                test: test, testName: testName, outOfDistribution: sets, seed: compute.seed,
                 command: CommandLine.arguments.map(Self.shellQuoted).joined(separator: " "))
             try HTMLReport.write(content, to: outputURL)
             print(resultTable(content.result))

@@ -6,22 +6,34 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a Bayesian classifier on MNIST and save it.",
+        abstract: "Train a Bayesian classifier on MNIST or on your own data, and save it.",
         discussion: """
-            The recipe sets every training setting; flags given explicitly override it. The last 5,000 \
-            training images are held out: they score each epoch and calibrate the refusal threshold.
+            The recipe sets every training setting; flags given explicitly override it. Without --train the \
+            data is MNIST, whose last 5,000 training images are held out: they score each epoch and calibrate \
+            the refusal threshold. With --train SOURCE (\(sourceHelpText)) the classes, input shape and \
+            preprocessing come from the data; without --validation a seeded, stratified 10% of it is held out. \
+            Small sets train for more epochs (see --epochs).
             """)
 
     @OptionGroup var data: DataOptions
+    @Option(help: ArgumentHelp("Train on this data set instead of MNIST: \(sourceHelpText).", valueName: "source"))
+    var train: String?
+    @Option(help: ArgumentHelp("The validation set (default: 10% of --train, held out).", valueName: "source"))
+    var validation: String?
+    @OptionGroup var sourceOptions: SourceOptions
+    @Option(name: .customLong("image-size"), help: ArgumentHelp(
+        "Bring every image to this size, HxW (default: the most common size in --train; aspect kept by padding).",
+        valueName: "HxW"))
+    var imageSize: ImageSize?
     @OptionGroup var compute: ComputeOptions
 
     @Option(help: "Settings to start from: default (our best model; with --arch cnn, the CNN's) or seed (the Pyro tutorial's).")
     var recipe: String = "default"
-    @Option(help: "Network: mlp (784 → hidden → 10) or cnn.")
+    @Option(help: "Network: mlp (inputs → hidden → classes) or cnn (images of at least 8×8).")
     var arch: Architecture?
     @Option(help: "Hidden units of the MLP.")
     var hidden: Int?
-    @Option(help: "Passes over the training set.")
+    @Option(help: "Passes over the training set (default: the recipe's, raised for small sets so that training takes at least \(TrainingConfiguration.minimumSteps) steps, at most \(TrainingConfiguration.maximumScaledEpochs) epochs).")
     var epochs: Int?
     @Option(name: .customLong("batch-size"), help: "Examples per minibatch.")
     var batchSize: Int?
@@ -51,6 +63,9 @@ struct TrainCommand: ParsableCommand {
         try requireRange(batchSize, 1...TrainingConfiguration.maximumBatchSize, option: "--batch-size")
         try requireRange(hidden, 1...TrainingConfiguration.maximumHidden, option: "--hidden")
         try requireRange(trainCount, 1...Int.max, option: "--train-count")
+        if validation != nil && train == nil { throw ValidationError("--validation needs --train (MNIST has its own validation split).") }
+        if imageSize != nil && train == nil { throw ValidationError("--image-size applies to --train images (MNIST is 28x28).") }
+        try refuseOverwritingInputs(output, option: "--output", inputs: [train, validation].compactMap { $0 })
         let positive = Float.leastNonzeroMagnitude...Float.greatestFiniteMagnitude
         try requireRange(learningRate, positive, option: "--learning-rate")
         try requireRange(priorSigma, positive, option: "--prior-sigma")
@@ -83,24 +98,40 @@ struct TrainCommand: ParsableCommand {
             compute.apply()
             // Fail on an unwritable destination before minutes of training, not after them.
             try AtomicFile.checkWritable(URL(fileURLWithPath: output))
-            let configuration = trainingConfiguration()
-            let splits = try loadMNIST(data)
-            var training = splits.train
+            var configuration = trainingConfiguration()
+            let sets: TrainingData
+            if let train {
+                sets = try loadTrainingData(train: train, validation: validation, labelColumn: sourceOptions.labelColumn,
+                                            imageSize: imageSize, seed: compute.seed)
+            } else {
+                let splits = try loadMNIST(data)
+                sets = TrainingData(training: splits.train, validation: splits.validation, classNames: (0..<MNIST.classCount).map(String.init),
+                                    preprocessing: .mnist, description: "MNIST digits")
+            }
+            var training = sets.training
             if let trainCount { training = training.subset(0..<min(trainCount, training.count)) }
-            _ = try trainAndSave(configuration, training: training, validation: splits.validation, output: URL(fileURLWithPath: output))
+            if configuration.architecture == .cnn {
+                guard let (_, height, width) = sets.preprocessing.imageShape, height >= 8, width >= 8 else {
+                    throw ValidationError("--arch cnn needs images of at least 8×8; the data is \(sets.description).")
+                }
+            }
+            if epochs == nil && train != nil { configuration.epochs = configuration.scaledEpochs(trainingCount: training.count) }
+            _ = try trainAndSave(configuration, training: training, validation: sets.validation, classNames: sets.classNames,
+                                 preprocessing: sets.preprocessing, what: sets.description, output: URL(fileURLWithPath: output))
         }
     }
 }
 
 /// Trains with progress on stderr, saves atomically, and prints a summary line.
 func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages,
-                  output: URL) throws -> BayesianClassifier {
+                  classNames: [String], preprocessing: InputPreprocessing, what: String, output: URL) throws -> BayesianClassifier {
     Console.info("Training \(configuration.architecture.rawValue) (recipe \(configuration.recipe), \(configuration.estimator.rawValue) estimator) "
-                 + "on \(training.count) images for \(configuration.epochs) epochs; \(ComputeSettings.threads) threads, "
+                 + "on \(training.count) \(what) of \(classNames.count) classes (\(validation.count) held out) for \(configuration.epochs) epochs; "
+                 + "\(ComputeSettings.threads) threads, "
                  + "matrix multiply: \(MatrixMultiply.blasDescription ?? "portable Swift kernels").")
     let started = Date()
-    let model = try ClassifierTraining.train(configuration, training: training, validation: validation,
-                                             classes: MNIST.classCount) { progress in
+    let model = try ClassifierTraining.train(configuration, training: training, validation: validation, classNames: classNames,
+                                             preprocessing: preprocessing) { progress in
         if let record = progress.record {
             let outliers = record.outlierTerm.map { String(format: "  outliers %.4f", $0) } ?? ""
             Console.progress(String(format: "epoch %2d/%d  loss %.4f (data %.4f + KL %.4f)%@  train acc %.4f  val acc %@  %.0f ex/s  %@  ETA %@",
@@ -122,9 +153,9 @@ func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImage
     return model
 }
 
-/// "Calibrated rule: refuse when S > T (accepts C% of validation digits, A% accurate)".
+/// "Calibrated rule: refuse when S > T (accepts C% of validation inputs, A% accurate)".
 func calibrationSummary(_ calibration: Calibration) -> String {
-    String(format: "Calibrated rule: refuse when %@ > %.4f (accepts %.1f%% of validation digits, %.2f%% accurate)",
+    String(format: "Calibrated rule: refuse when %@ > %.4f (accepts %.1f%% of validation inputs, %.2f%% accurate)",
            calibration.score.rawValue, calibration.threshold, calibration.coverage * 100, calibration.acceptedAccuracy * 100)
 }
 

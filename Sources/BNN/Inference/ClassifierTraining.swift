@@ -24,18 +24,23 @@ public enum ClassifierTraining {
         return network
     }
 
-    /// Trains a classifier of `classes` classes on `training` (grey images, `[1, rows, columns]` each),
-    /// scoring `validation` after each epoch and fitting the `calibrated` rule's threshold on it at the end.
+    /// Trains a classifier on `training`, scoring `validation` after each epoch and fitting the `calibrated`
+    /// rule's threshold on it at the end. Each row of the sets is one input of `preprocessing.shape`
+    /// (already preprocessed: a table standardised); the model records `preprocessing` and `classNames`
+    /// (whose count is the number of classes).
     public static func train(
-        _ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?, classes: Int,
+        _ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
+        classNames: [String], preprocessing: InputPreprocessing,
         progress: (TrainingProgress) -> Void = { _ in }
     ) throws -> BayesianClassifier {
+        precondition(training.images.columns == preprocessing.valueCount,
+                     "training rows have \(training.images.columns) values, the preprocessing \(preprocessing.valueCount)")
         var generator = RandomGenerator(seed: configuration.seed)
-        let network = try makeNetwork(configuration, inputShape: [1, training.rows, training.columns], classes: classes,
-                                      generator: &generator)
+        let network = try makeNetwork(configuration, inputShape: preprocessing.shape, classes: classNames.count, generator: &generator)
         let trainer = Trainer(network: network, configuration: configuration, generator: generator.split())
         trainer.train(on: training, validation: validation, progress: progress)
-        let model = BayesianClassifier(network: network, training: configuration, history: trainer.history)
+        let model = BayesianClassifier(network: network, training: configuration, history: trainer.history, classNames: classNames,
+                                       preprocessing: preprocessing)
         if let validation, validation.count > 0 {
             var calibrationGenerator = generator.split()
             model.calibration = ThresholdCalibration.calibrate(
@@ -43,5 +48,16 @@ public enum ClassifierTraining {
                 coverage: configuration.calibrationCoverage, generator: &calibrationGenerator)
         }
         return model
+    }
+
+    /// `train` for grey images of `training.rows × training.columns` pixels (MNIST's form) and `classes`
+    /// classes named "0", "1", ….
+    public static func train(
+        _ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?, classes: Int,
+        digitNormalization: Bool = false, progress: (TrainingProgress) -> Void = { _ in }
+    ) throws -> BayesianClassifier {
+        try train(configuration, training: training, validation: validation, classNames: (0..<classes).map(String.init),
+                  preprocessing: .greyImages(height: training.rows, width: training.columns, digitNormalization: digitNormalization),
+                  progress: progress)
     }
 }

@@ -94,6 +94,21 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public static let maximumHidden = 16_384
     /// The most epochs and the largest minibatch a configuration may ask for.
     public static let maximumEpochs = 10_000
+
+    /// The fewest optimiser steps `scaledEpochs` aims for: a small set needs as many updates as a large one
+    /// to move the posterior away from its initialisation, not as many passes.
+    public static let minimumSteps = 2_000
+    /// The most epochs `scaledEpochs` chooses.
+    public static let maximumScaledEpochs = 500
+
+    /// The epochs for a training set of `trainingCount` examples: the recipe's, or more when that gives
+    /// fewer than `minimumSteps` minibatch steps (at most `maximumScaledEpochs`). On MNIST's 55,000
+    /// training images the recipes already take more steps, so their epochs stand.
+    public func scaledEpochs(trainingCount: Int) -> Int {
+        let stepsPerEpoch = max(1, (trainingCount + batchSize - 1) / max(batchSize, 1))
+        let needed = (Self.minimumSteps + stepsPerEpoch - 1) / stepsPerEpoch
+        return min(max(epochs, needed), max(epochs, Self.maximumScaledEpochs))
+    }
     public static let maximumBatchSize = 65_536
 
     /// The first setting out of range, as "name is value; must be …", or nil when every setting is usable.

@@ -5,6 +5,8 @@ public struct PredictionResult: Codable, Sendable, Equatable {
     public var answer: String
     /// The selected classes, most probable first (empty when refused).
     public var classes: [Int]
+    /// The same classes by name.
+    public var classNames: [String]
     public var refused: Bool
     /// The forced prediction (arg-max of the mean probability).
     public var prediction: Int
@@ -30,6 +32,7 @@ public struct PredictionResult: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case answer, classes, refused, prediction, median, p05, p95, mean, entropy, rule, score, threshold, samples
         case mutualInformation = "mutual_information"
+        case classNames = "class_names"
         case scoreValue = "score_value"
         case samplesUsed = "samples_used"
     }
@@ -42,6 +45,7 @@ public struct PredictionResult: Codable, Sendable, Equatable {
         func row(_ tensor: Tensor) -> [Float] { Array(UnsafeBufferPointer(start: tensor.pointer + index * c, count: c)) }
         answer = decision.refused ? "I don't know" : decision.classes.map { classNames[$0] }.joined(separator: " or ")
         classes = decision.classes
+        self.classNames = decision.classes.map { classNames[$0] }
         refused = decision.refused
         prediction = summary.forcedPrediction(index)
         median = row(summary.medianProbabilities)
