@@ -36,3 +36,4 @@ extension DecodedImage { public func converted(to preprocessing: InputPreprocess
 extension LabeledImages {
     public func stratifiedSplit(validationFraction: Double, seed: UInt64) -> (training: LabeledImages, validation: LabeledImages) { fatalError("stub") }
 }
+extension DecodedImage { public init(png bytes: [UInt8], path: String, maximumPixelCount: Int) throws { fatalError("stub") } }

@@ -95,7 +95,10 @@ public func buildRouter(
         status: "ok", model: configuration.modelName, rule: predictor.rule.kind.rawValue,
         score: predictor.rule.score.rawValue, threshold: predictor.rule.threshold,
         samples: configuration.defaultSamples, maxSamples: ServerLimits.maximumSamples,
-        classes: predictor.classNames, sampleKinds: samples.kinds.map(\.rawValue), workers: predictor.workerCount)
+        classes: predictor.classNames, sampleKinds: predictor.preprocessing.digitNormalization ? samples.kinds.map(\.rawValue) : [],
+        workers: predictor.workerCount,
+        input: HealthBody.Input(kind: predictor.preprocessing.kind.rawValue, shape: predictor.preprocessing.shape,
+                                digitNormalization: predictor.preprocessing.digitNormalization))
     route(.get, "/api/health") { _, _ in JSONResponse.make(health) }
 
     route(.get, "/api/sample") { request, _ -> Response in
@@ -116,9 +119,10 @@ public func buildRouter(
 
     route(.post, "/api/predict") { request, _ -> Response in
         let input = try await readPredictionInput(
-            request, defaultSamples: configuration.defaultSamples, timeout: configuration.requestTimeout)
+            request, defaultSamples: configuration.defaultSamples, timeout: configuration.requestTimeout,
+            preprocessing: predictor.preprocessing)
         guard input.pixels.count == predictor.inputCount else {
-            throw APIError.badRequest("the model expects \(predictor.inputCount) inputs; this server only prepares 28×28 images")
+            throw APIError.badRequest("the model expects \(predictor.inputCount) values per input, the request gave \(input.pixels.count)")
         }
         return JSONResponse.make(await predictor.predict(input.pixels, samples: input.samples))
     }
@@ -129,7 +133,8 @@ public func buildRouter(
 ///
 /// A body that is too large is 413, one that ends before its `Content-Length` 400, and one that takes
 /// longer than `timeout` to arrive 408; the connection is then closed (see `APIError.response(for:)`).
-func readPredictionInput(_ request: Request, defaultSamples: Int, timeout: Duration) async throws -> PredictionInput {
+func readPredictionInput(_ request: Request, defaultSamples: Int, timeout: Duration,
+                         preprocessing: InputPreprocessing = .mnist) async throws -> PredictionInput {
     // Refuse a declared oversize body before reading any of it; `collect(upTo:)` catches undeclared ones.
     if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > ServerLimits.maximumBodyBytes {
         throw APIError(.contentTooLarge, "the body is \(length) bytes; at most \(ServerLimits.maximumBodyBytes) are accepted")
@@ -144,11 +149,11 @@ func readPredictionInput(_ request: Request, defaultSamples: Int, timeout: Durat
             guard let value = Int(text) else { throw APIError.badRequest("samples must be an integer; found '\(text)'") }
             samples = value
         }
-        return try PredictionInput.parsePNG(Array(buffer.readableBytesView), samples: samples)
+        return try PredictionInput.parsePNG(Array(buffer.readableBytesView), samples: samples, preprocessing: preprocessing)
     case "", "application/json":
         // No Content-Type at all is read as JSON; any other type (text/plain too, which a `fetch` without
         // a header sends) is 415, so that a client learns to say what it sends.
-        return try PredictionInput.parseJSON(buffer.readableBytesView, defaultSamples: defaultSamples)
+        return try PredictionInput.parseJSON(buffer.readableBytesView, preprocessing: preprocessing, defaultSamples: defaultSamples)
     default:
         throw APIError(.unsupportedMediaType, "send application/json or image/png; found '\(mediaType)'")
     }
@@ -215,9 +220,22 @@ struct HealthBody: Encodable, Sendable {
     let classes: [String]
     let sampleKinds: [String]
     let workers: Int
+    /// What the model reads: `kind` image or tabular, `shape`, and whether images are normalised as digits
+    /// (the page shows its drawing canvas only then).
+    let input: Input
+
+    struct Input: Encodable, Sendable {
+        let kind: String
+        let shape: [Int]
+        let digitNormalization: Bool
+        enum CodingKeys: String, CodingKey {
+            case kind, shape
+            case digitNormalization = "digit_normalization"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case status, model, rule, score, threshold, samples, classes, workers
+        case status, model, rule, score, threshold, samples, classes, workers, input
         case maxSamples = "max_samples"
         case sampleKinds = "sample_kinds"
     }

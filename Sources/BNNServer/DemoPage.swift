@@ -78,6 +78,8 @@ enum DemoPage {
     #pad { width: 100%; max-width: 360px; margin: 0 auto; }
     #answer { font-size: 2.8rem; }
   }
+  .upload-only #undo, .upload-only #clear, .upload-only button[data-kind] { display: none; }
+  .upload-only #pad { pointer-events: none; }
 </style>
 </head>
 <body data-predictions="0">
@@ -96,6 +98,10 @@ enum DemoPage {
       <button id="sample-mnist" data-kind="mnist" title="A random MNIST test digit">MNIST digit</button>
       <button id="sample-notmnist" data-kind="notmnist" title="A random notMNIST letter (A–J): not a digit">Letter</button>
       <button id="sample-noise" data-kind="noise" title="Uniform white noise: not a digit">Noise</button>
+    </div>
+    <div class="row">
+      <label class="upload" title="Any PNG image: a digit model normalises it as MNIST was made, another model brings it to its own size">
+        Upload a PNG <input id="upload" type="file" accept="image/png"></label>
     </div>
     <div id="caption"></div>
     <div class="row">
@@ -212,8 +218,9 @@ async function predict() {
   }
 }
 
+let idleText = "Draw a digit";
 function showIdle() {
-  answerEl.textContent = "Draw a digit"; answerEl.className = "idle";
+  answerEl.textContent = idleText; answerEl.className = "idle";
   detailEl.textContent = ""; whyEl.textContent = ""; setGauge(null);
   updateStrips(null);
 }
@@ -336,6 +343,34 @@ function clearAll() {
   showIdle();
 }
 
+// An uploaded PNG goes to the API as it is (the server prepares it as `bnn predict` does); the pad shows it.
+const uploadEl = document.getElementById("upload");
+uploadEl.addEventListener("change", async () => {
+  const file = uploadEl.files[0];
+  if (!file) return;
+  const url = URL.createObjectURL(file), img = new Image();
+  img.onload = () => {
+    clearPad();
+    const scale = Math.min(pad.width / img.width, pad.height / img.height);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(img, (pad.width - img.width * scale) / 2, (pad.height - img.height * scale) / 2, img.width * scale, img.height * scale);
+    URL.revokeObjectURL(url);
+  };
+  img.src = url;
+  raw = null; ink = false; captionEl.textContent = file.name;
+  try {
+    const response = await fetch("/api/predict?samples=" + requestedSamples(),
+                                 { method: "POST", headers: { "Content-Type": "image/png" }, body: await file.arrayBuffer() });
+    const result = await response.json();
+    if (!response.ok) throw new Error(result.error || ("HTTP " + response.status));
+    errorEl.textContent = "";
+    show(result);
+  } catch (error) {
+    errorEl.textContent = "Could not get an answer: " + error.message;
+  }
+  uploadEl.value = "";
+});
+
 document.getElementById("undo").addEventListener("click", undo);
 document.getElementById("clear").addEventListener("click", clearAll);
 document.querySelectorAll("button[data-kind]").forEach(b => b.addEventListener("click", () => loadSample(b.dataset.kind)));
@@ -348,6 +383,15 @@ document.addEventListener("keydown", event => {
 fetch("/api/health").then(r => r.json()).then(health => {
   if (Array.isArray(health.classes) && health.classes.length > 0) { classNames = health.classes; buildStrips(); }
   samplesEl.value = health.samples;
+  // A model that does not read digits gets the upload only: drawing a digit means nothing to it.
+  if (health.input && !health.input.digit_normalization) {
+    document.body.classList.add("upload-only");
+    idleText = "Upload an image";
+    document.querySelector("header h1").textContent = "Upload an image";
+    document.querySelector("header p").textContent = "A Bayesian network answers with a class, with two candidates, or with \"I don't know\".";
+    document.title = "Upload an image · swift-bnn";
+    if (!ink) showIdle();
+  }
   document.querySelectorAll("button[data-kind]").forEach(b => {
     if (!health.sample_kinds.includes(b.dataset.kind)) { b.disabled = true; b.title = "This server has no " + b.dataset.kind + " data (--data-dir)"; }
   });

@@ -4,7 +4,7 @@ import Foundation
 
 /// What `POST /api/predict` asks for, checked and normalised, ready for the model.
 public struct PredictionInput: Sendable, Equatable {
-    /// The model's input: 784 values in [0, 1], prepared like an MNIST digit.
+    /// The model's input: its values in [0, 1] (784 prepared like an MNIST digit for a digit model).
     public var pixels: [Float]
     /// Posterior samples to draw (1…`ServerLimits.maximumSamples`).
     public var samples: Int
@@ -17,13 +17,15 @@ public struct PredictionInput: Sendable, Equatable {
         var normalize: Bool?
     }
 
-    /// Parses a JSON body.
+    /// Parses a JSON body for a model that reads inputs as `preprocessing` says.
     ///
-    /// `pixels` are the grey values of a `side`×`side` image (row-major, white ink on black, like MNIST).
-    /// Unless `"normalize": false`, they go through `DigitNormalizer` (crop to the ink, scale into 20×20,
-    /// centre by mass), as `bnn predict` does with image files; `false` sends them to the model as they
-    /// are, as `bnn evaluate` does with MNIST's own images.
-    public static func parseJSON(_ bytes: some Collection<UInt8>, side: Int = DigitNormalizer.side, defaultSamples: Int) throws -> PredictionInput {
+    /// For a digit model, `pixels` are the grey values of a 28×28 image (row-major, white ink on black,
+    /// like MNIST); unless `"normalize": false`, they go through `DigitNormalizer` (crop to the ink, scale
+    /// into 20×20, centre by mass), as `bnn predict` does with image files; `false` sends them to the model
+    /// as they are, as `bnn evaluate` does with MNIST's own images. For another image model, `pixels` are
+    /// its input values as they are (channel-major `[channels, height, width]`, each in 0…1).
+    public static func parseJSON(_ bytes: some Collection<UInt8>, preprocessing: InputPreprocessing = .mnist,
+                                 defaultSamples: Int) throws -> PredictionInput {
         let body: Body
         do {
             body = try JSONDecoder().decode(Body.self, from: Data(bytes))
@@ -32,9 +34,16 @@ public struct PredictionInput: Sendable, Equatable {
         } catch {
             throw APIError.badRequest("the body is not valid JSON")
         }
-        let count = side * side
+        guard let shape = preprocessing.imageShape else {
+            throw APIError.badRequest("this model reads table rows, not images; the web API serves image models")
+        }
+        let digits = preprocessing.digitNormalization
+        let side = DigitNormalizer.side
+        let count = digits ? side * side : preprocessing.valueCount
         guard body.pixels.count == count else {
-            throw APIError.badRequest("\"pixels\" must hold \(count) values (a \(side)×\(side) image, row-major); found \(body.pixels.count)")
+            let what = digits ? "a \(side)×\(side) image, row-major"
+                : "\(shape.channels) channel\(shape.channels == 1 ? "" : "s") of \(shape.height)×\(shape.width), channel-major"
+            throw APIError.badRequest("\"pixels\" must hold \(count) values (\(what)); found \(body.pixels.count)")
         }
         var pixels = [Float](repeating: 0, count: count)
         for (index, value) in body.pixels.enumerated() {
@@ -51,14 +60,15 @@ public struct PredictionInput: Sendable, Equatable {
             }
             samples = try checkSamples(Int(requested))
         }
-        if body.normalize ?? true {
+        if digits && body.normalize ?? true {
             pixels = DigitNormalizer.normalize(GreyImage(width: side, height: side, pixels: pixels))
         }
         return PredictionInput(pixels: pixels, samples: samples)
     }
 
-    /// Parses a PNG body (any size, grey or colour, either polarity) and normalises it as `bnn predict` does.
-    public static func parsePNG(_ bytes: [UInt8], samples: Int) throws -> PredictionInput {
+    /// Parses a PNG body (any size, grey or colour, either polarity) and prepares it as `bnn predict` does:
+    /// normalised as a digit for a digit model, brought to the model's size and channels otherwise.
+    public static func parsePNG(_ bytes: [UInt8], samples: Int, preprocessing: InputPreprocessing = .mnist) throws -> PredictionInput {
         // Check the declared size before inflating anything: a 1 MB PNG can expand to gigabytes.
         guard let (width, height) = PNGDecoder.declaredDimensions(of: bytes) else {
             throw APIError.badRequest("the body is not a PNG image (Content-Type is image/png)")
@@ -66,13 +76,21 @@ public struct PredictionInput: Sendable, Equatable {
         guard PNGDecoder.pixelCount(width: width, height: height, maximum: ServerLimits.maximumImagePixels) != nil else {
             throw APIError.badRequest("the PNG is \(width)×\(height); at most \(ServerLimits.maximumImagePixels) pixels are accepted")
         }
-        let image: GreyImage
+        guard preprocessing.kind == .image else {
+            throw APIError.badRequest("this model reads table rows, not images; the web API serves image models")
+        }
         do {
-            image = try PNGDecoder.decode(bytes, path: "request body", maximumPixelCount: ServerLimits.maximumImagePixels)
+            if preprocessing.digitNormalization {
+                let image = try PNGDecoder.decode(bytes, path: "request body", maximumPixelCount: ServerLimits.maximumImagePixels)
+                return PredictionInput(pixels: DigitNormalizer.normalize(image), samples: try checkSamples(samples))
+            }
+            let image = try DecodedImage(png: bytes, path: "request body", maximumPixelCount: ServerLimits.maximumImagePixels)
+            return PredictionInput(pixels: image.converted(to: preprocessing), samples: try checkSamples(samples))
+        } catch let error as APIError {
+            throw error
         } catch {
             throw APIError.badRequest("bad PNG: \(error)")
         }
-        return PredictionInput(pixels: DigitNormalizer.normalize(image), samples: try checkSamples(samples))
     }
 
     /// `samples` if it is within 1…`ServerLimits.maximumSamples`.

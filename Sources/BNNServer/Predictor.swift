@@ -25,6 +25,8 @@ public final class Predictor: @unchecked Sendable {
     public let inputCount: Int
     /// The class names of the model, index = class.
     public let classNames: [String]
+    /// How the model's inputs are prepared (what the request parsers bring an image to).
+    public let preprocessing: InputPreprocessing
     /// How many requests one forward pass may serve at most.
     public let maximumBatch: Int
     /// The number of worker threads (= model copies).
@@ -58,6 +60,7 @@ public final class Predictor: @unchecked Sendable {
         self.rule = rule
         self.inputCount = models[0].network.inputCount
         self.classNames = models[0].classNames
+        self.preprocessing = models[0].preprocessing
         self.maximumBatch = maximumBatch
         self.workers = models.count
         running = models.count

@@ -93,8 +93,14 @@ func loadUnlabeledSet(_ argument: String, for model: BayesianClassifier, labelCo
     return set.inputs
 }
 
-/// Whether `model` reads MNIST-shaped inputs (28×28 grey images), so that MNIST and notMNIST apply to it.
+/// Whether `model` is an MNIST digit model (trained on MNIST, or any model file from before preprocessing
+/// was recorded): MNIST's splits are then its default data.
 func readsMNIST(_ model: BayesianClassifier) -> Bool {
+    model.preprocessing == .mnist
+}
+
+/// Whether `model` reads 28×28 grey images, so that notMNIST's letters can be put to it.
+func reads28x28Grey(_ model: BayesianClassifier) -> Bool {
     model.preprocessing.kind == .image && model.preprocessing.shape == MNIST.imageShape
 }
 
@@ -109,7 +115,7 @@ func inDistributionSet(test: String?, model: BayesianClassifier, data: DataOptio
     return ("mnist", try loadMNISTTest(data))
 }
 
-/// White noise in the model's input form, notMNIST for an MNIST-shaped model when the data folder has it,
+/// White noise in the model's input form, notMNIST for a model of 28×28 grey images when the data folder has it,
 /// and the `--ood` sets.
 ///
 /// Noise for images is uniform in [0, 1] per value; for a table it is uniform over ±4 standard deviations
@@ -125,7 +131,7 @@ func outOfDistributionSets(model: BayesianClassifier, data: DataOptions, extra: 
         for i in 0..<noise.count { noise.pointer[i] = 8 * noise.pointer[i] - 4 }
     }
     var sets: [(name: String, images: Tensor)] = [("noise", noise)]
-    if readsMNIST(model) {
+    if reads28x28Grey(model) {
         if let notMNIST = try NotMNIST.loadImages(dataDirectory: data.dataDirectory) {
             sets.append(("notmnist", notMNIST.images))
         } else {
