@@ -54,6 +54,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The README's Swift example: the library on a program's own arrays (`swift run own-data-example`).
+        .executableTarget(name: "own-data-example", dependencies: ["BNN"], path: "Examples/OwnData"),
         .testTarget(name: "BNNTests", dependencies: ["BNN", "BNNData"]),
         .testTarget(name: "BNNDataTests", dependencies: ["BNNData", "BNN"]),
         .testTarget(name: "BNNReportTests", dependencies: ["BNNReport", "BNN", "BNNData"]),

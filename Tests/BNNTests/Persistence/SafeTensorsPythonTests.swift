@@ -2,8 +2,9 @@ import Foundation
 import Testing
 @testable import BNN
 
-/// Runs `scripts/check_safetensors.py` with python3; the tests are skipped where python3, numpy or
-/// safetensors are missing (CI installs them).
+/// Runs `scripts/check_safetensors.py` (and `scripts/read_model.py`) with python3; the tests are skipped
+/// where python3, numpy or safetensors are missing, unless `BNN_REQUIRE_PYTHON=1` (CI installs them and
+/// sets it), which makes a missing package a failure.
 enum PythonSafeTensors {
     static let script = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent() // Persistence
@@ -11,6 +12,11 @@ enum PythonSafeTensors {
         .deletingLastPathComponent() // Tests
         .deletingLastPathComponent() // package root
         .appendingPathComponent("scripts/check_safetensors.py")
+
+    /// Whether the tests must run (and fail when python3 or its packages are missing): `BNN_REQUIRE_PYTHON=1`.
+    static var isRequired: Bool { ProcessInfo.processInfo.environment["BNN_REQUIRE_PYTHON"] == "1" }
+    /// Whether the Python tests run: the packages are installed, or they are required.
+    static var shouldRun: Bool { isAvailable || isRequired }
 
     static let isAvailable: Bool = {
         guard let result = try? run(["-c", "import numpy, safetensors.numpy"]) else { return false }
@@ -35,7 +41,7 @@ enum PythonSafeTensors {
     }
 }
 
-@Suite(.enabled(if: PythonSafeTensors.isAvailable, "python3 with numpy and safetensors is not installed"))
+@Suite(.enabled(if: PythonSafeTensors.shouldRun, "python3 with numpy and safetensors is not installed (BNN_REQUIRE_PYTHON=1 makes this a failure)"))
 struct SafeTensorsPythonTests {
     @Test func pythonReadsWhatSwiftWrites() throws {
         let directory = try makePersistenceTestDirectory()
