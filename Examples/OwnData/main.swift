@@ -33,9 +33,8 @@ let model = try ClassifierTraining.train(network, configuration: settings, train
     }
 }
 
-// 4. Save, load, and ask: three points inside the clusters, two far away from them. Honest caveat: a
-//    ReLU network extrapolates, so a point far out along one cluster's own direction ([30, -30]) is still
-//    answered with that cluster; far points in other directions ([2, -40]) are refused.
+// 4. Save, load, and ask: three points inside the clusters, two far away from them (refused: tables train
+//    with synthetic points beyond the data, so the network does not extrapolate one cluster forever).
 let file = FileManager.default.temporaryDirectory.appendingPathComponent("own-data-example.safetensors")
 try model.save(to: file)
 let loaded = try BayesianClassifier.load(from: file)

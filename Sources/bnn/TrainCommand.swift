@@ -46,7 +46,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("kl-weight"), help: "Weight of the KL term in the ELBO (1 = the true ELBO).")
     var klWeight: Float?
     @Option(name: .customLong("outlier-weight"),
-            help: "Outlier exposure: weight of the uniform-target loss on tile-shuffled digits added to each minibatch (0 = off).")
+            help: "Outlier exposure: weight of the uniform-target loss on synthetic outliers added to each minibatch (0 = off; default: the recipe's, \(TrainingConfiguration.tableOutlierWeight) for tables).")
     var outlierWeight: Float?
     @Option(help: "Gradient estimator: local (local reparameterisation) or weights (one weight sample per minibatch).")
     var estimator: GradientEstimator?
@@ -88,7 +88,7 @@ struct TrainCommand: ParsableCommand {
         if let initialSigma { configuration.initialSigma = initialSigma }
         if let klWeight { configuration.klWeight = klWeight }
         if let estimator { configuration.estimator = estimator }
-        if let outlierWeight { configuration.outlierWeight = outlierWeight > 0 ? outlierWeight : nil }
+        if let outlierWeight { configuration.outlierWeight = outlierWeight }
         configuration.seed = compute.seed
         return configuration
     }

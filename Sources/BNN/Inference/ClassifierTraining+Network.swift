@@ -47,18 +47,7 @@ extension ClassifierTraining {
 
         var settings = configuration
         settings.validationCount = validation?.count ?? 0
-        var generator = RandomGenerator(seed: settings.seed)
-        NetworkBuilder.initialize(network, configuration: settings, generator: &generator)
-        let trainer = Trainer(network: network, configuration: settings, generator: generator.split())
-        trainer.train(on: trainingRows, validation: validationRows, progress: progress)
-        let model = BayesianClassifier(network: network, training: settings, history: trainer.history, classNames: classNames,
-                                       preprocessing: preprocessing)
-        if let validationRows, validationRows.count > 0 {
-            var calibrationGenerator = generator.split()
-            model.calibration = ThresholdCalibration.calibrate(
-                model: model, validation: validationRows, samples: settings.calibrationSamples,
-                coverage: settings.calibrationCoverage, generator: &calibrationGenerator)
-        }
-        return model
+        return fit(network, configuration: settings, training: trainingRows, validation: validationRows, classNames: classNames,
+                   preprocessing: preprocessing, progress: progress)
     }
 }

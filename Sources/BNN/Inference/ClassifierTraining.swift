@@ -7,21 +7,25 @@ public enum ClassifierTraining {
     /// flattens any shape; the CNN needs `[channels, height, width]`) and `classes` classes.
     public static func makeNetwork(_ configuration: TrainingConfiguration, inputShape: [Int], classes: Int,
                                    generator: inout RandomGenerator) throws -> Sequential {
-        let network: Sequential
-        switch configuration.architecture {
-        case .mlp:
-            network = NetworkBuilder.mlp(inputs: inputShape.reduce(1, *), hidden: configuration.hidden, classes: classes,
-                                         estimator: configuration.estimator, priorSigma: configuration.priorSigma)
-        case .cnn:
-            guard inputShape.count == 3 else {
-                throw NetworkBuilder.UnknownLayer(description: "the cnn architecture needs [channels, height, width] inputs, got \(inputShape)")
-            }
-            network = NetworkBuilder.cnnNetwork(configuration: configuration, classes: classes, inputShape: inputShape)
-        }
+        let network = try buildNetwork(configuration, inputShape: inputShape, classes: classes)
         // Every layer with parameters, convolutional ones included (one routine for all kinds, so that no
         // layer can be left at μ = 0, ρ = 0).
         NetworkBuilder.initialize(network, configuration: configuration, generator: &generator)
         return network
+    }
+
+    /// The network a configuration describes, not yet initialised.
+    static func buildNetwork(_ configuration: TrainingConfiguration, inputShape: [Int], classes: Int) throws -> Sequential {
+        switch configuration.architecture {
+        case .mlp:
+            return NetworkBuilder.mlp(inputs: inputShape.reduce(1, *), hidden: configuration.hidden, classes: classes,
+                                      estimator: configuration.estimator, priorSigma: configuration.priorSigma)
+        case .cnn:
+            guard inputShape.count == 3 else {
+                throw NetworkBuilder.UnknownLayer(description: "the cnn architecture needs [channels, height, width] inputs, got \(inputShape)")
+            }
+            return NetworkBuilder.cnnNetwork(configuration: configuration, classes: classes, inputShape: inputShape)
+        }
     }
 
     /// Trains a classifier on `training`, scoring `validation` after each epoch and fitting the `calibrated`
@@ -35,19 +39,9 @@ public enum ClassifierTraining {
     ) throws -> BayesianClassifier {
         precondition(training.images.columns == preprocessing.valueCount,
                      "training rows have \(training.images.columns) values, the preprocessing \(preprocessing.valueCount)")
-        var generator = RandomGenerator(seed: configuration.seed)
-        let network = try makeNetwork(configuration, inputShape: preprocessing.shape, classes: classNames.count, generator: &generator)
-        let trainer = Trainer(network: network, configuration: configuration, generator: generator.split())
-        trainer.train(on: training, validation: validation, progress: progress)
-        let model = BayesianClassifier(network: network, training: configuration, history: trainer.history, classNames: classNames,
-                                       preprocessing: preprocessing)
-        if let validation, validation.count > 0 {
-            var calibrationGenerator = generator.split()
-            model.calibration = ThresholdCalibration.calibrate(
-                model: model, validation: validation, samples: configuration.calibrationSamples,
-                coverage: configuration.calibrationCoverage, generator: &calibrationGenerator)
-        }
-        return model
+        let network = try buildNetwork(configuration, inputShape: preprocessing.shape, classes: classNames.count)
+        return fit(network, configuration: configuration, training: training, validation: validation, classNames: classNames,
+                   preprocessing: preprocessing, progress: progress)
     }
 
     /// `train` for grey images of `training.rows × training.columns` pixels (MNIST's form) and `classes`
@@ -59,5 +53,29 @@ public enum ClassifierTraining {
         try train(configuration, training: training, validation: validation, classNames: (0..<classes).map(String.init),
                   preprocessing: .greyImages(height: training.rows, width: training.columns, digitNormalization: digitNormalization),
                   progress: progress)
+    }
+
+    /// Initialises `network` from the configuration's seed, fits it, and calibrates the rule on `validation`
+    /// (the one sequence every way of training goes through). Tables get outlier exposure unless the
+    /// configuration says otherwise (`TrainingConfiguration.tableOutlierWeight`).
+    static func fit(
+        _ network: Sequential, configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
+        classNames: [String]?, preprocessing: InputPreprocessing, progress: (TrainingProgress) -> Void
+    ) -> BayesianClassifier {
+        var settings = configuration
+        if preprocessing.kind == .tabular && settings.outlierWeight == nil { settings.outlierWeight = TrainingConfiguration.tableOutlierWeight }
+        var generator = RandomGenerator(seed: settings.seed)
+        NetworkBuilder.initialize(network, configuration: settings, generator: &generator)
+        let trainer = Trainer(network: network, configuration: settings, generator: generator.split())
+        trainer.train(on: training, validation: validation, progress: progress)
+        let model = BayesianClassifier(network: network, training: settings, history: trainer.history, classNames: classNames,
+                                       preprocessing: preprocessing)
+        if let validation, validation.count > 0 {
+            var calibrationGenerator = generator.split()
+            model.calibration = ThresholdCalibration.calibrate(
+                model: model, validation: validation, samples: settings.calibrationSamples,
+                coverage: settings.calibrationCoverage, generator: &calibrationGenerator)
+        }
+        return model
     }
 }

@@ -95,6 +95,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// The most epochs and the largest minibatch a configuration may ask for.
     public static let maximumEpochs = 10_000
 
+    /// The outlier-exposure weight a table trains with when the configuration names none: a ReLU network
+    /// extrapolates, so without examples of rows far from the data it stays sure of some class however far a
+    /// row lies from every training row (see `SyntheticOutliers.exposure`). Set `outlierWeight` to 0 to turn
+    /// it off.
+    public static let tableOutlierWeight: Float = 0.25
+
     /// The fewest optimiser steps `scaledEpochs` aims for: a small set needs as many updates as a large one
     /// to move the posterior away from its initialisation, not as many passes.
     public static let minimumSteps = 2_000

@@ -152,14 +152,20 @@ public enum DecisionRule: Sendable, Equatable {
     }
 
     /// Refuses when `value` is above `threshold`; a confident answer may still name a runner-up the samples
-    /// often prefer (median above 0.2, as the median rule would).
+    /// often prefer: median above 0.2, as the median rule would, and above 1.2/K for K classes, so that with
+    /// few classes a runner-up must stand out from the uniform 1/K.
     private func thresholded(_ value: Float, _ threshold: Float, _ summary: PredictiveSummary, _ index: Int, _ forced: Int) -> Decision {
         guard value <= threshold else { return Decision(classes: [], prediction: forced, score: value) }
         let median = summary.median(index)
         var selected = [forced]
-        for c in 0..<summary.classes where c != forced && median[c] > 0.2 { selected.append(c) }
+        let runnerUp = Self.runnerUpThreshold(classes: summary.classes)
+        for c in 0..<summary.classes where c != forced && median[c] > runnerUp { selected.append(c) }
         return Decision(classes: selected, prediction: forced, score: value)
     }
+
+    /// The median probability above which a runner-up joins a confident answer: 0.2 (the tutorial's τ),
+    /// or 1.2/K when that is larger (fewer than 6 classes).
+    static func runnerUpThreshold(classes: Int) -> Float { max(0.2, 1.2 / Float(max(classes, 1))) }
 
     @inline(__always)
     static func argmax(_ values: UnsafePointer<Float>, _ count: Int) -> Int {

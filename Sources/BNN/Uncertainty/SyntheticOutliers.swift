@@ -119,9 +119,12 @@ public enum SyntheticOutliers {
     /// `TrainingConfiguration.outlierWeight`), made from the `rows` examples of `shape` at `batch`.
     ///
     /// Images are cut into a 4 × 4 grid of tiles (`tileShuffled`), outlier `i` from example `i % rows`:
-    /// pieces of strokes, never a whole object. Feature vectors take each feature from a different random
-    /// example of the batch. Neither is among the kinds `make` builds for choosing the refusal score, so
-    /// that choice is never made on the kind of outlier the model was trained on.
+    /// pieces of strokes, never a whole object. Feature vectors are points 1.5 to 5 times the batch's radius
+    /// from its centre in a random direction, beyond every example: a ReLU network is otherwise sure of
+    /// some class far from all data. (Rows mixing the features of different examples were tried too: in few dimensions
+    /// they fall among the real rows, and training them towards "none" blurred every answer.)
+    /// Neither is among the kinds `make` builds for choosing the refusal score, so that choice is never
+    /// made on the kind of outlier the model was trained on.
     public static func exposure(
         from batch: UnsafePointer<Float>, rows: Int, shape: [Int], into destination: UnsafeMutablePointer<Float>, count: Int,
         generator: inout RandomGenerator
@@ -134,8 +137,25 @@ public enum SyntheticOutliers {
                              width: shape[2], grid: 4, generator: &generator)
             }
         } else {
+            // The batch's centre and radius (the largest distance of an example from the centre; 1 when the
+            // batch is one point): outliers lie 1.5 to 5 radii from the centre, beyond every example.
+            var centre = [Float](repeating: 0, count: size)
+            for row in 0..<rows {
+                for feature in 0..<size { centre[feature] += batch[row * size + feature] / Float(rows) }
+            }
+            var radius: Float = 0
+            for row in 0..<rows {
+                var squares: Float = 0
+                for feature in 0..<size { squares += (batch[row * size + feature] - centre[feature]) * (batch[row * size + feature] - centre[feature]) }
+                radius = max(radius, squares.squareRoot())
+            }
+            if !(radius > 0 && radius.isFinite) { radius = 1 }
+            var direction = [Float](repeating: 0, count: size)
             for row in 0..<count {
-                for feature in 0..<size { destination[row * size + feature] = batch[generator.integer(below: rows) * size + feature] }
+                direction.withUnsafeMutableBufferPointer { generator.fillNormal($0.baseAddress!, count: size) }
+                let norm = max(direction.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+                let scale = radius * (1.5 + 3.5 * generator.uniform()) / norm
+                for feature in 0..<size { destination[row * size + feature] = centre[feature] + scale * direction[feature] }
             }
         }
     }

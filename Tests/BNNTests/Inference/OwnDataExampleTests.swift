@@ -55,9 +55,9 @@ import Testing
         let farAnswers = try model.predict(far, rule: rule, generator: &generator)
         let answeredFar = zip(far, farAnswers).filter { !$0.1.refused }.map { "\($0.0) → \($0.1.answer)" }
         #expect(farAnswers.contains { $0.answer == "I don't know" }, "no far point refused")
-        withKnownIssue("a ReLU network extrapolates: far out along a cluster's own direction it stays sure of that cluster") {
-            #expect(answeredFar.isEmpty, "far points answered: \(answeredFar)")
-        }
+        // Tables train with outlier exposure (points beyond the data in every direction), so that the ReLU
+        // network's linear extrapolation does not leave it sure of a cluster far out along that cluster's side.
+        #expect(answeredFar.count * 10 <= far.count, "far points answered: \(answeredFar)")
         print("far points refused: \(far.count - answeredFar.count) of \(far.count); answered: \(answeredFar)")
     }
 
