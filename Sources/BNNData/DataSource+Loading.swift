@@ -227,7 +227,7 @@ extension DataSource {
         guard !folders.isEmpty else {
             let images = top.filter { !$0.isDirectory && isImageName($0.name) }.count
             throw DataError.badDataSet(path: path, reason: "no class folders: expected DIR/<class name>/*.png|*.pgm"
-                                       + (images > 0 ? " (found \(images) images directly in the folder; put each class's images in a folder named after the class)" : ""))
+                                       + (images > 0 ? " (found \(images) image\(images == 1 ? "" : "s") directly in the folder; put each class's images in a folder named after the class)" : ""))
         }
         return try folders.map { folder in
             let folderPath = path + "/" + folder.name

@@ -346,17 +346,7 @@ public enum PNGDecoder {
         let rowBytes = header.rowBytes, channels = header.channels
         let maxSample = Float((1 << depth) - 1)
         var pixels = [Float](repeating: 0, count: width * height)
-        func sample(_ row: Int, _ index: Int) -> Int {
-            let base = row * rowBytes
-            switch depth {
-            case 8: return Int(rows[base + index])
-            case 16: return Int(rows[base + 2 * index]) << 8 | Int(rows[base + 2 * index + 1])
-            default:
-                let bit = index * depth
-                let byte = Int(rows[base + bit / 8])
-                return (byte >> (8 - depth - bit % 8)) & ((1 << depth) - 1)
-            }
-        }
+        func sample(_ row: Int, _ index: Int) -> Int { PNGDecoder.sample(rows, rowBytes: rowBytes, depth: depth, row: row, index: index) }
         for y in 0..<height {
             for x in 0..<width {
                 let first = x * channels

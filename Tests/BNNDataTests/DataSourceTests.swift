@@ -194,29 +194,28 @@ extension TemporaryFolder {
         }
     }
 
-    @Test func malformedFolders() throws {
-        let oneClass = try TemporaryFolder()
-        try oneClass.write(flatGreyPNG(width: 2, height: 2, value: 0), to: "only/a.png")
-        expectDataError(naming: oneClass.path, ["only one class folder", "at least 2 classes"]) {
-            _ = try DataSource.imageFolder(path: oneClass.path).loadForTraining()
+    /// Folders that cannot be trained on: (files to write, the file the error names, what it says).
+    static let malformed: [([String], String, [String])] = [
+        (["only/a.png"], "", ["only one class folder (\"only\")", "at least 2 classes"]),
+        (["a/a.png", "b/photo.jpg"], "/b", ["class folder \"b\" holds no .png or .pgm image", "\"photo.jpg\""]),
+        (["a.png"], "", ["no class folders", "found 1 image directly"]),
+        (["a/a.png", "b/broken.png"], "/b/broken.png", ["truncated"]),
+    ]
+
+    @Test(arguments: malformed)
+    func malformedFolders(files: [String], named: String, mentions: [String]) throws {
+        let folder = try TemporaryFolder()
+        for file in files {
+            let png = flatGreyPNG(width: 2, height: 2, value: 0)
+            try folder.write(file.hasSuffix("broken.png") ? Array(png.prefix(40)) : file.hasSuffix(".jpg") ? [0xff, 0xd8] : png, to: file)
         }
-        let emptyClass = try TemporaryFolder()
-        try emptyClass.write(flatGreyPNG(width: 2, height: 2, value: 0), to: "a/a.png")
-        try emptyClass.write(Array("x".utf8), to: "b/photo.jpg")
-        expectDataError(naming: emptyClass.path + "/b", ["holds no .png or .pgm image", "photo.jpg"]) {
-            _ = try DataSource.imageFolder(path: emptyClass.path).loadForTraining()
-        }
-        let flat = try TemporaryFolder()
-        try flat.write(flatGreyPNG(width: 2, height: 2, value: 0), to: "a.png")
-        expectDataError(naming: flat.path, ["no class folders", "found 1 images directly"]) {
-            _ = try DataSource.imageFolder(path: flat.path).loadForTraining()
-        }
-        let corrupt = try TemporaryFolder()
-        try corrupt.write(flatGreyPNG(width: 2, height: 2, value: 0), to: "a/a.png")
-        try corrupt.write(Array(flatGreyPNG(width: 2, height: 2, value: 0).prefix(40)), to: "b/broken.png")
-        expectDataError(naming: "b/broken.png", ["truncated"]) { _ = try DataSource.imageFolder(path: corrupt.path).loadForTraining() }
-        expectDataError(naming: corrupt.path, ["image size 0×4 must be positive"]) {
-            _ = try DataSource.imageFolder(path: corrupt.path).loadForTraining(imageSize: (0, 4))
+        expectDataError(naming: folder.path + named, mentions) { _ = try DataSource.imageFolder(path: folder.path).loadForTraining() }
+    }
+
+    @Test func aSizeThatIsNotPositiveIsRefused() throws {
+        let folder = try TemporaryFolder()
+        expectDataError(naming: folder.path, ["image size 0×4 must be positive"]) {
+            _ = try DataSource.imageFolder(path: folder.path).loadForTraining(imageSize: (0, 4))
         }
     }
 }
