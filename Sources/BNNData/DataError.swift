@@ -30,6 +30,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case downloadFailed(path: String, reason: String)
     /// A file (or its decompressed content) larger than it may be.
     case tooLarge(path: String, reason: String)
+    /// A data set (a CSV table, a folder of class folders, an IDX pair) that is malformed or does not fit
+    /// what reads it: `reason` says what was expected and what was found.
+    case badDataSet(path: String, reason: String)
 
     /// The bytes of the data or image file at `path` (`InputFile.read`), with its problems as
     /// `missingFile` (with `hint`) when nothing is there and `unreadable` otherwise.
@@ -50,7 +53,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
              .trailingBytes(let path, _, _), .badMagic(let path, _, _), .corruptGzip(let path, _),
              .unsupportedImageFormat(let path, _, _), .badImage(let path, _),
              .checksumMismatch(let path, _, _), .wrongDimensions(let path, _, _), .downloadFailed(let path, _),
-             .tooLarge(let path, _):
+             .tooLarge(let path, _), .badDataSet(let path, _):
             return path
         }
     }
@@ -81,6 +84,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): download failed: \(reason) (no network? \(MNIST.missingFilesHint))"
         case .tooLarge(let path, let reason):
             return "\(path): too large: \(reason)"
+        case .badDataSet(let path, let reason):
+            return "\(path): \(reason)"
         }
     }
 }

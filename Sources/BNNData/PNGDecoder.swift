@@ -1,7 +1,7 @@
 import BNN
 import Foundation
 
-/// Decodes non-interlaced PNG images (ISO/IEC 15948) to grey.
+/// Decodes non-interlaced PNG images (ISO/IEC 15948) to grey (`decode`) or keeping their colour (`decodeImage`).
 ///
 /// Supports every standard colour type and bit depth: grey (1, 2, 4, 8, 16 bits), grey + alpha (8,
 /// 16), RGB (8, 16), RGBA (8, 16) and palette (1, 2, 4, 8), with `tRNS` transparency, and all five
@@ -35,6 +35,34 @@ public enum PNGDecoder {
     /// - Parameter maximumPixelCount: the largest width × height accepted; IHDR is checked against it
     ///   before anything is allocated or inflated.
     public static func decode(_ bytes: [UInt8], path: String, maximumPixelCount: Int = maximumPixelCount) throws -> GreyImage {
+        let samples = try decodeSamples(bytes, path: path, maximumPixelCount: maximumPixelCount)
+        return try toGrey(samples.rows, header: samples.header, palette: samples.palette, paletteAlpha: samples.paletteAlpha,
+                          transparentKey: samples.transparentKey, path: path)
+    }
+
+    /// Decodes PNG bytes keeping their colour (`DecodedImage`): grey and grey + alpha images give one
+    /// channel, RGB, RGBA and palette images three — or one when every pixel has R = G = B, so that a grey
+    /// picture saved as RGB stays grey. Transparency is composited over black (`a · value`): a data set's
+    /// transparent background becomes a plain dark one, the same for every image. (`decode` composites over
+    /// white instead, for digits drawn on paper.)
+    ///
+    /// - Parameter maximumPixelCount: the largest width × height accepted, checked before anything is inflated.
+    public static func decodeImage(_ bytes: [UInt8], path: String, maximumPixelCount: Int = maximumPixelCount) throws -> DecodedImage {
+        let samples = try decodeSamples(bytes, path: path, maximumPixelCount: maximumPixelCount)
+        return try toColour(samples, path: path)
+    }
+
+    /// What the chunks hold: IHDR, the palette and transparency, and the unfiltered rows.
+    struct Samples {
+        var header: Header
+        var palette: [(Float, Float, Float)]
+        var paletteAlpha: [Float]
+        var transparentKey: [Int]?
+        var rows: [UInt8]
+    }
+
+    /// Checks the chunks and inflates and unfilters the image data (shared by `decode` and `decodeImage`).
+    static func decodeSamples(_ bytes: [UInt8], path: String, maximumPixelCount: Int) throws -> Samples {
         guard bytes.starts(with: signature) else {
             let found = bytes.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
             throw DataError.badMagic(path: path, expected: "the PNG signature 89 50 4e 47 0d 0a 1a 0a",
@@ -134,7 +162,7 @@ public enum PNGDecoder {
             throw DataError.badImage(path: path, reason: "IDAT holds \(raw.count) bytes, expected \(expected) for \(layout)")
         }
         let rows = try unfilter(raw, header: header, path: path)
-        return try toGrey(rows, header: header, palette: palette, paletteAlpha: paletteAlpha, transparentKey: transparentKey, path: path)
+        return Samples(header: header, palette: palette, paletteAlpha: paletteAlpha, transparentKey: transparentKey, rows: rows)
     }
 
     /// The width and height IHDR declares, read without checking anything else (no CRC, no other chunk),
@@ -243,6 +271,74 @@ public enum PNGDecoder {
         return pb <= pc ? b : c
     }
 
+    /// The sample at `index` (counted in samples, not bytes) of row `row` of unfiltered rows.
+    @inline(__always)
+    static func sample(_ rows: [UInt8], rowBytes: Int, depth: Int, row: Int, index: Int) -> Int {
+        let base = row * rowBytes
+        switch depth {
+        case 8: return Int(rows[base + index])
+        case 16: return Int(rows[base + 2 * index]) << 8 | Int(rows[base + 2 * index + 1])
+        default:
+            let bit = index * depth
+            let byte = Int(rows[base + bit / 8])
+            return (byte >> (8 - depth - bit % 8)) & ((1 << depth) - 1)
+        }
+    }
+
+    /// Converts unfiltered rows to channel-major values in [0, 1], compositing transparency over black.
+    static func toColour(_ samples: Samples, path: String) throws -> DecodedImage {
+        let header = samples.header, rows = samples.rows
+        let width = header.width, height = header.height, depth = header.bitDepth
+        let rowBytes = header.rowBytes, channels = header.channels
+        let maxSample = Float((1 << depth) - 1)
+        let plane = width * height
+        let colour = [2, 3, 6].contains(header.colourType)
+        var pixels = [Float](repeating: 0, count: (colour ? 3 : 1) * plane)
+        var allGrey = true
+        for y in 0..<height {
+            for x in 0..<width {
+                let first = x * channels
+                func at(_ offset: Int) -> Int { sample(rows, rowBytes: rowBytes, depth: depth, row: y, index: first + offset) }
+                var r: Float, g: Float, b: Float
+                var alpha: Float = 1
+                switch header.colourType {
+                case 0:
+                    let value = at(0)
+                    r = Float(value) / maxSample; g = r; b = r
+                    if let key = samples.transparentKey, key[0] == value { alpha = 0 }
+                case 2:
+                    let (ri, gi, bi) = (at(0), at(1), at(2))
+                    r = Float(ri) / maxSample; g = Float(gi) / maxSample; b = Float(bi) / maxSample
+                    if let key = samples.transparentKey, key == [ri, gi, bi] { alpha = 0 }
+                case 3:
+                    let index = at(0)
+                    guard index < samples.palette.count else {
+                        throw DataError.badImage(path: path, reason: "pixel (\(x), \(y)) uses palette entry \(index) but PLTE has \(samples.palette.count)")
+                    }
+                    (r, g, b) = samples.palette[index]
+                    if index < samples.paletteAlpha.count { alpha = samples.paletteAlpha[index] }
+                case 4:
+                    r = Float(at(0)) / maxSample; g = r; b = r
+                    alpha = Float(at(1)) / maxSample
+                default:
+                    r = Float(at(0)) / maxSample; g = Float(at(1)) / maxSample; b = Float(at(2)) / maxSample
+                    alpha = Float(at(3)) / maxSample
+                }
+                let position = y * width + x
+                if colour {
+                    pixels[position] = alpha * r
+                    pixels[plane + position] = alpha * g
+                    pixels[2 * plane + position] = alpha * b
+                    if r != g || g != b { allGrey = false }
+                } else {
+                    pixels[position] = alpha * r
+                }
+            }
+        }
+        if colour && allGrey { pixels.removeLast(2 * plane) }
+        return DecodedImage(width: width, height: height, channels: colour && !allGrey ? 3 : 1, pixels: pixels)
+    }
+
     /// Converts unfiltered rows to grey in [0, 1], compositing transparency over white.
     static func toGrey(_ rows: [UInt8], header: Header, palette: [(Float, Float, Float)], paletteAlpha: [Float],
                        transparentKey: [Int]?, path: String) throws -> GreyImage {
@@ -250,17 +346,7 @@ public enum PNGDecoder {
         let rowBytes = header.rowBytes, channels = header.channels
         let maxSample = Float((1 << depth) - 1)
         var pixels = [Float](repeating: 0, count: width * height)
-        func sample(_ row: Int, _ index: Int) -> Int {
-            let base = row * rowBytes
-            switch depth {
-            case 8: return Int(rows[base + index])
-            case 16: return Int(rows[base + 2 * index]) << 8 | Int(rows[base + 2 * index + 1])
-            default:
-                let bit = index * depth
-                let byte = Int(rows[base + bit / 8])
-                return (byte >> (8 - depth - bit % 8)) & ((1 << depth) - 1)
-            }
-        }
+        func sample(_ row: Int, _ index: Int) -> Int { PNGDecoder.sample(rows, rowBytes: rowBytes, depth: depth, row: row, index: index) }
         for y in 0..<height {
             for x in 0..<width {
                 let first = x * channels
