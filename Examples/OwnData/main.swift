@@ -14,7 +14,7 @@ for (label, centre) in centres.enumerated() {
         labels.append(label)
     }
 }
-let (training, validation) = try LabeledImages(features: points, labels: labels).split(holdingOut: 0.2, seed: 1)
+let (training, validation) = try LabeledImages(features: points, labels: labels).stratifiedSplit(validationFraction: 0.2, seed: 1)
 
 // 2. The network: any stack of the library's layers; here 2 → 32 (ReLU) → 3 with Bayesian weights.
 let network = Sequential(inputShape: [2], layers: [

@@ -84,7 +84,7 @@ public struct PredictionInput: Sendable, Equatable {
                 let image = try PNGDecoder.decode(bytes, path: "request body", maximumPixelCount: ServerLimits.maximumImagePixels)
                 return PredictionInput(pixels: DigitNormalizer.normalize(image), samples: try checkSamples(samples))
             }
-            let image = try DecodedImage(png: bytes, path: "request body", maximumPixelCount: ServerLimits.maximumImagePixels)
+            let image = try PNGDecoder.decodeImage(bytes, path: "request body", maximumPixelCount: ServerLimits.maximumImagePixels)
             return PredictionInput(pixels: image.converted(to: preprocessing), samples: try checkSamples(samples))
         } catch let error as APIError {
             throw error

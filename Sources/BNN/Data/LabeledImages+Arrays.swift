@@ -40,26 +40,6 @@ extension LabeledImages {
 
     /// The number of classes the labels name: the largest label plus one.
     public var classCount: Int { (labels.max() ?? -1) + 1 }
-
-    /// A seeded, stratified split: about `fraction` of each class's examples (at least one of every class
-    /// with two or more examples) go to `heldOut`, the rest to `kept`, each in the original order.
-    /// The same `seed` gives the same split.
-    public func split(holdingOut fraction: Double, seed: UInt64) -> (kept: LabeledImages, heldOut: LabeledImages) {
-        precondition(fraction.isFinite && fraction >= 0 && fraction < 1, "the held-out fraction must be in [0, 1), got \(fraction)")
-        var generator = RandomGenerator(seed: seed)
-        var byClass: [Int: [Int]] = [:]
-        for (index, label) in labels.enumerated() { byClass[label, default: []].append(index) }
-        var heldOut: [Int] = []
-        for label in byClass.keys.sorted() {
-            var members = byClass[label]!
-            let share = Int((fraction * Double(members.count)).rounded())
-            let take = fraction > 0 && members.count >= 2 ? min(max(share, 1), members.count - 1) : 0
-            generator.shuffle(&members)
-            heldOut += members.prefix(take)
-        }
-        let held = Set(heldOut)
-        return (subset(indices: (0..<count).filter { !held.contains($0) }), subset(indices: heldOut.sorted()))
-    }
 }
 
 /// A data set that cannot be used as given: arrays of mismatched lengths, non-finite values, labels out of

@@ -1,7 +1,7 @@
 extension ClassifierTraining {
     /// Trains a network the caller built (any stack of layers, Bayesian or not) into a classifier:
     /// initialises its parameters, fits it on `training`, and fits the `calibrated` rule's threshold on
-    /// `validation` (without one, the model has no calibrated rule; use `LabeledImages.split(holdingOut:seed:)`).
+    /// `validation` (without one, the model has no calibrated rule; use `LabeledImages.stratifiedSplit(validationFraction:seed:)`).
     ///
     /// Feature rows (a set one pixel high, for a network reading `[features]`) are standardised with the
     /// training set's mean and standard deviation, which the model records in `preprocessing` and

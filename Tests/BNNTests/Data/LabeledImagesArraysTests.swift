@@ -28,7 +28,7 @@ import Testing
         let labels = Array(repeating: 0, count: 50) + Array(repeating: 1, count: 30) + [2, 2, 3]
         let features = labels.indices.map { [Float($0)] }
         let set = try LabeledImages(features: features, labels: labels)
-        let (kept, heldOut) = set.split(holdingOut: 0.2, seed: 5)
+        let (kept, heldOut) = set.stratifiedSplit(validationFraction: 0.2, seed: 5)
         // 20% of 50, of 30, of 2 (rounded, at least one), and none of the single example of class 3.
         #expect(heldOut.labels.filter { $0 == 0 }.count == 10)
         #expect(heldOut.labels.filter { $0 == 1 }.count == 6)
@@ -36,8 +36,8 @@ import Testing
         #expect(!heldOut.labels.contains(3))
         let keptValues = Set(kept.images.array), heldValues = Set(heldOut.images.array)
         #expect(keptValues.isDisjoint(with: heldValues) && keptValues.count + heldValues.count == set.count)
-        #expect(set.split(holdingOut: 0.2, seed: 5).heldOut.images.array == heldOut.images.array)
-        #expect(set.split(holdingOut: 0.2, seed: 6).heldOut.images.array != heldOut.images.array)
-        #expect(set.split(holdingOut: 0, seed: 5).heldOut.count == 0)
+        #expect(set.stratifiedSplit(validationFraction: 0.2, seed: 5).validation.images.array == heldOut.images.array)
+        #expect(set.stratifiedSplit(validationFraction: 0.2, seed: 6).validation.images.array != heldOut.images.array)
+        #expect(set.stratifiedSplit(validationFraction: 0, seed: 5).validation.count == 0)
     }
 }

@@ -10,7 +10,7 @@ import Testing
     /// The example's model, trained as the example trains it, saved and loaded back.
     static func trainedAndReloaded() throws -> (trained: BayesianClassifier, loaded: BayesianClassifier) {
         let (points, labels) = gaussianBlobs(centres: centres, perClass: 200, spread: 0.8, seed: 7)
-        let (training, validation) = try LabeledImages(features: points, labels: labels).split(holdingOut: 0.2, seed: 1)
+        let (training, validation) = try LabeledImages(features: points, labels: labels).stratifiedSplit(validationFraction: 0.2, seed: 1)
         let network = Sequential(inputShape: [2], layers: [
             BayesianDense(inputs: 2, outputs: 32), ReLU(), BayesianDense(inputs: 32, outputs: 3),
         ])

@@ -57,7 +57,7 @@ struct ModelFilePythonTests {
     /// classes, where the posterior's spread shows in the probabilities.
     @Test func trainedTableModel() throws {
         let (points, labels) = gaussianBlobs(centres: [[0, 0, 0], [3, 0, 1], [0, 3, -1]], perClass: 60, spread: 1, seed: 3)
-        let (training, validation) = try LabeledImages(features: points, labels: labels).split(holdingOut: 0.25, seed: 2)
+        let (training, validation) = try LabeledImages(features: points, labels: labels).stratifiedSplit(validationFraction: 0.25, seed: 2)
         let network = Sequential(inputShape: [3], layers: [
             BayesianDense(inputs: 3, outputs: 16), ReLU(), Dense(inputs: 16, outputs: 8), ReLU(), BayesianDense(inputs: 8, outputs: 3),
         ])
