@@ -67,7 +67,7 @@ enum ReportFixtures {
         let rule = try DecisionRule.make(kind: kind, model: model)
         return ReportContent.evaluate(model: model, modelName: "tiny <model>.safetensors", rule: rule, samples: samples,
                                       test: fakeMNIST(), testName: "mnist", outOfDistribution: outOfDistribution(), seed: seed,
-                                      gallery: .init(mnistCorrect: 2, mnistWrong: 2, mnistRefused: 2, outOfDistribution: 2),
+                                      gallery: .init(correct: 2, wrong: 2, refused: 2, outOfDistribution: 2),
                                       command: "bnn report --model 'tiny <model>.safetensors' --output r.html")
     }
 }

@@ -2,12 +2,14 @@ import BNN
 import BNNData
 import Foundation
 
-/// The Pyro tutorial's figure for one input: the image, one histogram per class of the log-probabilities
-/// the sampled networks give that class, the selected classes highlighted, and the verdict.
+/// The Pyro tutorial's figure for one input: the image (or, for a table row, its first features), one
+/// histogram per class of the log-probabilities the sampled networks give that class, the selected
+/// classes highlighted, and the verdict.
 ///
 /// A class the networks agree on has all its samples near log p = 0; a class they are unsure about
-/// spreads its samples over many orders of magnitude. All ten panels share one x-axis, so their
-/// shapes compare directly.
+/// spreads its samples over many orders of magnitude. All panels share one x-axis, so their shapes
+/// compare directly. Panels are laid out five to a row (as many as there are classes, up to five, in
+/// one taller row); the figure grows downwards beyond ten classes.
 public struct PredictionFigure: Sendable {
     /// How the answer turned out.
     public enum Verdict: String, Sendable {
@@ -15,7 +17,7 @@ public struct PredictionFigure: Sendable {
         case correct = "Correct"
         /// The answer names two or more classes, the true one among them ("1 or 7" for a 7).
         case ambiguous = "Ambiguous"
-        /// The answer does not name the true class (or names any class, for an input that is not a digit).
+        /// The answer does not name the true class (or names any class, for an input that belongs to no class).
         case wrong = "Wrong"
         /// The rule refused.
         case refused = "I don't know"
@@ -23,7 +25,7 @@ public struct PredictionFigure: Sendable {
         case answered = "Answer"
 
         /// The verdict on the answer `classes` (empty: refused) for an input of true class `label`
-        /// (−1: not a digit; nil: unknown).
+        /// (−1: belongs to no class, e.g. a non-digit; nil: unknown).
         public init(classes: [Int], label: Int?) {
             if classes.isEmpty {
                 self = .refused
@@ -45,8 +47,8 @@ public struct PredictionFigure: Sendable {
         }
     }
 
-    /// The input image (shown 3× enlarged, pixelated).
-    public var image: GreyImage
+    /// What is shown of the input: an image (enlarged to fit 112 × 112 pixels, pixelated) or a table row.
+    public var input: Input
     /// `[class][sample]` natural-log probabilities.
     public var logProbabilities: [[Float]]
     /// The median over samples of each class's probability (shown in the panel titles).
@@ -56,6 +58,8 @@ public struct PredictionFigure: Sendable {
     public var selected: [Int]
     /// The true class, when known; −1 for an input that belongs to no class (a non-digit).
     public var label: Int?
+    /// What the figure says of an input whose `label` is −1 ("not a digit" for digit models).
+    public var noClassText: String
     public var verdict: Verdict
     /// What the input is, e.g. "MNIST test #17" or a file name.
     public var caption: String
@@ -64,13 +68,29 @@ public struct PredictionFigure: Sendable {
     public static let floor: Float = -30
 
     public static let width: Double = 860
+    /// The height of a figure of up to ten classes (`height(classes:)` for more).
     public static let height: Double = 262
 
-    public init(image: GreyImage, logProbabilities: [[Float]], medians: [Float], classNames: [String], selected: [Int],
-                label: Int?, verdict: Verdict, caption: String) {
+    /// Panels per row of the histogram grid, for `classes` classes.
+    static func columns(classes: Int) -> Int { min(max(classes, 1), 5) }
+
+    /// The height of a figure of `classes` classes: `height`, plus one row of panels per five classes beyond ten.
+    public static func height(classes: Int) -> Double {
+        let rows = (max(classes, 1) + columns(classes: classes) - 1) / columns(classes: classes)
+        return height + Double(max(rows - 2, 0)) * (panelHeight + 4)
+    }
+
+    /// The height of one panel when the grid has two or more rows.
+    static let panelHeight = 108.0
+
+    /// The height of this figure.
+    public var height: Double { Self.height(classes: classNames.count) }
+
+    public init(input: Input, logProbabilities: [[Float]], medians: [Float], classNames: [String], selected: [Int],
+                label: Int?, verdict: Verdict, caption: String, noClassText: String = "not a digit") {
         precondition(logProbabilities.count == classNames.count && medians.count == classNames.count,
                      "\(logProbabilities.count) histograms and \(medians.count) medians for \(classNames.count) classes")
-        self.image = image
+        self.input = input
         self.logProbabilities = logProbabilities
         self.medians = medians
         self.classNames = classNames
@@ -78,11 +98,26 @@ public struct PredictionFigure: Sendable {
         self.label = label
         self.verdict = verdict
         self.caption = caption
+        self.noClassText = noClassText
+    }
+
+    /// A figure of a grey image.
+    public init(image: GreyImage, logProbabilities: [[Float]], medians: [Float], classNames: [String], selected: [Int],
+                label: Int?, verdict: Verdict, caption: String) {
+        self.init(input: .grey(image), logProbabilities: logProbabilities, medians: medians, classNames: classNames,
+                  selected: selected, label: label, verdict: verdict, caption: caption)
+    }
+
+    /// The figure of a grey image, input `index` of sampled probabilities `[samples, count, classes]`.
+    public init(image: GreyImage, probabilities: Tensor, summary: PredictiveSummary, index: Int, decision: Decision,
+                classNames: [String], label: Int?, caption: String) {
+        self.init(input: .grey(image), probabilities: probabilities, summary: summary, index: index, decision: decision,
+                  classNames: classNames, label: label, caption: caption)
     }
 
     /// The figure for input `index` of sampled probabilities `[samples, count, classes]`.
-    public init(image: GreyImage, probabilities: Tensor, summary: PredictiveSummary, index: Int, decision: Decision,
-                classNames: [String], label: Int?, caption: String) {
+    public init(input: Input, probabilities: Tensor, summary: PredictiveSummary, index: Int, decision: Decision,
+                classNames: [String], label: Int?, caption: String, noClassText: String = "not a digit") {
         let samples = probabilities.shape[0], count = probabilities.shape[1], classes = probabilities.shape[2]
         precondition(index < count, "input \(index) of \(count)")
         var logs = [[Float]](repeating: [], count: classes)
@@ -90,8 +125,8 @@ public struct PredictionFigure: Sendable {
             logs[c] = (0..<samples).map { s in Foundation.log(max(probabilities.pointer[(s * count + index) * classes + c], 0)) }
         }
         let medians = Array(UnsafeBufferPointer(start: summary.median(index), count: classes))
-        self.init(image: image, logProbabilities: logs, medians: medians, classNames: classNames, selected: decision.classes,
-                  label: label, verdict: Verdict(classes: decision.classes, label: label), caption: caption)
+        self.init(input: input, logProbabilities: logs, medians: medians, classNames: classNames, selected: decision.classes,
+                  label: label, verdict: Verdict(classes: decision.classes, label: label), caption: caption, noClassText: noClassText)
     }
 
     /// The answer in words: "7", "3 or 5", or "I don't know".
@@ -118,20 +153,20 @@ public struct PredictionFigure: Sendable {
 
     /// Draws the figure with its top-left corner at (`x`, `y`).
     public func draw(into canvas: inout SVGCanvas, x: Double = 0, y: Double = 0) {
-        var figure = SVGCanvas(width: Self.width, height: Self.height)
-        figure.rect(Rect(x: 0.5, y: 0.5, width: Self.width - 1, height: Self.height - 1), fill: "#ffffff", stroke: "#d0d0d0")
-        // Left column: what the input is, the image, the verdict.
+        var figure = SVGCanvas(width: Self.width, height: height)
+        figure.rect(Rect(x: 0.5, y: 0.5, width: Self.width - 1, height: height - 1), fill: "#ffffff", stroke: "#d0d0d0")
+        // Left column: what the input is, the image (or the row's first features), the verdict.
         figure.text(caption, x: 14, y: 22, size: 12, weight: "bold")
         if let label, label >= 0, label < classNames.count {
-            figure.text("true class: \(classNames[label])", x: 14, y: 38, size: 11, fill: Palette.mutedText)
+            figure.text("true class: \(Self.shortened(classNames[label], to: 18))", x: 14, y: 38, size: 11, fill: Palette.mutedText)
         } else {
-            figure.text(label == nil ? "true class unknown" : "not a digit", x: 14, y: 38, size: 11, fill: Palette.mutedText)
+            figure.text(label == nil ? "true class unknown" : noClassText, x: 14, y: 38, size: 11, fill: Palette.mutedText)
         }
-        let imageFrame = Rect(x: 14, y: 48, width: 112, height: 112)
-        figure.rect(imageFrame.inset(top: -1, left: -1, bottom: -1, right: -1), fill: "#000000", stroke: "#888888")
-        figure.image(png: PNGEncoder.encode(image), in: imageFrame, label: caption)
+        drawInput(into: &figure, in: Rect(x: 14, y: 48, width: 112, height: 112))
         let verdictY = 186.0
-        // The left column is 164 pixels wide: long answers ("Wrong: said 3 or 5 or 8") get a smaller font.
+        // The left column is 164 pixels wide: long answers ("Wrong: said 3 or 5 or 8") get a smaller font, and
+        // answers of long class names are cut (the figure's title in the report holds the whole verdict).
+        let verdictText = Self.shortened(self.verdictText, to: 28)
         let verdictSize = Legend.textWidth(verdictText, size: 14) * 1.1 <= 150 ? 14.0 : 12.0
         let boxWidth = min(max(Legend.textWidth(verdictText, size: verdictSize) * 1.1 + 14, 120), 160)
         figure.rect(Rect(x: 14, y: verdictY - 15, width: boxWidth, height: 22), fill: verdict.color, opacity: 0.12)
@@ -147,9 +182,13 @@ public struct PredictionFigure: Sendable {
         }
         figure.text(note, x: 20, y: verdictY + 20, size: 11, fill: Palette.mutedText)
 
-        // Right: a 2 × 5 grid of per-class histograms sharing one x-axis.
+        // Right: a grid of per-class histograms sharing one x-axis, five to a row (2 × 5 for ten classes).
+        // With five classes or fewer they fill one row of double height, as wide as the five-column grid.
         let scale = logRange
-        let columns = 5, gridX = 178.0, gridY = 14.0, cellWidth = 134.0, cellHeight = 108.0
+        let columns = Self.columns(classes: classNames.count), gridX = 178.0, gridY = 14.0
+        let cellWidth = 5 * 134.0 / Double(columns)
+        let rows = (max(classNames.count, 1) + columns - 1) / columns
+        let cellHeight = rows == 1 ? 2 * Self.panelHeight + 4 : Self.panelHeight
         let samples = logProbabilities.first?.count ?? 0
         for c in 0..<classNames.count {
             let row = c / columns, column = c % columns
@@ -157,10 +196,47 @@ public struct PredictionFigure: Sendable {
                             width: cellWidth - 6, height: cellHeight)
             drawPanel(into: &figure, cell: cell, classIndex: c, scale: scale, showYLabels: column == 0)
         }
-        let bottom = gridY + 2 * (cellHeight + 4)
+        let bottom = gridY + Double(rows) * (cellHeight + 4)
         figure.text("log-probability of each class over \(samples) sampled networks (≤ \(scale.label(scale.lower)) drawn at the left edge)",
                     x: gridX + Double(columns) * cellWidth / 2, y: bottom + 22, size: 11, anchor: .middle, fill: Palette.mutedText)
         canvas.place(figure, x: x, y: y)
+    }
+
+    /// Draws the input in `frame`: an image enlarged to fit it (aspect kept, centred, on black), or the
+    /// first features of a table row with their values.
+    private func drawInput(into figure: inout SVGCanvas, in frame: Rect) {
+        if let size = input.pixelSize, let png = input.png {
+            let scale = min(frame.width / Double(size.width), frame.height / Double(size.height))
+            let width = Double(size.width) * scale, height = Double(size.height) * scale
+            let imageFrame = Rect(x: frame.x + (frame.width - width) / 2, y: frame.y + (frame.height - height) / 2,
+                                  width: width, height: height)
+            figure.rect(imageFrame.inset(top: -1, left: -1, bottom: -1, right: -1), fill: "#000000", stroke: "#888888")
+            figure.image(png: png, in: imageFrame, label: caption)
+            return
+        }
+        guard case .features(let features) = input, !features.isEmpty else { return }
+        // Up to seven lines of "name value" (the last says how many more there are), names cut to fit.
+        let shown = features.count <= 7 ? features[...] : features.prefix(6)
+        figure.group([("class", "features")]) { g in
+            for (line, feature) in shown.enumerated() {
+                let y = frame.y + 12 + Double(line) * 15
+                g.text(Self.shortened(feature.name, to: 13), x: frame.x, y: y, size: 11, fill: Palette.mutedText)
+                g.text(Self.featureText(feature.value), x: frame.x + 146, y: y, size: 11, anchor: .end)
+            }
+            if features.count > 7 {
+                g.text("… \(features.count - 6) more features", x: frame.x, y: frame.y + 12 + 6 * 15, size: 11, fill: Palette.mutedText)
+            }
+        }
+    }
+
+    /// `text` cut to `length` characters, the last of them "…", when it is longer.
+    static func shortened(_ text: String, to length: Int) -> String {
+        text.count <= length ? text : String(text.prefix(max(length - 1, 0))) + "…"
+    }
+
+    /// A feature value in at most four significant digits.
+    static func featureText(_ value: Float) -> String {
+        value.isFinite ? String(format: "%.4g", Double(value)) : "\(value)"
     }
 
     private func drawPanel(into canvas: inout SVGCanvas, cell: Rect, classIndex c: Int, scale: NiceScale, showYLabels: Bool) {
@@ -170,11 +246,11 @@ public struct PredictionFigure: Sendable {
             canvas.rect(cell.inset(top: 0, left: 2, bottom: 0, right: -2), fill: Palette.skyBlue, stroke: Palette.blue,
                         strokeWidth: 2, opacity: 0.12)
         }
-        // Class name on the left, median on the right: both short enough to share the 128-pixel header.
-        let title = classNames[c] + (label == c ? " (true)" : "")
-        canvas.text(title, x: cell.x + 4, y: cell.y + 14, size: 12, weight: isSelected ? "bold" : nil,
+        // Class name on the left, median on the right, sharing the header; see `panelHeader`.
+        let header = Self.panelHeader(name: classNames[c], isTrue: label == c, median: medians[c], width: cell.width)
+        canvas.text(header.title, x: cell.x + 4, y: cell.y + 14, size: 12, weight: isSelected ? "bold" : nil,
                     fill: isSelected ? Palette.blue : Palette.text)
-        canvas.text("median " + Self.probabilityText(medians[c]), x: cell.maxX - 4, y: cell.y + 14, size: 10,
+        canvas.text(header.median, x: cell.maxX - 4, y: cell.y + 14, size: 10,
                     anchor: .end, fill: Palette.mutedText)
         let margins = ChartFrame.Margins(top: 22, left: 26, bottom: 22, right: 8)
         let frame = ChartFrame(bounds: cell, x: (scale.lower, scale.upper), y: (0, 1), margins: margins, xTicks: 4, yTicks: 3,
@@ -187,12 +263,32 @@ public struct PredictionFigure: Sendable {
         let total = Double(max(values.count, 1))
         let width = (scale.upper - scale.lower) / Double(bins)
         canvas.group([("class", "panel"), ("data-class", classNames[c]), ("data-selected", isSelected ? "true" : "false")]) { g in
+            // A shortened class name keeps its full form as the panel's tooltip.
+            if header.shortened { g.element("title", [], text: classNames[c]) }
             for (k, n) in counts.enumerated() where n > 0 {
                 let left = frame.x(scale.lower + Double(k) * width), right = frame.x(scale.lower + Double(k + 1) * width)
                 let top = frame.y(Double(n) / total)
                 g.rect(Rect(x: left, y: top, width: max(right - left - 0.4, 0.8), height: frame.plot.maxY - top), fill: color)
             }
         }
+    }
+
+    /// The texts of a panel's header `width` pixels wide: the class name (with " (true)" for the true class) on
+    /// the left, "median p" on the right. Digits and short names fit as they are; a longer name first drops
+    /// the word "median", then is cut with "…" (`shortened`). Widths are estimated at 0.55 em per character.
+    static func panelHeader(name: String, isTrue: Bool, median: Float, width: Double) -> (title: String, median: String, shortened: Bool) {
+        let suffix = isTrue ? " (true)" : ""
+        let value = probabilityText(median)
+        func characters(besides medianText: String) -> Int {
+            let medianWidth: Double = 5.5 * Double(medianText.count)
+            return Int((width - 14 - medianWidth) / 6.6)
+        }
+        if name.count + suffix.count <= characters(besides: "median " + value) {
+            return (name + suffix, "median " + value, false)
+        }
+        let room = characters(besides: value) - suffix.count
+        if name.count <= room { return (name + suffix, value, false) }
+        return (String(name.prefix(max(room - 1, 1))) + "…" + suffix, value, true)
     }
 
     static func probabilityText(_ p: Float) -> String {
@@ -203,9 +299,11 @@ public struct PredictionFigure: Sendable {
 
     /// A standalone SVG document of figures stacked vertically (one per input).
     public static func svgDocument(_ figures: [PredictionFigure], title: String) -> String {
-        var canvas = SVGCanvas(width: width, height: Double(figures.count) * (height + 8))
-        for (index, figure) in figures.enumerated() {
-            figure.draw(into: &canvas, x: 0, y: Double(index) * (height + 8))
+        var canvas = SVGCanvas(width: width, height: figures.reduce(0) { $0 + $1.height + 8 })
+        var y = 0.0
+        for figure in figures {
+            figure.draw(into: &canvas, x: 0, y: y)
+            y += figure.height + 8
         }
         return canvas.document(title: title, standalone: true)
     }

@@ -37,15 +37,16 @@ public enum HTMLReport {
     // MARK: Sections
 
     static func header(_ page: inout Page, _ content: ReportContent, title: String) {
-        let model = content.model, training = model.training, result = content.result
+        let model = content.model, training = model.training, result = content.result, words = content.wording
+        let inputs = model.network.inputShape.reduce(1, *)
         page.raw("<header>")
         page.element("h1", text: title)
         var facts = [
-            "\(training.architecture.rawValue.uppercased())\(training.architecture == .mlp ? " 784 → \(training.hidden) → \(model.network.classes)" : ""), recipe “\(training.recipe)”, \(model.history.count) epochs trained, estimator \(training.estimator.rawValue), prior σ \(training.priorSigma), KL weight \(training.klWeight)",
-            "Decision rule \(result.rule) (score \(result.score), threshold \(format(result.threshold, digits: 4))), \(result.samples) posterior samples per image, seed \(content.seed); evaluation took \(formatDuration(result.seconds))",
+            "\(training.architecture.rawValue.uppercased())\(training.architecture == .mlp ? " \(inputs) → \(training.hidden) → \(model.network.classes)" : ""), recipe “\(training.recipe)”, \(model.history.count) epochs trained, estimator \(training.estimator.rawValue), prior σ \(training.priorSigma), KL weight \(training.klWeight)",
+            "Decision rule \(result.rule) (score \(result.score), threshold \(format(result.threshold, digits: 4))), \(result.samples) posterior samples per \(words.unit), seed \(content.seed); evaluation took \(formatDuration(result.seconds))",
         ]
         if let calibration = model.calibration {
-            facts.append("Calibrated on \(calibration.validationCount) held-out training digits with \(calibration.samples) samples: target coverage \(percent(Double(calibration.coverage), digits: 1)), accuracy on the accepted ones \(percent(calibration.acceptedAccuracy))")
+            facts.append("Calibrated on \(calibration.validationCount) held-out training \(words.items) with \(calibration.samples) samples: target coverage \(percent(Double(calibration.coverage), digits: 1)), accuracy on the accepted ones \(percent(calibration.acceptedAccuracy))")
         }
         page.raw("<ul class=\"facts\">")
         for fact in facts { page.element("li", text: fact) }
@@ -63,51 +64,68 @@ public enum HTMLReport {
     }
 
     static func summary(_ page: inout Page, _ content: ReportContent) {
-        let result = content.result, rules = rules(content)
+        let result = content.result, rules = rules(content), words = content.wording
+        let inside = content.inDistribution.name, tutorial = content.showsTutorial
         page.raw("<section id=\"summary\">")
         page.element("h2", text: "1. Summary")
-        page.element("p", text: "The Pyro tutorial's published numbers (its median rule, τ = 0.2) beside ours for every rule, on the same posterior samples. "
+        // The tutorial's column only beside MNIST's test set, where its numbers were measured.
+        page.element("p", text: (tutorial ? "The Pyro tutorial's published numbers (its median rule, τ = 0.2) beside ours for every rule, on the same posterior samples. "
+                                          : "Every rule's figures, on the same posterior samples. ")
                      + "Forced accuracy takes the most probable class of the mean prediction and never refuses.")
-        page.raw("<div class=\"table-wrap\"><table class=\"comparison\"><thead><tr><th class=\"name\">measure</th><th>Pyro tutorial</th>")
+        page.raw("<div class=\"table-wrap\"><table class=\"comparison\"><thead><tr><th class=\"name\">measure</th>" + (tutorial ? "<th>Pyro tutorial</th>" : ""))
         for rule in rules { page.raw("<th>"); page.text("swift-bnn, \(rule.rule) rule"); page.raw("</th>") }
         page.raw("</tr></thead><tbody>")
-        func row(_ label: String, _ tutorial: String, ruleDependent: Bool = true,
+        func tutorialCell(_ value: String) {
+            guard tutorial else { return }
+            page.raw("<td class=\"tutorial\">"); page.text(value); page.raw("</td>")
+        }
+        func row(_ label: String, _ tutorialValue: String, ruleDependent: Bool = true,
                  _ cell: (RuleFigures) -> (value: Double?, dataset: String?, metric: String)) {
-            page.raw("<tr><th class=\"name\" scope=\"row\">"); page.text(label); page.raw("</th><td class=\"tutorial\">"); page.text(tutorial); page.raw("</td>")
+            page.raw("<tr><th class=\"name\" scope=\"row\">"); page.text(label); page.raw("</th>")
+            tutorialCell(tutorialValue)
             for rule in rules {
                 let (value, dataset, metric) = cell(rule)
                 numberCell(&page, value: value, rule: ruleDependent ? rule.rule : nil, dataset: dataset, metric: metric, text: value.map { percent($0) })
             }
             page.raw("</tr>")
         }
-        row("forced accuracy (MNIST test)", TutorialNumbers.forcedAccuracy, ruleDependent: false) { _ in (result.forcedAccuracy, nil, "forced_accuracy") }
-        row("MNIST digits refused", TutorialNumbers.mnistRefused) { ($0.datasets["mnist"]?.refused, "mnist", "refused") }
-        row("accuracy on accepted digits", TutorialNumbers.acceptedAccuracy) { ($0.datasets["mnist"]?.acceptedAccuracy, "mnist", "accepted_accuracy") }
-        if result.datasets["noise"] != nil {
-            row("white noise refused", TutorialNumbers.noiseRefused) { ($0.datasets["noise"]?.refused, "noise", "refused") }
-        }
-        if result.datasets["notmnist"] != nil {
-            row("notMNIST letters refused", TutorialNumbers.notMNISTRefused) { ($0.datasets["notmnist"]?.refused, "notmnist", "refused") }
+        let insideDisplay = ReportContent.displayName(inside)
+        row("forced accuracy (\(insideDisplay))", TutorialNumbers.forcedAccuracy, ruleDependent: false) { _ in (result.forcedAccuracy, nil, "forced_accuracy") }
+        row(tutorial ? "MNIST digits refused" : "\(words.insideItems) refused", TutorialNumbers.mnistRefused) { ($0.datasets[inside]?.refused, inside, "refused") }
+        row("accuracy on accepted \(words.items)", TutorialNumbers.acceptedAccuracy) { ($0.datasets[inside]?.acceptedAccuracy, inside, "accepted_accuracy") }
+        if tutorial {
+            if result.datasets["noise"] != nil {
+                row("white noise refused", TutorialNumbers.noiseRefused) { ($0.datasets["noise"]?.refused, "noise", "refused") }
+            }
+            if result.datasets["notmnist"] != nil {
+                row("notMNIST letters refused", TutorialNumbers.notMNISTRefused) { ($0.datasets["notmnist"]?.refused, "notmnist", "refused") }
+            }
+        } else {
+            // Without the tutorial's rows, every out-of-distribution set gets one.
+            for name in orderedNames(result, inside: inside) where name != inside {
+                row("\(ReportContent.displayName(name)) refused", "") { ($0.datasets[name]?.refused, name, "refused") }
+            }
         }
         let trainingSeconds = content.trainingSeconds ?? content.model.history.reduce(0) { $0 + $1.seconds }
-        page.raw("<tr><th class=\"name\" scope=\"row\">training time</th><td class=\"tutorial\">"); page.text(TutorialNumbers.trainingTime)
-        page.raw("</td><td colspan=\"\(rules.count)\" class=\"span\">")
+        page.raw("<tr><th class=\"name\" scope=\"row\">training time</th>"); tutorialCell(TutorialNumbers.trainingTime)
+        page.raw("<td colspan=\"\(rules.count)\" class=\"span\">")
         page.text(trainingSeconds > 0 ? "\(formatDuration(trainingSeconds)) (\(content.model.history.count) epochs, \(ProcessInfo.processInfo.activeProcessorCount) cores)" : "not recorded")
-        page.raw("</td></tr><tr><th class=\"name\" scope=\"row\">uncertainty pass, all data sets</th><td class=\"tutorial\">"); page.text(TutorialNumbers.uncertaintyPass)
-        page.raw("</td><td colspan=\"\(rules.count)\" class=\"span\">")
-        page.text("\(formatDuration(result.seconds)) (\(result.samples) samples, \(result.datasets.values.reduce(0) { $0 + $1.count }) images)")
+        page.raw("</td></tr><tr><th class=\"name\" scope=\"row\">uncertainty pass, all data sets</th>"); tutorialCell(TutorialNumbers.uncertaintyPass)
+        page.raw("<td colspan=\"\(rules.count)\" class=\"span\">")
+        page.text("\(formatDuration(result.seconds)) (\(result.samples) samples, \(result.datasets.values.reduce(0) { $0 + $1.count }) \(words.units))")
         page.raw("</td></tr></tbody></table></div>")
 
         // Per data set, every figure of `bnn evaluate --json`, for every rule.
         page.element("h3", text: "Per data set")
-        page.element("p", text: "Refused: share the rule refuses. Accepted accuracy: accuracy on the digits it answers. AUROC: how well a score separates the set from MNIST digits "
+        page.element("p", text: "Refused: share the rule refuses. Accepted accuracy: accuracy on the \(words.items) it answers. "
+                     + "AUROC: how well a score separates the set from \(tutorial ? "MNIST digits" : words.insideItems) "
                      + "(1 = perfectly, 0.5 = chance), for the rule's own score, predictive entropy and mutual information. ECE (15 bins) and NLL of the mean prediction.")
-        page.raw("<div class=\"table-wrap\"><table class=\"datasets\"><thead><tr><th class=\"name\" rowspan=\"2\">data set</th><th rowspan=\"2\">images</th>")
+        page.raw("<div class=\"table-wrap\"><table class=\"datasets\"><thead><tr><th class=\"name\" rowspan=\"2\">data set</th><th rowspan=\"2\">\(words.units)</th>")
         for rule in rules { page.raw("<th colspan=\"3\" class=\"group\">"); page.text("\(rule.rule) rule"); page.raw("</th>") }
         page.raw("<th colspan=\"2\" class=\"group\">AUROC of score</th><th colspan=\"2\" class=\"group\">calibration</th></tr><tr>")
         for _ in rules { page.raw("<th>refused</th><th>accepted accuracy</th><th>AUROC</th>") }
         page.raw("<th>entropy</th><th>mutual inf.</th><th>ECE</th><th>NLL</th></tr></thead><tbody>")
-        for name in orderedNames(result) {
+        for name in orderedNames(result, inside: inside) {
             guard let figures = result.datasets[name] else { continue }
             page.raw("<tr><th class=\"name\" scope=\"row\">"); page.text(ReportContent.displayName(name)); page.raw("</th>")
             numberCell(&page, value: Double(figures.count), rule: nil, dataset: name, metric: "count", text: "\(figures.count)")
@@ -134,12 +152,16 @@ public enum HTMLReport {
     }
 
     static func gallery(_ page: inout Page, _ content: ReportContent) {
+        let words = content.wording
+        let tables = content.model.preprocessing.kind == .tabular
+        let what = tables ? "each input (its first features) beside one histogram per class"
+                          : "each image beside \(content.isDigitReport ? "ten histograms" : "\(content.model.network.classes) histograms"), one per class"
         page.raw("<section id=\"gallery\">")
         page.element("h2", text: "2. What the network sees")
-        page.element("p", text: "As in the tutorial: each image beside ten histograms, one per class, of the log-probability each of the sampled networks gives that class. "
+        page.element("p", text: "As in the tutorial: \(what), of the log-probability each of the sampled networks gives that class. "
                      + "A class the networks agree on piles up at 0 (probability 1); a spread-out histogram means they disagree. "
                      + "Highlighted panels are the classes the \(content.result.rule) rule selected; none highlighted means “I don't know”. "
-                     + "The verdict compares the answer with the true class: an answer of several classes that includes it is ambiguous (it contains the truth); any answer to a non-digit is wrong.")
+                     + "The verdict compares the answer with the true class: an answer of several classes that includes it is ambiguous (it contains the truth); any answer to \(words.outsider) is wrong.")
         for index in content.details.indices {
             let set = content.details[index]
             let indices = content.galleryIndices(index)
@@ -148,13 +170,13 @@ public enum HTMLReport {
                 let kinds = indices.map { content.figure(index, $0).verdict }
                 func count(_ verdict: PredictionFigure.Verdict) -> Int { kinds.filter { $0 == verdict }.count }
                 let ambiguous = count(.ambiguous) > 0 ? "\(count(.ambiguous)) ambiguous (containing the truth), " : ""
-                page.element("p", text: "\(count(.correct)) correct, \(ambiguous)\(count(.wrong)) wrong and \(count(.refused)) refused digits, spread over the test set.", className: "note")
+                page.element("p", text: "\(count(.correct)) correct, \(ambiguous)\(count(.wrong)) wrong and \(count(.refused)) refused \(words.items), spread over the test set.", className: "note")
             }
-            if indices.isEmpty { page.element("p", text: "No images.", className: "note") }
+            if indices.isEmpty { page.element("p", text: "No \(words.units).", className: "note") }
             page.raw("<div class=\"gallery\">")
             for i in indices {
                 let figure = content.figure(index, i)
-                var canvas = SVGCanvas(width: PredictionFigure.width, height: PredictionFigure.height)
+                var canvas = SVGCanvas(width: PredictionFigure.width, height: figure.height)
                 figure.draw(into: &canvas)
                 page.raw("<figure class=\"prediction\" data-dataset=\"\(XMLText.escape(set.name))\" data-index=\"\(i)\">")
                 page.raw(canvas.document(title: "\(figure.caption): \(figure.verdictText)"))
@@ -205,12 +227,13 @@ public enum HTMLReport {
     }
 
     static func scores(_ page: inout Page, _ content: ReportContent) {
-        let inside = content.inDistribution
+        let inside = content.inDistribution, words = content.wording
         let rule = content.rule
         page.raw("<section id=\"scores\">")
-        page.element("h2", text: "4. Uncertainty scores: digits against non-digits")
+        page.element("h2", text: content.isDigitReport ? "4. Uncertainty scores: digits against non-digits"
+                                                       : "4. Uncertainty scores: \(words.insideItems) against out-of-distribution sets")
         let threshold = ReportContent.scoreThreshold(rule)
-        page.element("p", text: "The \(rule.kind.rawValue) rule's score, \(ReportContent.scoreName(rule.score)), on the MNIST test digits and on each out-of-distribution set; "
+        page.element("p", text: "The \(rule.kind.rawValue) rule's score, \(ReportContent.scoreName(rule.score)), on the \(words.insideItems) and on each out-of-distribution set; "
                      + "inputs right of the dashed line (score > \(format(threshold, digits: 4))) are refused. Each set is normalised to its own size.")
         let insideScores = inside.decisions.map { Double($0.score) }
         var charts: [(String, SVGCanvas, String)] = []
@@ -219,11 +242,11 @@ public enum HTMLReport {
             let all = (insideScores + outside + [threshold]).filter(\.isFinite)
             var canvas = SVGCanvas(width: 580, height: 330)
             Histogram.draw(into: &canvas, bounds: Rect(x: 0, y: 0, width: 580, height: 330),
-                           series: [Histogram.Series(name: "MNIST test digits", values: insideScores, color: Palette.blue),
+                           series: [Histogram.Series(name: words.insideItems, values: insideScores, color: Palette.blue),
                                     Histogram.Series(name: ReportContent.displayName(set.name), values: outside, color: Palette.vermillion)],
                            range: (min(all.min() ?? 0, 0), all.max() ?? 1), bins: 40, xLabel: ReportContent.scoreName(rule.score),
                            markers: [(threshold, "threshold \(format(threshold, digits: 3))")])
-            charts.append(("MNIST against \(ReportContent.displayName(set.name))", canvas, "scores-\(set.name)"))
+            charts.append(("\(words.insideName) against \(ReportContent.displayName(set.name))", canvas, "scores-\(set.name)"))
         }
         if charts.isEmpty { page.element("p", text: "No out-of-distribution sets were evaluated.", className: "note") }
         chartGrid(&page, charts)
@@ -233,11 +256,12 @@ public enum HTMLReport {
     static func selective(_ page: inout Page, _ content: ReportContent) {
         let inside = content.inDistribution
         guard let labels = inside.labels else { return }
+        let items = content.wording.items
         page.raw("<section id=\"selective\">")
         page.element("h2", text: "5. Risk–coverage and calibration")
-        page.element("p", text: "Risk–coverage: refusing the least certain digits first, the error rate on the digits still answered (risk) against the share answered (coverage); "
+        page.element("p", text: "Risk–coverage: refusing the least certain \(items) first, the error rate on the \(items) still answered (risk) against the share answered (coverage); "
                      + "lower is better, and a dot marks where each rule operates. Reliability: the accuracy of the mean prediction against its confidence, in 15 bins; "
-                     + "bars on the diagonal are perfectly calibrated; the number above each bar is how many digits it holds.")
+                     + "bars on the diagonal are perfectly calibrated; the number above each bar is how many \(items) it holds.")
         var curves: [LineChart.Series] = []
         var points: [LineChart.Point] = []
         let rules = [content.rule] + content.comparisons.map(\.rule)
@@ -259,16 +283,16 @@ public enum HTMLReport {
                                            points: riskCurve(inside.summary.scores(score), forcedCorrect),
                                            color: Palette.color(index), dash: Palette.dash(index)))
         }
-        // Good models make no errors until most digits are answered: show coverage from a round value
+        // Good models make no errors until most inputs are answered: show coverage from a round value
         // below where the first errors appear (at most 0.5 cut off), so that the interesting part is wide.
         let firstError = curves.compactMap { $0.points.first { $0.y > 0 }?.x }.min() ?? 0
         let lowestPoint = points.map(\.x).min() ?? 1
         let coverageFrom = max(0, min(0.5, ((min(firstError, lowestPoint) - 0.05) * 10).rounded(.down) / 10))
-        // Below 5% coverage a handful of digits decides the risk: leave that noise out of the y range.
+        // Below 5% coverage a handful of inputs decides the risk: leave that noise out of the y range.
         let relevant = curves.flatMap { $0.points.filter { $0.x >= max(0.05, coverageFrom) }.map(\.y) } + points.map(\.y)
         var riskCanvas = SVGCanvas(width: 580, height: 360)
         LineChart.draw(into: &riskCanvas, bounds: Rect(x: 0, y: 0, width: 580, height: 360), series: curves, points: points,
-                       xLabel: "coverage (share of digits answered)", yLabel: "risk (error on answered digits)",
+                       xLabel: "coverage (share of \(items) answered)", yLabel: "risk (error on answered \(items))",
                        xRange: (coverageFrom, 1), yRange: (0, max(relevant.max() ?? 0.01, 0.001)), exactX: true, yFormat: percentFormat,
                        margins: ChartFrame.Margins(top: 70, left: 58, bottom: 46, right: 18))
 
@@ -277,18 +301,18 @@ public enum HTMLReport {
         BarChart.draw(into: &reliability, bounds: Rect(x: 0, y: 0, width: 580, height: 360),
                       bars: bins.map { bin in
                           BarChart.Bar(lower: bin.lower, upper: bin.upper, value: bin.accuracy,
-                                       tooltip: bin.count == 0 ? "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): no digits"
-                                           : "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): \(bin.count) digits, mean confidence \(format(bin.meanConfidence, digits: 3)), accuracy \(format(bin.accuracy, digits: 3))",
+                                       tooltip: bin.count == 0 ? "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): no \(items)"
+                                           : "\(format(bin.lower, digits: 2))–\(format(bin.upper, digits: 2)): \(bin.count) \(items), mean confidence \(format(bin.meanConfidence, digits: 3)), accuracy \(format(bin.accuracy, digits: 3))",
                                        label: bin.count == 0 ? nil : "\(bin.count)")
                       },
                       barName: "accuracy in the bin",
                       lines: [LineChart.Series(name: "perfect calibration", points: [(x: 0, y: 0), (x: 1, y: 1)], color: Palette.black, dash: "5 3")],
                       xLabel: "confidence (largest mean probability)", yLabel: "accuracy", xRange: (0, 1), yRange: (0, 1),
                       margins: ChartFrame.Margins(top: 70, left: 58, bottom: 46, right: 18))
-        chartGrid(&page, [("Risk–coverage on MNIST test digits" + (coverageFrom > 0 ? " (coverage from \(format(coverageFrom, digits: 1)))" : ""), riskCanvas, "risk-coverage"),
-                          ("Reliability diagram (ECE \(content.result.datasets["mnist"]?.ece.map { format($0, digits: 4) } ?? "–"))", reliability, "reliability")])
+        chartGrid(&page, [("Risk–coverage on \(content.wording.insideItems)" + (coverageFrom > 0 ? " (coverage from \(format(coverageFrom, digits: 1)))" : ""), riskCanvas, "risk-coverage"),
+                          ("Reliability diagram (ECE \(content.result.datasets[inside.name]?.ece.map { format($0, digits: 4) } ?? "–"))", reliability, "reliability")])
         let empty = bins.filter { $0.count == 0 }.count
-        if empty > 0 { page.element("p", text: "\(empty) of 15 confidence bins hold no digits and have no bar.", className: "note") }
+        if empty > 0 { page.element("p", text: "\(empty) of 15 confidence bins hold no \(items) and have no bar.", className: "note") }
         page.raw("</section>")
     }
 
@@ -333,9 +357,10 @@ public enum HTMLReport {
         page.raw("</td>")
     }
 
-    /// The data sets in table order: MNIST, noise, notMNIST, then the others by name.
-    static func orderedNames(_ result: EvaluationResult) -> [String] {
-        let order = ["mnist": 0, "noise": 1, "notmnist": 2]
+    /// The data sets in table order: the in-distribution set `inside`, noise, notMNIST, then the others by name.
+    static func orderedNames(_ result: EvaluationResult, inside: String) -> [String] {
+        var order = ["noise": 1, "notmnist": 2]
+        order[inside] = 0
         return result.datasets.keys.sorted { (order[$0] ?? 3, $0) < (order[$1] ?? 3, $1) }
     }
 

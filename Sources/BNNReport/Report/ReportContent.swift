@@ -23,18 +23,21 @@ public struct ReportContent {
     /// The command that reproduces the report, shown on the page (nil: none shown).
     public var command: String?
 
-    /// How many images of each kind the gallery shows.
+    /// How many inputs of each kind the gallery shows.
     public struct GalleryPlan: Sendable, Equatable {
-        public var mnistCorrect: Int
-        public var mnistWrong: Int
-        public var mnistRefused: Int
+        /// In-distribution inputs answered with their true class.
+        public var correct: Int
+        /// In-distribution inputs answered with another class.
+        public var wrong: Int
+        /// In-distribution inputs refused.
+        public var refused: Int
         /// Per out-of-distribution set (half refused, half accepted, when there are both).
         public var outOfDistribution: Int
 
-        public init(mnistCorrect: Int = 4, mnistWrong: Int = 3, mnistRefused: Int = 3, outOfDistribution: Int = 4) {
-            self.mnistCorrect = mnistCorrect
-            self.mnistWrong = mnistWrong
-            self.mnistRefused = mnistRefused
+        public init(correct: Int = 4, wrong: Int = 3, refused: Int = 3, outOfDistribution: Int = 4) {
+            self.correct = correct
+            self.wrong = wrong
+            self.refused = refused
             self.outOfDistribution = outOfDistribution
         }
     }
@@ -80,6 +83,56 @@ public struct ReportContent {
     /// The in-distribution set's details.
     public var inDistribution: DatasetDetails { details[0] }
 
+    /// Whether the page speaks of digits: the in-distribution set is MNIST's test set (`"mnist"`) or the
+    /// model reads 28×28 grey digits normalised the MNIST way. Other reports speak of inputs.
+    public var isDigitReport: Bool { inDistribution.name == "mnist" || model.preprocessing == .mnist }
+
+    /// Whether the summary sets the Pyro tutorial's numbers beside ours: they were measured on MNIST's
+    /// test set, so only when that is the in-distribution set.
+    public var showsTutorial: Bool { inDistribution.name == "mnist" }
+
+    /// The words the page uses for the inputs.
+    public var wording: Wording { Wording(self) }
+
+    /// The words the page uses for the inputs: MNIST reports speak of digits and images, others of
+    /// inputs (images for image models), and every report names its in-distribution set as it is keyed.
+    public struct Wording: Sendable, Equatable {
+        /// What the in-distribution inputs are: "digits" or "inputs".
+        public var items: String
+        /// What any input is: "image" for image models, "input" for table rows.
+        public var unit: String
+        /// The plural of `unit`.
+        public var units: String
+        /// An input that belongs to no class: "a non-digit" or "an out-of-distribution input".
+        public var outsider: String
+        /// The in-distribution inputs by set: "MNIST test digits", "Test set inputs".
+        public var insideItems: String
+        /// The in-distribution set in chart titles: "MNIST", "Test set".
+        public var insideName: String
+        /// What a figure says of an input that belongs to no class.
+        public var noClassText: String
+
+        init(_ content: ReportContent) {
+            let digits = content.isDigitReport
+            let images = content.model.preprocessing.kind == .image
+            let name = content.inDistribution.name
+            items = digits ? "digits" : "inputs"
+            unit = images ? "image" : "input"
+            units = images ? "images" : "inputs"
+            outsider = digits ? "a non-digit" : "an out-of-distribution input"
+            insideItems = "\(ReportContent.displayName(name)) \(items)"
+            insideName = name == "mnist" ? "MNIST" : ReportContent.displayName(name)
+            noClassText = digits ? "not a digit" : "in no class"
+        }
+    }
+
+    /// The class names the figures show: the model's, or the class numbers when the model file names a
+    /// different number of classes than its network has.
+    var figureClassNames: [String] {
+        let classes = model.network.classes
+        return model.classNames.count == classes ? model.classNames : (0..<classes).map(String.init)
+    }
+
     /// The indices shown in the gallery for data set `details[datasetIndex]`, each with its kind.
     public func galleryIndices(_ datasetIndex: Int) -> [Int] {
         let set = details[datasetIndex]
@@ -88,8 +141,8 @@ public struct ReportContent {
             for (i, decision) in set.decisions.enumerated() {
                 if decision.refused { refused.append(i) } else if decision.prediction == labels[i] { correct.append(i) } else { wrong.append(i) }
             }
-            return (Self.spread(correct, gallery.mnistCorrect) + Self.spread(wrong, gallery.mnistWrong)
-                    + Self.spread(refused, gallery.mnistRefused))
+            return (Self.spread(correct, gallery.correct) + Self.spread(wrong, gallery.wrong)
+                    + Self.spread(refused, gallery.refused))
         }
         let refused = set.decisions.indices.filter { set.decisions[$0].refused }
         let accepted = set.decisions.indices.filter { !set.decisions[$0].refused }
@@ -105,23 +158,23 @@ public struct ReportContent {
         return (0..<count).map { candidates[(2 * $0 + 1) * candidates.count / (2 * count)] }
     }
 
-    /// The tutorial figure for input `index` of data set `details[datasetIndex]`.
+    /// The tutorial figure for input `index` of data set `details[datasetIndex]`: the input drawn as the
+    /// model's preprocessing describes it (a grey or colour image of its size, or a table row).
     public func figure(_ datasetIndex: Int, _ index: Int) -> PredictionFigure {
         let set = details[datasetIndex]
-        let side = Int(Double(set.images.columns).squareRoot())
-        let pixels = Array(UnsafeBufferPointer(start: set.images.pointer + index * set.images.columns, count: set.images.columns))
-        let image = side * side == pixels.count ? GreyImage(width: side, height: side, pixels: pixels)
-                                                : GreyImage(width: pixels.count, height: 1, pixels: pixels)
-        return PredictionFigure(image: image, probabilities: set.probabilities, summary: set.summary, index: index,
-                                decision: set.decisions[index], classNames: model.classNames,
+        let values = Array(UnsafeBufferPointer(start: set.images.pointer + index * set.images.columns, count: set.images.columns))
+        return PredictionFigure(input: PredictionFigure.Input(values: values, preprocessing: model.preprocessing),
+                                probabilities: set.probabilities, summary: set.summary, index: index,
+                                decision: set.decisions[index], classNames: figureClassNames,
                                 label: set.labels?[index] ?? (datasetIndex == 0 ? nil : -1),
-                                caption: "\(Self.displayName(set.name)) #\(index)")
+                                caption: "\(Self.displayName(set.name)) #\(index)", noClassText: wording.noClassText)
     }
 
     /// How a data set is called on the page.
     public static func displayName(_ name: String) -> String {
         switch name {
         case "mnist": return "MNIST test"
+        case "test": return "Test set"
         case "noise": return "White noise"
         case "notmnist": return "notMNIST"
         default: return name

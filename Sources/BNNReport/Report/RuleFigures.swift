@@ -1,7 +1,7 @@
 import BNN
 
 /// The figures of a decision rule applied to already-sampled predictions: refusals, accuracy on the
-/// accepted digits and AUROC of the rule's score, per data set.
+/// accepted inputs and AUROC of the rule's score, per data set.
 ///
 /// The report shows the chosen rule's numbers straight from `EvaluationResult`, and other rules' numbers
 /// (e.g. the tutorial's median rule) from here, computed on the very same posterior samples, so that the
