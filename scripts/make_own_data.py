@@ -5,7 +5,7 @@
 
 OUT_DIR receives:
   shapes-grey/{train,test}/<circle|square|triangle|cross>/*.png   grey images of varying sizes (20–40 px)
-  shapes-colour/{train,test}/<class>/*.png                        RGB shapes of varying sizes on coloured grounds
+  shapes-colour/{train,test}/<class>/*.png                        RGB shapes of varying sizes, bright ink on dark grounds
   blobs-label-last.csv, blobs-label-first.csv (+ -test.csv)        tables: 5 features, text labels
   shapes-idx/{train,test}-{images-idx3,labels-idx1}-ubyte.gz       28×28 shapes in MNIST's IDX format
 None of these is MNIST or notMNIST: they exist to exercise the three source forms end to end, and a model
@@ -63,9 +63,9 @@ def grey_image(kind, size, rng):
 
 def colour_image(kind, size, rng):
     ink = shape_mask(kind, size, rng)[..., None]
-    ground, colour = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
-    while np.abs(ground - colour).sum() < 0.8:
-        colour = rng.uniform(0, 1, 3)
+    # A dark ground and bright ink, each of a random hue: the shape, not the colour, names the class.
+    ground, colour = rng.uniform(0, 0.3, 3), rng.uniform(0.3, 1, 3)
+    colour[rng.integers(0, 3)] = 1.0
     image = ground * (1 - ink) + colour * ink + rng.normal(0, 0.03, (size, size, 3))
     return (np.clip(image, 0, 1) * 255).astype(np.uint8)
 

@@ -46,7 +46,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("kl-weight"), help: "Weight of the KL term in the ELBO (1 = the true ELBO).")
     var klWeight: Float?
     @Option(name: .customLong("outlier-weight"),
-            help: "Outlier exposure: weight of the uniform-target loss on synthetic outliers added to each minibatch (0 = off; default: the recipe's, \(TrainingConfiguration.tableOutlierWeight) for tables).")
+            help: "Outlier exposure: weight of the uniform-target loss on synthetic outliers added to each minibatch (0 = off; default: the recipe's on MNIST, \(TrainingConfiguration.ownDataOutlierWeight) on --train data).")
     var outlierWeight: Float?
     @Option(help: "Gradient estimator: local (local reparameterisation) or weights (one weight sample per minibatch).")
     var estimator: GradientEstimator?
@@ -115,7 +115,10 @@ struct TrainCommand: ParsableCommand {
                     throw ValidationError("--arch cnn needs images of at least 8×8; the data is \(sets.description).")
                 }
             }
-            if epochs == nil && train != nil { configuration.epochs = configuration.scaledEpochs(trainingCount: training.count) }
+            if train != nil {
+                configuration = configuration.withOwnDataDefaults()
+                if epochs == nil { configuration.epochs = configuration.scaledEpochs(trainingCount: training.count) }
+            }
             _ = try trainAndSave(configuration, training: training, validation: sets.validation, classNames: sets.classNames,
                                  preprocessing: sets.preprocessing, what: sets.description, output: URL(fileURLWithPath: output))
         }

@@ -9,6 +9,8 @@ extension ClassifierTraining {
     /// `height × width`, values in [0, 1]). From `configuration` the optimisation settings, the
     /// initialisation, the seed and the calibration settings are used; `architecture` and `hidden` describe
     /// only the library's own networks and are stored as given.
+    /// Outlier exposure is on (`TrainingConfiguration.withOwnDataDefaults`) unless the configuration sets
+    /// `outlierWeight` (0 turns it off).
     ///
     /// Throws `DataSetError` when the examples do not have the network's input size, or a label is not
     /// one of its `network.classes` outputs.
@@ -45,7 +47,7 @@ extension ClassifierTraining {
         }
         let trainingRows = prepared(training), validationRows = validation.map(prepared)
 
-        var settings = configuration
+        var settings = configuration.withOwnDataDefaults()
         settings.validationCount = validation?.count ?? 0
         return fit(network, configuration: settings, training: trainingRows, validation: validationRows, classNames: classNames,
                    preprocessing: preprocessing, progress: progress)

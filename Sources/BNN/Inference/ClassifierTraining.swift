@@ -56,14 +56,12 @@ public enum ClassifierTraining {
     }
 
     /// Initialises `network` from the configuration's seed, fits it, and calibrates the rule on `validation`
-    /// (the one sequence every way of training goes through). Tables get outlier exposure unless the
-    /// configuration says otherwise (`TrainingConfiguration.tableOutlierWeight`).
+    /// (the one sequence every way of training goes through).
     static func fit(
         _ network: Sequential, configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
         classNames: [String]?, preprocessing: InputPreprocessing, progress: (TrainingProgress) -> Void
     ) -> BayesianClassifier {
-        var settings = configuration
-        if preprocessing.kind == .tabular && settings.outlierWeight == nil { settings.outlierWeight = TrainingConfiguration.tableOutlierWeight }
+        let settings = configuration
         var generator = RandomGenerator(seed: settings.seed)
         NetworkBuilder.initialize(network, configuration: settings, generator: &generator)
         let trainer = Trainer(network: network, configuration: settings, generator: generator.split())
