@@ -9,12 +9,12 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a self-contained HTML report of a model's accuracy and uncertainty.",
         discussion: """
-            One HTML file with inline SVG charts and CSS, nothing fetched from the network: a summary beside the \
-            Pyro tutorial's numbers (for the chosen rule and the tutorial's median rule, on the same samples), the \
-            tutorial's per-class log-probability histograms for a gallery of MNIST digits, white noise and notMNIST \
-            letters, the training curves stored in the model file, the uncertainty scores of digits against \
-            non-digits, a risk–coverage curve and a reliability diagram. The numbers equal those of \
-            `bnn evaluate --json` with the same options.
+            One HTML file with inline SVG charts and CSS, nothing fetched from the network: a summary (for an \
+            MNIST model beside the Pyro tutorial's numbers; for the chosen rule and the tutorial's median rule, on \
+            the same samples), the tutorial's per-class log-probability histograms for a gallery of test inputs \
+            (--test SOURCE, else MNIST's digits), white noise and the other sets, the training curves stored in the \
+            model file, the uncertainty scores of test inputs against the other sets, a risk–coverage curve and a \
+            reliability diagram. The numbers equal those of `bnn evaluate --json` with the same options.
             """)
 
     @Option(help: "The model file (.safetensors) written by `bnn train`.")
