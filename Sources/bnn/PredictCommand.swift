@@ -59,14 +59,13 @@ struct PredictCommand: ParsableCommand {
                 PredictionResult(summary: summary, index: $0, rule: rule, classNames: classifier.classNames, samplesUsed: sampled.sampleCounts[$0])
             }
             if let plot {
-                let shape = classifier.preprocessing.imageShape ?? (1, 1, inputs.columns)
                 let figures = images.indices.map { index in
-                    // The figure shows the first channel (the whole image for grey models).
-                    let pixels = Array(UnsafeBufferPointer(start: inputs.pointer + index * inputs.columns, count: shape.height * shape.width))
+                    let values = Array(UnsafeBufferPointer(start: inputs.pointer + index * inputs.columns, count: inputs.columns))
                     return PredictionFigure(
-                        image: GreyImage(width: shape.width, height: shape.height, pixels: pixels),
+                        input: .init(values: values, preprocessing: classifier.preprocessing),
                         probabilities: probabilities, summary: summary, index: index, decision: rule.decide(summary, index: index),
-                        classNames: classifier.classNames, label: nil, caption: URL(fileURLWithPath: images[index]).lastPathComponent)
+                        classNames: classifier.classNames, label: nil, caption: URL(fileURLWithPath: images[index]).lastPathComponent,
+                        noClassText: classifier.preprocessing.digitNormalization ? "not a digit" : "none of the classes")
                 }
                 let svg = PredictionFigure.svgDocument(figures, title: "bnn predict: \(images.joined(separator: ", "))")
                 try AtomicFile.write(Data(svg.utf8), to: URL(fileURLWithPath: plot))
