@@ -134,6 +134,8 @@ const whyEl = document.getElementById("why");
 const errorEl = document.getElementById("error"), captionEl = document.getElementById("caption");
 const samplesEl = document.getElementById("samples");
 let classNames = ["0","1","2","3","4","5","6","7","8","9"];
+// What the answer box says before any input: "Upload an image" for models that do not read digits.
+let idleText = "Draw a digit";
 let history = [];          // snapshots for Undo: {image, raw, caption}
 let raw = null;            // the 784 values of an untouched loaded sample
 let ink = false;           // anything on the canvas?
@@ -205,20 +207,26 @@ async function predict() {
   const body = raw ? { pixels: raw, samples: requestedSamples(), normalize: false }
                    : { pixels: downsample(), samples: requestedSamples() };
   try {
-    const response = await fetch("/api/predict", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-    const result = await response.json();
-    if (!response.ok) throw new Error(result.error || ("HTTP " + response.status));
-    errorEl.textContent = "";
-    show(result);
-  } catch (error) {
-    errorEl.textContent = "Could not get an answer: " + error.message;
+    await ask("/api/predict", "application/json", JSON.stringify(body));
   } finally {
     inFlight = false;
     if (again) { again = false; predict(); }
   }
 }
 
-let idleText = "Draw a digit";
+// Posts a body to the API and shows the answer, or the error.
+async function ask(url, type, body) {
+  try {
+    const response = await fetch(url, { method: "POST", headers: { "Content-Type": type }, body: body });
+    const result = await response.json();
+    if (!response.ok) throw new Error(result.error || ("HTTP " + response.status));
+    errorEl.textContent = "";
+    show(result);
+  } catch (error) {
+    errorEl.textContent = "Could not get an answer: " + error.message;
+  }
+}
+
 function showIdle() {
   answerEl.textContent = idleText; answerEl.className = "idle";
   detailEl.textContent = ""; whyEl.textContent = ""; setGauge(null);
@@ -358,16 +366,7 @@ uploadEl.addEventListener("change", async () => {
   };
   img.src = url;
   raw = null; ink = false; captionEl.textContent = file.name;
-  try {
-    const response = await fetch("/api/predict?samples=" + requestedSamples(),
-                                 { method: "POST", headers: { "Content-Type": "image/png" }, body: await file.arrayBuffer() });
-    const result = await response.json();
-    if (!response.ok) throw new Error(result.error || ("HTTP " + response.status));
-    errorEl.textContent = "";
-    show(result);
-  } catch (error) {
-    errorEl.textContent = "Could not get an answer: " + error.message;
-  }
+  await ask("/api/predict?samples=" + requestedSamples(), "image/png", await file.arrayBuffer());
   uploadEl.value = "";
 });
 

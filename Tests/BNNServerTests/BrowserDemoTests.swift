@@ -105,7 +105,7 @@ import Testing
         configuration.calibrationSamples = 50
         let model = try ClassifierTraining.train(
             configuration, training: mnist.train.subset(0..<20_000), validation: mnist.validation.subset(0..<2_000),
-            classes: MNIST.classCount)
+            classNames: (0..<MNIST.classCount).map(String.init), preprocessing: .mnist)
         print("trained the browser-test model in \(ContinuousClock.now - start); calibration \(String(describing: model.calibration))")
         return model
     }

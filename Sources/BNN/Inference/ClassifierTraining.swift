@@ -44,17 +44,6 @@ public enum ClassifierTraining {
                    preprocessing: preprocessing, progress: progress)
     }
 
-    /// `train` for grey images of `training.rows × training.columns` pixels (MNIST's form) and `classes`
-    /// classes named "0", "1", ….
-    public static func train(
-        _ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?, classes: Int,
-        digitNormalization: Bool = false, progress: (TrainingProgress) -> Void = { _ in }
-    ) throws -> BayesianClassifier {
-        try train(configuration, training: training, validation: validation, classNames: (0..<classes).map(String.init),
-                  preprocessing: .greyImages(height: training.rows, width: training.columns, digitNormalization: digitNormalization),
-                  progress: progress)
-    }
-
     /// Initialises `network` from the configuration's seed, fits it, and calibrates the rule on `validation`
     /// (the one sequence every way of training goes through).
     static func fit(

@@ -82,12 +82,15 @@ extension CommandLineTests {
         }
     }
 
-    /// A folder or FIFO given as an image or a model: one line naming it, never blocking on the FIFO.
+    /// A folder without images or a FIFO given as an image, a folder or FIFO as a model: one line naming
+    /// it, never blocking on the FIFO.
     @Test func foldersAndFIFOsAreNamed() throws {
         try withModel { directory, model in
             let fifo = directory.appendingPathComponent("pipe").path
             try #require(mkfifo(fifo, 0o600) == 0)
-            expectCleanError(try run(["predict", "--model", model.path, directory.path]), naming: directory.path, mentioning: ["is a folder"])
+            // A folder of images is read whole (every PNG/PGM inside); one without any is named.
+            expectCleanError(try run(["predict", "--model", model.path, directory.path]), naming: directory.path,
+                             mentioning: ["holds no .png or .pgm image"])
             expectCleanError(try run(["predict", "--model", model.path, fifo]), naming: fifo, mentioning: ["FIFO"])
             expectCleanError(try run(["predict", "--model", directory.path, fifo]), naming: directory.path, mentioning: ["is a folder"])
             expectCleanError(try run(["evaluate", "--model", fifo]), naming: fifo, mentioning: ["FIFO"])

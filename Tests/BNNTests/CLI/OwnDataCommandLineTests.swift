@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import BNN
+import BNNData
+
+/// `bnn` on the user's own data, end to end: a CSV table and a folder of colour images of two sizes,
+/// trained, evaluated, and predicted with class names; malformed sources are one clear line.
+extension CommandLineTests {
+    /// Two well-separated classes of 3 features with text labels (label column in the middle).
+    func writeTable(_ url: URL, rows: Int, seed: UInt64, extraColumn: Bool = false) throws {
+        var generator = RandomGenerator(seed: seed)
+        var text = "height,kind,width,depth" + (extraColumn ? ",colour" : "") + "\n"
+        for row in 0..<rows {
+            let positive = row % 2 == 0
+            let centre: Float = positive ? 3 : -3
+            let values = (0..<3).map { _ in centre + generator.normal() }
+            text += "\(values[0]),\(positive ? "tall" : "flat"),\(values[1] * 100),\(values[2])" + (extraColumn ? ",1" : "") + "\n"
+        }
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    @Test func tableTrainEvaluatePredict() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let train = folder.appendingPathComponent("train.csv"), test = folder.appendingPathComponent("test.csv")
+        try writeTable(train, rows: 200, seed: 1)
+        try writeTable(test, rows: 60, seed: 2)
+        let model = folder.appendingPathComponent("table.safetensors").path
+        let trained = try run(["train", "--train", train.path, "--label-column", "kind", "--hidden", "16", "--epochs", "20",
+                               "--output", model])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        #expect(trained.stderr.contains("rows of 3 features of 2 classes (20 held out)"), "\(trained.stderr)")
+
+        let evaluated = try run(["evaluate", "--model", model, "--test", test.path, "--label-column", "kind", "--json"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let result = try JSONDecoder().decode(EvaluationResult.self, from: Data(evaluated.stdout.utf8))
+        #expect(result.datasets.keys.sorted() == ["noise", "test"])
+        #expect(result.forcedAccuracy > 0.95, "forced accuracy \(result.forcedAccuracy)")
+        #expect((result.datasets["noise"]?.refused ?? 0) > 0.3, "noise refused \(result.datasets["noise"]?.refused ?? 0)")
+
+        let predicted = try run(["predict", "--model", model, "--csv", test.path, "--label-column", "kind", "--json"])
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        let lines = predicted.stdout.split(separator: "\n")
+        #expect(lines.count == 60)
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(first?["row"] as? Int == 1)
+        #expect((first?["class_names"] as? [String]).map { $0 == ["tall"] || $0.isEmpty } == true, "\(lines[0])")
+
+        // Columns that are not the training columns are refused, naming the file and the column.
+        let other = folder.appendingPathComponent("other.csv")
+        try writeTable(other, rows: 4, seed: 3, extraColumn: true)
+        expectCleanError(try run(["predict", "--model", model, "--csv", other.path, "--label-column", "kind"]), naming: "other.csv",
+                         mentioning: ["colour"])
+        // A non-numeric cell names its line and column.
+        let bad = folder.appendingPathComponent("bad.csv")
+        try "height,kind,width,depth\n1,tall,2,3\n1,flat,two,3\n".write(to: bad, atomically: true, encoding: .utf8)
+        expectCleanError(try run(["train", "--train", bad.path, "--label-column", "kind", "--output", folder.appendingPathComponent("x").path]),
+                         naming: "bad.csv", mentioning: ["width"])
+    }
+
+    @Test func imageFolderTrainEvaluatePredict() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Two classes: a bright left half or a bright right half, as RGB images of 12×12 and 16×16.
+        var generator = RandomGenerator(seed: 4)
+        func write(_ set: String, count: Int) throws {
+            for (label, name) in ["left", "right"].enumerated() {
+                let directory = folder.appendingPathComponent(set).appendingPathComponent(name)
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                for index in 0..<count {
+                    let side = index % 3 == 0 ? 16 : 12
+                    var samples = [UInt8]()
+                    for _ in 0..<side {
+                        for x in 0..<side {
+                            let lit = (x < side / 2) == (label == 0)
+                            let value = lit ? 200 + Int(generator.integer(below: 50)) : Int(generator.integer(below: 40))
+                            samples += [UInt8(value), UInt8(value / 2), UInt8(255 - value)]
+                        }
+                    }
+                    try Data(PNGEncoder.encode(rgb: samples, width: side, height: side))
+                        .write(to: directory.appendingPathComponent("\(index).png"))
+                }
+            }
+        }
+        try write("train", count: 40)
+        try write("test", count: 10)
+        let model = folder.appendingPathComponent("images.safetensors").path
+        let trained = try run(["train", "--train", folder.appendingPathComponent("train").path, "--hidden", "16", "--epochs", "10",
+                               "--output", model])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        #expect(trained.stderr.contains("12×12 RGB images of 2 classes"), "\(trained.stderr)")
+        let evaluated = try run(["evaluate", "--model", model, "--test", folder.appendingPathComponent("test").path, "--json"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let result = try JSONDecoder().decode(EvaluationResult.self, from: Data(evaluated.stdout.utf8))
+        #expect(result.datasets["test"]?.count == 20 && result.forcedAccuracy > 0.9, "\(evaluated.stdout)")
+
+        let predicted = try run(["predict", "--model", model, folder.appendingPathComponent("test/right").path, "--json"])
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        let answers = try #require(try JSONSerialization.jsonObject(with: Data(predicted.stdout.utf8)) as? [[String: Any]])
+        #expect(answers.count == 10)
+        #expect(answers.filter { ($0["class_names"] as? [String]) == ["right"] }.count >= 8, "\(predicted.stdout)")
+
+        // A class folder without images is one clear line naming it.
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("train/empty"), withIntermediateDirectories: true)
+        expectCleanError(try run(["train", "--train", folder.appendingPathComponent("train").path, "--output", model + "2"]),
+                         naming: "empty")
+    }
+}
