@@ -7,17 +7,16 @@ extension NetworkBuilder {
     ///                 → BayesianConv2D 64 × 5×5, pad 2 → ReLU → MaxPool 2×2   → [64, 7, 7]
     ///                 → Flatten → BayesianDense 3136 → hidden → ReLU → BayesianDense hidden → classes
     ///
-    /// The first layer reads the trainer's `[batch, 784]` image rows as `[batch, 1, 28, 28]` (same memory),
-    /// and, being a `MomentLayer`, gives `Predictive` its fast path (first-layer moments computed once per
-    /// input). `hidden`, `estimator` and `priorSigma` come from `configuration`.
+    /// Any `[channels, height, width]` of at least 8×8 works: each pooling halves the sides (rounding down).
+    /// The first layer reads the trainer's flat image rows as `[batch, channels, height, width]` (same
+    /// memory). `hidden`, `estimator` and `priorSigma` come from `configuration`.
     ///
-    /// Why this shape: it is the network the issue and the PyTorch Bayes-by-Backprop comparison use, it
-    /// reaches 0.993 validation accuracy in 6 epochs with `defaultCNN`, and "same" padding keeps the border
-    /// strokes of digits. Why all Bayesian: refusing non-digits relies on the epistemic spread of the whole
-    /// network, and a fully Bayesian model needs no measurement to show it keeps that. The cost is the
-    /// second convolution: about 70% of a training step (two GEMMs forward and four backward instead of
-    /// one and two), 0.21 s per batch of 128 on 2 cores with OpenBLAS, about 95 s per epoch. A deterministic
-    /// `Conv2D` feature extractor would cut that nearly in half; it was not measured against the OOD
+    /// Why this shape: it is the network the PyTorch Bayes-by-Backprop comparison uses, it reaches 0.993
+    /// validation accuracy on MNIST in 6 epochs with `defaultCNN`, and "same" padding keeps strokes at the
+    /// border. Why all Bayesian: refusing what is not a digit relies on the epistemic spread of the whole
+    /// network, and a fully Bayesian model needs no measurement to show it keeps that. Its cost is the
+    /// second convolution, most of a training step (docs/performance.md); a deterministic `Conv2D` feature
+    /// extractor would cut that nearly in half, but it was not measured against the out-of-distribution
     /// targets, so it is not the default.
     public static func cnnNetwork(configuration: TrainingConfiguration, classes: Int, inputShape: [Int]) -> Sequential {
         precondition(inputShape.count == 3, "cnnNetwork expects a [channels, height, width] input shape, got \(inputShape)")
