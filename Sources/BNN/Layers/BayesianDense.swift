@@ -22,7 +22,7 @@ public enum GradientEstimator: String, Codable, Sendable, CaseIterable {
 /// Weights are stored `[inputs, outputs]` so that the forward pass is one plain matrix multiply.
 /// References: Blundell et al. 2015 ("Weight Uncertainty in Neural Networks"); Kingma et al. 2015
 /// ("Variational Dropout and the Local Reparameterization Trick").
-public final class BayesianDense: MomentLayer, DensePosteriorLayer {
+public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCapable {
     public let kind = "bayesian_dense"
     public let inputs: Int
     public let outputs: Int
@@ -33,6 +33,10 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer {
     public let weight: MeanFieldNormal
     /// The posterior over the biases `[outputs]`.
     public let bias: MeanFieldNormal
+    /// Whether the training pass may take the sparse moments: only for the network's input (images of
+    /// strokes are mostly zeros), so that deeper layers, whose inputs are ReLU outputs, keep the matrix
+    /// multiplies and their rounding.
+    public var readsNetworkInput = false
 
     // Buffers kept between forward and backward (resized only when the batch size changes).
     private var savedInput: Tensor?
@@ -103,8 +107,8 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer {
                 let std = stdBuffer.matrix(rows: batch, columns: outputs)
                 let squared = inputSquared.matrix(rows: batch, columns: inputs)
                 Elementwise.square(input.pointer, squared.pointer, count: squared.count)
-                if Self.prefersSparseMoments(input.pointer, count: input.count) {
-                    // Mostly-zero inputs (such as images of strokes): the sums over non-zero inputs only.
+                if readsNetworkInput && Self.prefersSparseMoments(input.pointer, count: input.count) {
+                    // Mostly-zero images: the sums over non-zero inputs only.
                     sparseMoments(input, mean: mean, variance: std, withBias: false)
                 } else {
                     MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,

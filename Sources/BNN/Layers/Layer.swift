@@ -102,6 +102,13 @@ public protocol MomentLayer: Layer {
     func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation: Tensor)
 }
 
+/// A layer with a faster path for the network's own input (such as sparse images), which `Sequential`
+/// turns on for its first layer. Deeper layers keep their general path.
+public protocol InputLayerCapable: Layer {
+    /// Whether this layer reads the network's input (set by `Sequential`).
+    var readsNetworkInput: Bool { get set }
+}
+
 /// A fully connected layer with a mean-field Normal posterior, `y = x·W + b`, whose posterior the fused
 /// uncertainty pass (`bnn_fused_sample_mlp`) reads directly when the layer ends a network.
 public protocol DensePosteriorLayer: Layer {

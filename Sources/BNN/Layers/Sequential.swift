@@ -12,6 +12,7 @@ public final class Sequential {
         precondition(!layers.isEmpty, "Sequential needs at least one layer")
         self.inputShape = inputShape
         self.layers = layers
+        for (index, layer) in layers.enumerated() { (layer as? InputLayerCapable)?.readsNetworkInput = index == 0 }
         _ = outputShape  // checks that consecutive shapes fit
     }
 

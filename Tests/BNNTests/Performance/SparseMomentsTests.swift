@@ -93,6 +93,7 @@ extension PerformanceTests {
             let layer = layer(inputs: 100, outputs: 96)
             let x = sparseInputs(rows: 30, inputs: 100, density: 0.15, seed: 2)
             #expect(BayesianDense.prefersSparseMoments(x.pointer, count: x.count))
+            layer.readsNetworkInput = true
             var generator = RandomGenerator(seed: 44)
             var noiseGenerator = generator
             let output = layer.forward(x, mode: .train, generator: &generator)
