@@ -243,7 +243,7 @@ extension DataSource {
     }
 
     /// Every PNG/PGM image below `path` (any depth; hidden files and folders skipped), sorted by relative path.
-    static func imageFiles(below path: String) throws -> [String] {
+    public static func imageFiles(below path: String) throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DataError.missingFile(path: path, hint: "expected a folder of PNG/PGM images")
@@ -312,8 +312,9 @@ extension DataSource {
         values.withUnsafeBufferPointer { (inputs.pointer + item * values.count).update(from: $0.baseAddress!, count: values.count) }
     }
 
-    /// Decodes and converts image files one by one.
-    static func convertedImages(_ files: [String], to preprocessing: InputPreprocessing, progress: ((Int, Int) -> Void)?) throws -> Tensor {
+    /// Decodes image files one by one and brings each to `preprocessing`'s shape (`DecodedImage.converted`),
+    /// as rows of one tensor.
+    public static func convertedImages(_ files: [String], to preprocessing: InputPreprocessing, progress: ((Int, Int) -> Void)?) throws -> Tensor {
         let inputs = try makeInputs(count: files.count, valueCount: preprocessing.valueCount, path: files.first ?? "")
         for (item, file) in files.enumerated() {
             store(try ImageFile.loadImage(file).converted(to: preprocessing), in: inputs, at: item)

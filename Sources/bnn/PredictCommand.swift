@@ -106,20 +106,15 @@ struct PredictCommand: ParsableCommand {
             let rows = try loadUnlabeledSet(csv, for: classifier, labelColumn: sourceOptions.labelColumn)
             return (rows, (0..<rows.rows).map { "row \($0 + 1)" })
         }
-        guard let shape = classifier.preprocessing.imageShape else {
+        guard classifier.preprocessing.imageShape != nil else {
             throw ValidationError("This model reads \(describe(classifier.preprocessing)), not images: give its rows with --csv FILE.")
         }
         let files = try imageFiles(images)
         if classifier.preprocessing.digitNormalization {
             return (try UnlabeledImages.digits(fromImageFiles: files).images, files)
         }
-        let inputs = Tensor(shape: [files.count, shape.channels * shape.height * shape.width])
-        let report = files.count > 200 ? loadProgress("reading images") : nil
-        for (index, path) in files.enumerated() {
-            let values = try ImageFile.loadImage(path).converted(to: classifier.preprocessing)
-            values.withUnsafeBufferPointer { (inputs.pointer + index * values.count).update(from: $0.baseAddress!, count: values.count) }
-            if let report, (index + 1) % 200 == 0 || index + 1 == files.count { report(index + 1, files.count) }
-        }
+        let inputs = try DataSource.convertedImages(files, to: classifier.preprocessing,
+                                                    progress: files.count > 200 ? loadProgress("reading images") : nil)
         return (inputs, files)
     }
 
@@ -151,27 +146,13 @@ struct PredictCommand: ParsableCommand {
 }
 
 /// The image files `arguments` name: files as given, folders expanded to the PNG/PGM files inside them
-/// (recursively, in name order, hidden files skipped).
+/// (`DataSource.imageFiles(below:)`: recursively, in name order, hidden files skipped).
 func imageFiles(_ arguments: [String]) throws -> [String] {
-    var files: [String] = []
-    for argument in arguments {
+    try arguments.flatMap { argument -> [String] in
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
             throw CommandError(description: "\(argument): no such file or folder")
         }
-        guard isDirectory.boolValue else {
-            files.append(argument)
-            continue
-        }
-        let base = URL(fileURLWithPath: argument)
-        let found = (FileManager.default.enumerator(atPath: argument)?.allObjects as? [String] ?? [])
-            .filter { path in
-                !path.split(separator: "/").contains { $0.hasPrefix(".") }
-                    && ["png", "pgm"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
-            }
-            .sorted()
-        guard !found.isEmpty else { throw CommandError(description: "\(argument): the folder holds no .png or .pgm image") }
-        files += found.map { base.appendingPathComponent($0).path }
+        return isDirectory.boolValue ? try DataSource.imageFiles(below: argument) : [argument]
     }
-    return files
 }

@@ -22,8 +22,8 @@ public final class BayesianConv2D: MomentLayer {
     public let geometry: ConvolutionGeometry
     public let filters: Int
     public var estimator: GradientEstimator
-    /// The prior's standard deviation `s`.
-    public let priorSigma: Float
+    /// The prior's standard deviation `s` (the blocks hold it).
+    public var priorSigma: Float { weight.priorSigma }
     /// The posterior over the filters `[filters, channels, k, k]`.
     public let weight: MeanFieldNormal
     /// The posterior over the biases `[filters]`.
@@ -56,7 +56,6 @@ public final class BayesianConv2D: MomentLayer {
                                        stride: stride, padding: padding)
         self.filters = filters
         self.estimator = estimator
-        self.priorSigma = priorSigma
         let shape = [filters, channels, kernelSize, kernelSize]
         weight = MeanFieldNormal(name: "weight", shape: shape, fanIn: geometry.patchSize, priorSigma: priorSigma)
         bias = MeanFieldNormal(name: "bias", shape: [filters], fanIn: 0, priorSigma: priorSigma)

@@ -27,8 +27,8 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
     public let inputs: Int
     public let outputs: Int
     public var estimator: GradientEstimator
-    /// The prior's standard deviation `s`.
-    public let priorSigma: Float
+    /// The prior's standard deviation `s` (the blocks hold it).
+    public var priorSigma: Float { weight.priorSigma }
     /// The posterior over the weights `[inputs, outputs]`.
     public let weight: MeanFieldNormal
     /// The posterior over the biases `[outputs]`.
@@ -55,7 +55,6 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
         self.inputs = inputs
         self.outputs = outputs
         self.estimator = estimator
-        self.priorSigma = priorSigma
         weight = MeanFieldNormal(name: "weight", shape: [inputs, outputs], fanIn: inputs, priorSigma: priorSigma)
         bias = MeanFieldNormal(name: "bias", shape: [outputs], fanIn: 0, priorSigma: priorSigma)
         sampledWeight = Tensor(shape: [inputs, outputs])
