@@ -49,7 +49,10 @@ import Testing
             Issue.record("BNN_REQUIRE_BROWSER=1 but \(missing) is missing: apt-get install chromium chromium-driver; pip install selenium")
             return
         }
-        let dataDirectory = Self.environment["BNN_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        // A data folder counts only when it holds MNIST (CI names ../shared/datasets whether or not it exists).
+        let dataDirectory = Self.environment["BNN_DATA_DIR"].flatMap {
+            !$0.isEmpty && FileManager.default.fileExists(atPath: $0 + "/mnist") ? $0 : nil
+        }
         let modelFile = Self.environment["BNN_SERVE_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
         let models: [BayesianClassifier]
         let samples: SampleImages
