@@ -96,9 +96,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public static let maximumEpochs = 10_000
 
     /// The outlier-exposure weight for the user's own data when the configuration names none
-    /// (`withOwnDataDefaults`). Without it a ReLU network is sure of some class far from all its training
-    /// data: on our development sets (scripts/make_own_data.py) it answered every white-noise image and
-    /// far-away table rows; with it, noise and far rows were refused at the same test accuracy.
+    /// (`withOwnDataDefaults`): without it a ReLU network is sure of some class far from all its training
+    /// data (the README's "Your own data" has the figures).
     public static let ownDataOutlierWeight: Float = 0.25
 
     /// This configuration for training on the user's own data: outlier exposure at

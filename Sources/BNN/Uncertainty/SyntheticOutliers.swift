@@ -121,8 +121,8 @@ public enum SyntheticOutliers {
     /// Images are cut into a 4 × 4 grid of tiles (`tileShuffled`), outlier `i` from example `i % rows`:
     /// pieces of strokes, never a whole object. Feature vectors are points 1.5 to 5 times the batch's radius
     /// from its centre in a random direction, beyond every example: a ReLU network is otherwise sure of
-    /// some class far from all data. (Rows mixing the features of different examples were tried too: in few dimensions
-    /// they fall among the real rows, and training them towards "none" blurred every answer.)
+    /// some class far from all data. They lie outside the data, not among it: outliers inside the data's
+    /// range would teach the network to doubt real rows.
     /// Neither is among the kinds `make` builds for choosing the refusal score, so that choice is never
     /// made on the kind of outlier the model was trained on.
     public static func exposure(
