@@ -26,11 +26,18 @@ import Testing
             if let value = d.acceptedAccuracy { expected["\(rule)|\(name)|accepted_accuracy"] = value }
             if let value = d.auroc { expected["\(rule)|\(name)|auroc"] = value }
             if ruleDependentOnly { continue }
+            // The chosen rule's detection and selective-prediction figures (not shown for comparison rules).
+            if let value = d.aupr { expected["\(rule)|\(name)|aupr"] = value }
+            if let value = d.fpr95 { expected["\(rule)|\(name)|fpr95"] = value }
+            if let value = d.aurc { expected["\(rule)|\(name)|aurc"] = value }
+            if let value = d.excessAURC { expected["\(rule)|\(name)|eaurc"] = value }
+            for (key, value) in d.accuracyAtCoverage ?? [:] { expected["\(rule)|\(name)|accuracy_at_coverage_\(key)"] = value }
             expected["-|\(name)|count"] = Double(d.count)
             if let value = d.aurocEntropy { expected["-|\(name)|auroc_entropy"] = value }
             if let value = d.aurocMutualInformation { expected["-|\(name)|auroc_mutual_information"] = value }
             if let value = d.ece { expected["-|\(name)|ece"] = value }
             if let value = d.nll { expected["-|\(name)|nll"] = value }
+            if let value = d.brier { expected["-|\(name)|brier"] = value }
         }
         return expected
     }

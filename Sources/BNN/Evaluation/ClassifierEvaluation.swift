@@ -30,6 +30,8 @@ public struct DatasetEvaluation: Codable, Sendable, Equatable {
 
     /// The coverages of `accuracyAtCoverage`.
     public static let reportedCoverages = [0.99, 0.975, 0.95, 0.9]
+    /// The key of `coverage` in `accuracyAtCoverage` ("0.99", "0.975", …).
+    public static func coverageKey(_ coverage: Double) -> String { "\(coverage)" }
 
     enum CodingKeys: String, CodingKey {
         case count, refused, ece, nll, brier, aurc, auroc, aupr, fpr95
@@ -115,7 +117,7 @@ public enum ClassifierEvaluation {
             aurc: Metrics.areaUnderRiskCoverage(scores: inScores, correct: ruleCorrect),
             excessAURC: Metrics.excessAreaUnderRiskCoverage(scores: inScores, correct: ruleCorrect),
             accuracyAtCoverage: Dictionary(uniqueKeysWithValues: DatasetEvaluation.reportedCoverages.map {
-                ("\($0)", Metrics.accuracy(atCoverage: $0, scores: inScores, correct: ruleCorrect))
+                (DatasetEvaluation.coverageKey($0), Metrics.accuracy(atCoverage: $0, scores: inScores, correct: ruleCorrect))
             }))
         var details = [inDistribution]
         let inEntropy = summary.scores(.entropy), inMutual = summary.scores(.mutualInformation)

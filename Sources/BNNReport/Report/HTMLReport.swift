@@ -250,6 +250,7 @@ public enum HTMLReport {
         }
         if charts.isEmpty { page.element("p", text: "No out-of-distribution sets were evaluated.", className: "note") }
         chartGrid(&page, charts)
+        detectionTable(&page, content)
         page.raw("</section>")
     }
 
@@ -313,7 +314,54 @@ public enum HTMLReport {
                           ("Reliability diagram (ECE \(content.result.datasets[inside.name]?.ece.map { format($0, digits: 4) } ?? "–"))", reliability, "reliability")])
         let empty = bins.filter { $0.count == 0 }.count
         if empty > 0 { page.element("p", text: "\(empty) of 15 confidence bins hold no \(items) and have no bar.", className: "note") }
+        selectiveTable(&page, content)
         page.raw("</section>")
+    }
+
+    /// The detection metrics of `bnn evaluate --json` for every out-of-distribution set, from the chosen
+    /// rule's score: AUROC, AUPR (the set positive) and FPR at 95% TPR.
+    static func detectionTable(_ page: inout Page, _ content: ReportContent) {
+        let result = content.result, inside = content.inDistribution.name, words = content.wording
+        let names = orderedNames(result, inside: inside).filter { $0 != inside && result.datasets[$0]?.auroc != nil }
+        guard !names.isEmpty else { return }
+        page.element("h3", text: "Detection figures")
+        page.element("p", text: "From the \(result.rule) rule's score, each set (the positives) against the \(words.insideItems): AUROC (1 = perfectly separated, 0.5 = chance), "
+                     + "AUPR (area under the precision–recall curve; chance = the set's share of both), "
+                     + "and FPR at 95% TPR (the share of \(words.insideItems) refused when the threshold refuses 95% of the set; lower is better).")
+        page.raw("<div class=\"table-wrap\"><table class=\"detection\"><thead><tr><th class=\"name\">data set</th><th>AUROC</th><th>AUPR</th><th>FPR at 95% TPR</th></tr></thead><tbody>")
+        for name in names {
+            guard let figures = result.datasets[name] else { continue }
+            page.raw("<tr><th class=\"name\" scope=\"row\">"); page.text(ReportContent.displayName(name)); page.raw("</th>")
+            numberCell(&page, value: figures.auroc, rule: result.rule, dataset: name, metric: "auroc", text: figures.auroc.map { format($0, digits: 4) })
+            numberCell(&page, value: figures.aupr, rule: result.rule, dataset: name, metric: "aupr", text: figures.aupr.map { format($0, digits: 4) })
+            numberCell(&page, value: figures.fpr95, rule: result.rule, dataset: name, metric: "fpr95", text: figures.fpr95.map { percent($0) })
+            page.raw("</tr>")
+        }
+        page.raw("</tbody></table></div>")
+    }
+
+    /// The in-distribution figures of `bnn evaluate --json` that rate the risk–coverage curve and the
+    /// mean prediction: AURC, E-AURC, accuracy at fixed coverages, and the Brier score.
+    static func selectiveTable(_ page: inout Page, _ content: ReportContent) {
+        let result = content.result, inside = content.inDistribution.name, items = content.wording.items
+        guard let figures = result.datasets[inside], figures.aurc != nil || figures.brier != nil else { return }
+        let coverages = DatasetEvaluation.reportedCoverages
+        page.element("h3", text: "Selective-prediction figures")
+        page.element("p", text: "From the \(result.rule) rule's score on the \(content.wording.insideItems): AURC, the area under the risk–coverage curve (mean error over all coverages; lower is better); "
+                     + "E-AURC, the same minus that of a perfect ranking (0 when every mistake is refused first); accuracy on the most certain \(items) at fixed coverages; "
+                     + "and the Brier score of the mean prediction (Σ_c (p_c − y_c)², lower is better).")
+        page.raw("<div class=\"table-wrap\"><table class=\"selective\"><thead><tr><th>AURC</th><th>E-AURC</th>")
+        for coverage in coverages { page.raw("<th>accuracy at \(format(coverage * 100, digits: coverage * 100 == (coverage * 100).rounded() ? 0 : 1))% coverage</th>") }
+        page.raw("<th>Brier score</th></tr></thead><tbody><tr>")
+        numberCell(&page, value: figures.aurc, rule: result.rule, dataset: inside, metric: "aurc", text: figures.aurc.map { format($0, digits: 5) })
+        numberCell(&page, value: figures.excessAURC, rule: result.rule, dataset: inside, metric: "eaurc", text: figures.excessAURC.map { format($0, digits: 5) })
+        for coverage in coverages {
+            let value = figures.accuracyAtCoverage?[DatasetEvaluation.coverageKey(coverage)]
+            numberCell(&page, value: value, rule: result.rule, dataset: inside, metric: "accuracy_at_coverage_\(DatasetEvaluation.coverageKey(coverage))",
+                       text: value.map { percent($0) })
+        }
+        numberCell(&page, value: figures.brier, rule: nil, dataset: inside, metric: "brier", text: figures.brier.map { format($0, digits: 4) })
+        page.raw("</tr></tbody></table></div>")
     }
 
     /// A risk–coverage curve thinned to at most 400 points (the full curve has one per distinct score).
