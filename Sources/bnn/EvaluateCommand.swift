@@ -65,8 +65,13 @@ struct RuleOptions: ParsableArguments {
             throw CommandError(description: "\(file): the model has no conformal scores (it was calibrated before conformal sets existed): "
                                + "run `bnn calibrate --model \(file) --in-place` (with the --validation or --train you trained with, for your own data), or pick another --rule")
         }
-        return try DecisionRule.make(kind: rule, model: model, threshold: threshold, percentile: percentile, alpha: alpha,
-                                     conformalScore: conformalScore)
+        do {
+            return try DecisionRule.make(kind: rule, model: model, threshold: threshold, percentile: percentile, alpha: alpha,
+                                         conformalScore: conformalScore)
+        } catch let error as RuleError where rule == .conformal && model.calibration?.conformal != nil && threshold == nil {
+            // The stored scores bound α: say which file they come from, and the option to change.
+            throw CommandError(description: "\(file): \(error); choose a larger --alpha")
+        }
     }
 }
 
