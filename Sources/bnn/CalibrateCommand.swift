@@ -11,7 +11,8 @@ struct CalibrateCommand: ParsableCommand {
         abstract: "Fit a model's refusal threshold again on the validation split and save the model.",
         discussion: """
             Uses only the validation split and synthetic non-inputs made from it, exactly as `bnn train` does at \
-            the end of training; prints how every candidate score separated them. For an MNIST model the split is \
+            the end of training; prints how every candidate score separated them, and how the conformal scores' \
+            sets (--rule conformal) covered held-out halves of the accepted validation inputs. For an MNIST model the split is \
             MNIST's last 5,000 training images; for a model trained on your own data name it with --validation \
             SOURCE, or give the same --train SOURCE as at training to hold out the same 10% again. The result \
             goes to --output, or replaces the model file (atomically) with --in-place.
@@ -72,7 +73,7 @@ struct CalibrateCommand: ParsableCommand {
             let samples = samples ?? classifier.training.calibrationSamples
             try requireMemory(samples: samples, count: validationSet.count, classes: classifier.network.classes)
             let started = Date()
-            let (calibration, candidates) = ThresholdCalibration.calibrateWithCandidates(
+            let (calibration, candidates, conformal) = ThresholdCalibration.calibrateWithCandidates(
                 model: classifier, validation: validationSet, samples: samples, coverage: coverage, generator: &generator)
             print("score                          synthetic non-inputs AUROC   errors AUROC   quality")
             for candidate in candidates {
@@ -80,6 +81,7 @@ struct CalibrateCommand: ParsableCommand {
                       + String(format: "%-29.4f%-15.4f%.4f%@", candidate.outlierAUROC, candidate.errorAUROC, candidate.quality,
                                candidate.score == calibration.score ? "  ← chosen" : ""))
             }
+            print(conformalTable(conformal, calibration: calibration.conformal))
             classifier.calibration = calibration
             classifier.training.calibrationCoverage = coverage
             classifier.training.calibrationSamples = samples
@@ -88,4 +90,27 @@ struct CalibrateCommand: ParsableCommand {
                          + calibrationSummary(calibration) + ", \(samples) samples.")
         }
     }
+}
+
+/// How each conformal score's sets did on random halves of the validation split (calibrated on one half,
+/// measured on the accepted inputs of the other), and which is the default.
+func conformalTable(_ rows: [ConformalComparison], calibration: ConformalCalibration?) -> String {
+    guard let calibration else { return "" }
+    let alphas = ConformalCalibration.comparedAlphas
+    var lines = ["", "conformal score, q̂ from          " + alphas.map { String(format: "α = %-20g", $0) }.joined() + "(coverage / mean set size on held-out accepted inputs)"]
+    for score in ConformalScore.allCases {
+        for acceptedOnly in [true, false] {
+            let cells = alphas.map { alpha in
+                rows.first { $0.score == score && $0.acceptedOnly == acceptedOnly && $0.alpha == alpha }
+                    .map { String(format: "%.2f%% / %.3f", $0.coverage * 100, $0.meanSetSize).padding(toLength: 24, withPad: " ", startingAt: 0) }
+                    ?? "-".padding(toLength: 24, withPad: " ", startingAt: 0)
+            }
+            let label = "\(score.rawValue), \(acceptedOnly ? "accepted inputs" : "all inputs")"
+            let chosen = acceptedOnly && score == calibration.defaultScore ? "← default" : ""
+            lines.append(label.padding(toLength: 32, withPad: " ", startingAt: 0) + cells.joined() + chosen)
+        }
+    }
+    lines.append(String(format: "RAPS: k_reg %d, λ %g (tuned on a fifth of the accepted validation inputs at α = %g); the file stores q̂'s from the accepted inputs.",
+                        calibration.penaltyFreeRanks, calibration.rankPenalty, ConformalCalibration.tuningAlpha))
+    return lines.joined(separator: "\n")
 }

@@ -4,12 +4,13 @@ import BNNData
 import Foundation
 
 extension DecisionRuleKind: ExpressibleByArgument {}
+extension ConformalScore: ExpressibleByArgument {}
 
 /// Options shared by the commands that apply a decision rule.
 struct RuleOptions: ParsableArguments {
     @Option(help: "Posterior samples per input (default: as many as the model's threshold was calibrated with, 100 for the MLP and 30 for the CNN).")
     var samples: Int?
-    @Option(help: "Decision rule: calibrated (default), median, percentile, mean, entropy or mutual-information.")
+    @Option(help: "Decision rule: calibrated (default), median, percentile, mean, entropy, mutual-information, or conformal (a set of classes that holds the true one with probability 1 − α among accepted inputs).")
     var rule: DecisionRuleKind = .calibrated
     @Option(help: "q of the percentile rule, 0–100 (default 10).")
     var percentile: Float?
@@ -19,12 +20,27 @@ struct RuleOptions: ParsableArguments {
         "The most samples for an input whose answer lies within Monte Carlo error of the rule's threshold: such inputs are sampled again with 2×, 4×, … as many (default 8 × the sample count; the sample count itself turns this off).",
         valueName: "n"))
     var maximumSamples: Int?
+    @Option(help: ArgumentHelp(
+        "α of --rule conformal: the sets miss the true class of at most this share of accepted inputs, 0–1 (default 0.05; at least 1/(n + 1) for the n validation inputs the model was calibrated on).",
+        valueName: "alpha"))
+    var alpha: Double?
+    @Option(name: .customLong("conformal-score"), help: ArgumentHelp(
+        "The score of --rule conformal: lac (1 − p(y)), aps or raps (default: the one `bnn calibrate` found to give the smallest sets on the validation split).",
+        valueName: "score"))
+    var conformalScore: ConformalScore?
 
     func validate() throws {
         try requireSampleCount(samples)
         try requireRange(maximumSamples, (samples ?? 1)...Predictive.maximumSamples, option: "--max-samples")
         if let percentile, !(0...100).contains(percentile) { throw ValidationError("--percentile must be within 0–100.") }
         if let threshold, !threshold.isFinite { throw ValidationError("--threshold must be a finite number.") }
+        if let alpha, !(alpha > 0 && alpha < 1) { throw ValidationError("--alpha must be between 0 and 1 (exclusive), got \(alpha).") }
+        if rule != .conformal {
+            if alpha != nil { throw ValidationError("--alpha applies to --rule conformal only.") }
+            if conformalScore != nil { throw ValidationError("--conformal-score applies to --rule conformal only.") }
+        } else if threshold != nil {
+            throw ValidationError("--rule conformal keeps the model's calibrated threshold (its conformal scores are those of the validation inputs it accepts); leave out --threshold.")
+        }
     }
 
     /// `--samples`, else the model's `defaultSampleCount`.
@@ -37,15 +53,25 @@ struct RuleOptions: ParsableArguments {
         maximumSamples.map { SampleRefinement(maximumSamples: $0) } ?? .standard(samples: sampleCount(for: model))
     }
 
-    /// The rule these options name, or a usage error in terms of the options.
-    func decisionRule(for model: BayesianClassifier) throws -> DecisionRule {
+    /// The rule these options name for the model read from `file`, or a usage error in terms of the options.
+    func decisionRule(for model: BayesianClassifier, file: String) throws -> DecisionRule {
         if threshold == nil && (rule == .entropy || rule == .mutualInformation) {
             throw ValidationError("--rule \(rule.rawValue) needs --threshold.")
         }
         if rule == .calibrated && model.calibration == nil {
             throw ValidationError("the model has no calibrated threshold (train it with a validation split), or pick another --rule, e.g. median.")
         }
-        return try DecisionRule.make(kind: rule, model: model, threshold: threshold, percentile: percentile)
+        if rule == .conformal && model.calibration != nil && model.calibration?.conformal == nil {
+            throw CommandError(description: "\(file): the model has no conformal scores (it was calibrated before conformal sets existed): "
+                               + "run `bnn calibrate --model \(file) --in-place` (with the --validation or --train you trained with, for your own data), or pick another --rule")
+        }
+        do {
+            return try DecisionRule.make(kind: rule, model: model, threshold: threshold, percentile: percentile, alpha: alpha,
+                                         conformalScore: conformalScore)
+        } catch let error as RuleError where rule == .conformal && model.calibration?.conformal != nil && threshold == nil {
+            // The stored scores bound α: say which file they come from, and the option to change.
+            throw CommandError(description: "\(file): \(error); choose a larger --alpha")
+        }
     }
 }
 
@@ -95,7 +121,7 @@ struct EvaluateCommand: ParsableCommand {
         try runReportingErrors {
             compute.apply()
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
-            let rule = try ruleOptions.decisionRule(for: classifier)
+            let rule = try ruleOptions.decisionRule(for: classifier, file: model)
             // Out-of-distribution files first: a bad --ood file fails before the slow work.
             let sets = try outOfDistributionSets(model: classifier, data: data, extra: ood, labelColumn: sourceOptions.labelColumn,
                                                  seed: compute.seed, log: Console.relay)
@@ -157,6 +183,14 @@ func resultTable(_ result: EvaluationResult) -> String {
         lines.append(name.padding(toLength: 12, withPad: " ", startingAt: 0)
                      + String(format: " %8d  ", d.count) + percent(d.refused) + "      " + percent(d.acceptedAccuracy) + "     "
                      + auroc.padding(toLength: 26, withPad: " ", startingAt: 0) + "   " + number(d.ece) + "  " + number(d.nll))
+    }
+    if let conformal = result.datasets[inDistribution]?.conformal {
+        lines.append("")
+        lines.append(String(format: "Conformal sets (%@, α = %g, q̂ = %.4g from %d validation inputs): %@ of %@ inputs covered, %@ of the accepted ones; mean set size %@ on accepted inputs",
+                            conformal.score, conformal.alpha, conformal.quantile, conformal.calibrationCount,
+                            percent(conformal.coverage).trimmingCharacters(in: .whitespaces), inDistribution,
+                            percent(conformal.coverageAccepted).trimmingCharacters(in: .whitespaces),
+                            conformal.meanSetSize.map { String(format: "%.4f", $0) } ?? "-"))
     }
     return lines.joined(separator: "\n")
 }

@@ -45,7 +45,7 @@ struct PredictCommand: ParsableCommand {
             compute.apply()
             if let plot { try AtomicFile.checkWritable(URL(fileURLWithPath: plot)) }
             let classifier = try BayesianClassifier.load(from: URL(fileURLWithPath: model))
-            let rule = try ruleOptions.decisionRule(for: classifier)
+            let rule = try ruleOptions.decisionRule(for: classifier, file: model)
             let (inputs, names) = try readInputs(for: classifier)
             if csv != nil { return try predictRows(inputs, names: names, classifier: classifier, rule: rule) }
             let images = names
@@ -89,6 +89,9 @@ struct PredictCommand: ParsableCommand {
                     print(String(format: "  %@ = %.4f (refuse above %.4f), entropy %.3f, mutual information %.4f, %d samples%@",
                                  result.score, result.scoreValue, result.threshold, result.entropy, result.mutualInformation, result.samplesUsed,
                                  result.samplesUsed > result.samples ? " (near the threshold: \(result.samples) first)" : ""))
+                    if let alpha = result.alpha, let score = result.conformalScore, !result.refused {
+                        print("  conformal set (\(score), α = \(alpha)): holds the true class of at least \(String(format: "%g", (1 - alpha) * 100))% of accepted inputs")
+                    }
                     print("  class  median   5%–95% band")
                     for c in 0..<result.median.count {
                         let mark = result.classes.contains(c) ? "◀" : " "

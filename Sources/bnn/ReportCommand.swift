@@ -47,7 +47,7 @@ struct ReportCommand: ParsableCommand {
             try AtomicFile.checkWritable(outputURL)
             let modelURL = URL(fileURLWithPath: model)
             let classifier = try BayesianClassifier.load(from: modelURL)
-            let rule = try ruleOptions.decisionRule(for: classifier)
+            let rule = try ruleOptions.decisionRule(for: classifier, file: model)
             let sets = try outOfDistributionSets(model: classifier, data: data, extra: ood, labelColumn: sourceOptions.labelColumn,
                                                  seed: compute.seed, log: Console.relay)
             let (testName, test) = try inDistributionSet(test: self.test, model: classifier, data: data,

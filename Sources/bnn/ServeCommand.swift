@@ -61,7 +61,7 @@ struct ServeCommand: ParsableCommand {
             let url = URL(fileURLWithPath: model)
             // One copy per worker: a network reuses internal buffers and must not be shared between threads.
             let models = try (0..<workerCount).map { _ in try BayesianClassifier.load(from: url) }
-            let rule = try ruleOptions.decisionRule(for: models[0])
+            let rule = try ruleOptions.decisionRule(for: models[0], file: model)
             let defaultSamples = ruleOptions.sampleCount(for: models[0])
             guard defaultSamples <= ServerLimits.maximumSamples else {
                 throw CommandError(description: "\(model): the model's threshold was calibrated with \(defaultSamples) samples, "

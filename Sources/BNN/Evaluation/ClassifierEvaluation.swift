@@ -27,6 +27,8 @@ public struct DatasetEvaluation: Codable, Sendable, Equatable {
     /// positive), and the share of in-distribution inputs refused when 95% of this set is (FPR at 95% TPR).
     public var aupr: Double?
     public var fpr95: Double?
+    /// In-distribution only, under the conformal rule: the sets' coverage and size.
+    public var conformal: ConformalEvaluation?
 
     /// The coverages of `accuracyAtCoverage`.
     public static let reportedCoverages = [0.99, 0.975, 0.95, 0.9]
@@ -34,12 +36,60 @@ public struct DatasetEvaluation: Codable, Sendable, Equatable {
     public static func coverageKey(_ coverage: Double) -> String { "\(coverage)" }
 
     enum CodingKeys: String, CodingKey {
-        case count, refused, ece, nll, brier, aurc, auroc, aupr, fpr95
+        case count, refused, ece, nll, brier, aurc, auroc, aupr, fpr95, conformal
         case acceptedAccuracy = "accepted_accuracy"
         case excessAURC = "eaurc"
         case accuracyAtCoverage = "accuracy_at_coverage"
         case aurocEntropy = "auroc_entropy"
         case aurocMutualInformation = "auroc_mutual_information"
+    }
+}
+
+/// How the conformal rule's sets did on a labelled set (docs/reference.md).
+public struct ConformalEvaluation: Codable, Sendable, Equatable {
+    /// α: the sets aim at coverage 1 − α among accepted inputs.
+    public var alpha: Double
+    /// The conformal score and the quantile q̂ of its calibration scores.
+    public var score: String
+    public var quantile: Double
+    /// n: the calibration examples q̂ was taken from.
+    public var calibrationCount: Int
+    /// The share of all inputs whose label is in their set (a refused input counts as not covered).
+    public var coverage: Double
+    /// The share of accepted inputs whose label is in their set (nil when none was accepted).
+    public var coverageAccepted: Double?
+    /// The mean number of classes in the sets of accepted inputs (nil when none was accepted).
+    public var meanSetSize: Double?
+    /// The share of accepted inputs by set size (keys "1", "2", …).
+    public var setSizes: [String: Double]
+
+    enum CodingKeys: String, CodingKey {
+        case alpha, score, quantile, coverage
+        case calibrationCount = "calibration_count"
+        case coverageAccepted = "coverage_accepted"
+        case meanSetSize = "mean_set_size"
+        case setSizes = "set_sizes"
+    }
+
+    /// The figures of `decisions` (the rule's answers, a set or a refusal each) for inputs labelled `labels`.
+    public init(sets: ConformalSets, decisions: [Decision], labels: [Int]) {
+        precondition(decisions.count == labels.count, "\(decisions.count) decisions for \(labels.count) labels")
+        alpha = sets.alpha
+        score = sets.function.score.rawValue
+        quantile = Double(sets.quantile)
+        calibrationCount = sets.calibrationCount
+        var covered = 0, accepted = 0, totalSize = 0
+        var sizes: [Int: Int] = [:]
+        for (decision, label) in zip(decisions, labels) where !decision.refused {
+            accepted += 1
+            totalSize += decision.classes.count
+            sizes[decision.classes.count, default: 0] += 1
+            if decision.classes.contains(label) { covered += 1 }
+        }
+        coverage = Double(covered) / Double(max(labels.count, 1))
+        coverageAccepted = accepted > 0 ? Double(covered) / Double(accepted) : nil
+        meanSetSize = accepted > 0 ? Double(totalSize) / Double(accepted) : nil
+        setSizes = Dictionary(uniqueKeysWithValues: sizes.map { ("\($0.key)", Double($0.value) / Double(accepted)) })
     }
 }
 
@@ -118,7 +168,8 @@ public enum ClassifierEvaluation {
             excessAURC: Metrics.excessAreaUnderRiskCoverage(scores: inScores, correct: ruleCorrect),
             accuracyAtCoverage: Dictionary(uniqueKeysWithValues: DatasetEvaluation.reportedCoverages.map {
                 (DatasetEvaluation.coverageKey($0), Metrics.accuracy(atCoverage: $0, scores: inScores, correct: ruleCorrect))
-            }))
+            }),
+            conformal: rule.conformalSets.map { ConformalEvaluation(sets: $0, decisions: inDistribution.decisions, labels: test.labels) })
         var details = [inDistribution]
         let inEntropy = summary.scores(.entropy), inMutual = summary.scores(.mutualInformation)
         for (name, images) in outOfDistribution {

@@ -43,9 +43,12 @@ public struct Calibration: Codable, Sendable, Equatable {
     public var acceptedAccuracy: Double
     /// The scales of a combined score (nil for single scores).
     public var scales: ScoreScales?
+    /// The conformal scores of the accepted validation inputs (the `conformal` rule); nil in files
+    /// calibrated before conformal sets existed.
+    public var conformal: ConformalCalibration?
 
     public init(score: UncertaintyScore, threshold: Float, coverage: Float, samples: Int, validationCount: Int,
-                acceptedAccuracy: Double, scales: ScoreScales? = nil) {
+                acceptedAccuracy: Double, scales: ScoreScales? = nil, conformal: ConformalCalibration? = nil) {
         self.score = score
         self.threshold = threshold
         self.coverage = coverage
@@ -53,6 +56,7 @@ public struct Calibration: Codable, Sendable, Equatable {
         self.validationCount = validationCount
         self.acceptedAccuracy = acceptedAccuracy
         self.scales = scales
+        self.conformal = conformal
     }
 
     /// The first value out of range, as "name is value; must be …", or nil when the rule is usable.
@@ -67,6 +71,7 @@ public struct Calibration: Codable, Sendable, Equatable {
         if let scales, !(scales.entropy.isFinite && scales.entropy > 0 && scales.mutualInformation.isFinite && scales.mutualInformation > 0) {
             return "scales are \(scales.entropy) and \(scales.mutualInformation); must be positive numbers"
         }
+        if let problem = conformal?.invalidSetting { return problem }
         return nil
     }
 }

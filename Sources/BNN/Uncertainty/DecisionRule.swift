@@ -12,6 +12,9 @@ public enum DecisionRuleKind: String, Codable, Sendable, CaseIterable {
     case entropy
     /// Refuse when the mutual information is above τ.
     case mutualInformation = "mutual-information"
+    /// A conformal set of classes with coverage 1 − α among accepted inputs, given only when the
+    /// calibrated rule accepts the input (`ConformalSets`).
+    case conformal
 }
 
 /// One answer of a decision rule.
@@ -40,6 +43,10 @@ public enum DecisionRule: Sendable, Equatable {
     case entropy(threshold: Float)
     /// Refuse when the mutual information is above `threshold`.
     case mutualInformation(threshold: Float)
+    /// Refuse as `calibrated` does; answer an accepted input with the conformal set `sets` (split conformal
+    /// prediction calibrated on the validation inputs the same rule accepts, so that P(y ∈ set | accepted)
+    /// ≥ 1 − α on exchangeable data; `ConformalCalibration`).
+    case conformal(score: UncertaintyScore, threshold: Float, scales: ScoreScales, sets: ConformalSets)
 
     /// The rule's name (`--rule`).
     public var kind: DecisionRuleKind {
@@ -50,6 +57,7 @@ public enum DecisionRule: Sendable, Equatable {
         case .mean: return .mean
         case .entropy: return .entropy
         case .mutualInformation: return .mutualInformation
+        case .conformal: return .conformal
         }
     }
 
@@ -57,7 +65,7 @@ public enum DecisionRule: Sendable, Equatable {
     public var threshold: Float {
         switch self {
         case .calibrated(_, let threshold, _), .median(let threshold), .percentile(_, let threshold), .mean(let threshold),
-             .entropy(let threshold), .mutualInformation(let threshold):
+             .entropy(let threshold), .mutualInformation(let threshold), .conformal(_, let threshold, _, _):
             return threshold
         }
     }
@@ -65,7 +73,7 @@ public enum DecisionRule: Sendable, Equatable {
     /// The score the rule reports in `Decision.score` (higher = less sure), and what it is named in output.
     public var score: UncertaintyScore {
         switch self {
-        case .calibrated(let score, _, _): return score
+        case .calibrated(let score, _, _), .conformal(let score, _, _, _): return score
         case .median: return .medianProbability
         case .percentile: return .percentileProbability
         case .mean: return .maxProbability
@@ -92,14 +100,48 @@ public enum DecisionRule: Sendable, Equatable {
         case .mean: return .mean(threshold: threshold)
         case .entropy: return .entropy(threshold: threshold)
         case .mutualInformation: return .mutualInformation(threshold: threshold)
+        case .conformal(let score, _, let scales, let sets): return .conformal(score: score, threshold: threshold, scales: scales, sets: sets)
         }
     }
 
-    /// The rule `kind` for `model`, with the model's calibration for `calibrated` and the documented
-    /// defaults otherwise (median τ 0.2; percentile level 10, τ 0.5; mean τ 0.5). `threshold` and
-    /// `percentile` override them; the entropy and mutual-information rules need a threshold.
-    public static func make(kind: DecisionRuleKind, model: BayesianClassifier, threshold: Float? = nil, percentile: Float? = nil) throws -> DecisionRule {
+    /// The conformal sets of the `conformal` rule (nil for the others).
+    public var conformalSets: ConformalSets? {
+        if case .conformal(_, _, _, let sets) = self { return sets }
+        return nil
+    }
+
+    /// Whether `decide` reads the summary's `conformalKeys` (randomised conformal sets).
+    public var readsConformalKeys: Bool { conformalSets?.function.isRandomized ?? false }
+
+    /// The default α of the conformal rule.
+    public static let defaultAlpha = 0.05
+
+    /// The rule `kind` for `model`, with the model's calibration for `calibrated` and `conformal` and the
+    /// documented defaults otherwise (median τ 0.2; percentile level 10, τ 0.5; mean τ 0.5; conformal
+    /// α 0.05 with the calibration's default score). `threshold` and `percentile` override them; the
+    /// entropy and mutual-information rules need a threshold. The conformal rule keeps the calibrated
+    /// threshold (its scores were computed on the validation inputs that threshold accepts) and takes
+    /// `alpha` and `conformalScore`.
+    public static func make(kind: DecisionRuleKind, model: BayesianClassifier, threshold: Float? = nil, percentile: Float? = nil,
+                            alpha: Double? = nil, conformalScore: ConformalScore? = nil) throws -> DecisionRule {
         switch kind {
+        case .conformal:
+            guard let calibration = model.calibration else {
+                throw RuleError(description: "the model has no calibrated threshold, which conformal sets need; train it with a validation split, or choose another rule")
+            }
+            guard let conformal = calibration.conformal else {
+                throw RuleError(description: "the model's calibration holds no conformal scores (it was calibrated before conformal sets existed); calibrate it again")
+            }
+            guard threshold == nil else {
+                throw RuleError(description: "the conformal rule keeps the calibrated threshold: its conformal scores are those of the validation inputs that threshold accepts")
+            }
+            let sets: ConformalSets
+            do {
+                sets = try ConformalSets(calibration: conformal, alpha: alpha ?? defaultAlpha, score: conformalScore)
+            } catch let error as ConformalError {
+                throw RuleError(description: error.description)
+            }
+            return .conformal(score: calibration.score, threshold: calibration.threshold, scales: calibration.scales ?? ScoreScales(), sets: sets)
         case .calibrated:
             guard let calibration = model.calibration else {
                 throw RuleError(description: "the model has no calibrated threshold; train it with a validation split, or choose another rule")
@@ -135,6 +177,11 @@ public enum DecisionRule: Sendable, Equatable {
             return Decision(classes: mean[forced] >= threshold ? [forced] : [], prediction: forced, score: 1 - mean[forced])
         case .calibrated(let score, let threshold, let scales):
             return thresholded(summary.score(score, index: index, scales: scales), threshold, summary, index, forced)
+        case .conformal(let score, let threshold, let scales, let sets):
+            let value = summary.score(score, index: index, scales: scales)
+            guard value <= threshold else { return Decision(classes: [], prediction: forced, score: value) }
+            let uniform = sets.function.isRandomized ? summary.conformalUniform(index) : 0
+            return Decision(classes: sets.classes(mean, classes: classes, uniform: uniform), prediction: forced, score: value)
         case .entropy(let threshold):
             return thresholded(summary.entropy.pointer[index], threshold, summary, index, forced)
         case .mutualInformation(let threshold):

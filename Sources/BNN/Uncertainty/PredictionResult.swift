@@ -28,9 +28,14 @@ public struct PredictionResult: Codable, Sendable, Equatable {
     /// The samples the answer rests on: S, or more when the input lay within Monte Carlo error of the
     /// threshold (`SampleRefinement`).
     public var samplesUsed: Int
+    /// Under the conformal rule: α, and the conformal score whose quantile built the set (nil otherwise,
+    /// and then absent from the JSON).
+    public var alpha: Double?
+    public var conformalScore: String?
 
     enum CodingKeys: String, CodingKey {
-        case answer, classes, refused, prediction, median, p05, p95, mean, entropy, rule, score, threshold, samples
+        case answer, classes, refused, prediction, median, p05, p95, mean, entropy, rule, score, threshold, samples, alpha
+        case conformalScore = "conformal_score"
         case mutualInformation = "mutual_information"
         case classNames = "class_names"
         case scoreValue = "score_value"
@@ -60,6 +65,8 @@ public struct PredictionResult: Codable, Sendable, Equatable {
         threshold = rule.threshold
         samples = summary.samples
         self.samplesUsed = samplesUsed ?? summary.samples
+        alpha = rule.conformalSets?.alpha
+        conformalScore = rule.conformalSets?.function.score.rawValue
     }
 }
 

@@ -25,6 +25,9 @@ public struct PredictiveSummary: @unchecked Sendable {
     public let expectedEntropy: Tensor
     /// H[E p] − E[H p] per input.
     public let mutualInformation: Tensor
+    /// Per input, the key of the uniform that randomises its conformal set (`SampleKeys.conformal`): set
+    /// by `Predictive.decide` for the rules that read it (`DecisionRule.readsConformalKeys`), else nil.
+    public internal(set) var conformalKeys: [UInt64]?
 
     /// Summarises `probabilities` (`[samples, count, classes]`, sample-major).
     public init(probabilities: Tensor, percentile: Float = 10) {
@@ -69,6 +72,14 @@ public struct PredictiveSummary: @unchecked Sendable {
     @inline(__always) public func mean(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(meanProbabilities.pointer + index * classes) }
     @inline(__always) public func median(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(medianProbabilities.pointer + index * classes) }
     @inline(__always) public func lowerPercentile(_ index: Int) -> UnsafePointer<Float> { UnsafePointer(lowerPercentileProbabilities.pointer + index * classes) }
+
+    /// The uniform u of input `index`'s conformal set (APS, RAPS).
+    func conformalUniform(_ index: Int) -> Float {
+        guard let conformalKeys else {
+            preconditionFailure("randomised conformal sets need the inputs' keys; summaries from Predictive.decide carry them")
+        }
+        return ConformalScoreFunction.uniform(conformalKeys[index])
+    }
 
     /// The arg-max of the mean probability for input `index` (the forced prediction).
     public func forcedPrediction(_ index: Int) -> Int { DecisionRule.argmax(mean(index), classes) }

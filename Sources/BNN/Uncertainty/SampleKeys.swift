@@ -14,6 +14,9 @@ struct SampleKeys: Sendable {
     func network(_ sample: Int, group: UInt64) -> UInt64 {
         Self.mix(Self.mix(seed, UInt64(sample) &* 4 &+ 2), group)
     }
+    /// The key of the uniform u that randomises an input's conformal set (APS, RAPS), from its identity:
+    /// like its noise, u depends on what the input is and the seed, not on its place in a batch.
+    func conformal(_ identity: UInt64) -> UInt64 { Self.mix(Self.mix(seed, 3), identity) }
 
     /// SplitMix64's finaliser (Steele, Lea & Flood 2014) of `key + (tag + 1)·φ`: a bijection of the sum,
     /// so distinct tags under one key give distinct, well-mixed values.

@@ -76,7 +76,9 @@ public struct SampleRefinement: Sendable, Equatable {
             return nearThreshold(values, samples: samples, classes: classes, threshold: threshold, score: .entropy)
         case .mutualInformation(let threshold):
             return nearThreshold(values, samples: samples, classes: classes, threshold: threshold, score: .mutualInformation)
-        case .calibrated(let calibratedScore, let threshold, let scales):
+        case .calibrated(let calibratedScore, let threshold, let scales), .conformal(let calibratedScore, let threshold, let scales, _):
+            // The conformal rule: only its acceptance is refined; its set is read from the mean of the
+            // samples the input got.
             let score: SmoothScore
             switch calibratedScore {
             case .entropy: score = .entropy
@@ -185,7 +187,11 @@ extension Predictive {
         let seed = generator.next()
         let count = images.rows, features = images.count / max(count, 1)
         let probabilities = sampleProbabilities(images, samples: 0..<samples, seed: seed)
-        let summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentileLevel ?? 10)
+        var summary = PredictiveSummary(probabilities: probabilities, percentile: rule.percentileLevel ?? 10)
+        if rule.readsConformalKeys {
+            let keys = SampleKeys(seed: seed)
+            summary.conformalKeys = InputIdentity.identities(of: images).map(keys.conformal)
+        }
         var decisions = (0..<count).map { rule.decide(summary, index: $0) }
         var sampleCounts = [Int](repeating: samples, count: count)
         var current = samples

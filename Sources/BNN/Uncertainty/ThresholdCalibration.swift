@@ -8,6 +8,9 @@
 /// data only: validation digits against `SyntheticOutliers` made from them, and the digits the model gets
 /// wrong against those it gets right. The best wins; its threshold is the `coverage` quantile of its value
 /// over validation digits (`Metrics.threshold(forCoverage:scores:)`).
+///
+/// The same samples then give the `conformal` rule's calibration (`ConformalCalibration.fit`) on the
+/// validation inputs that threshold accepts; it draws nothing, so the threshold is what it was without it.
 public enum ThresholdCalibration {
     /// How one candidate score did on the validation split.
     public struct Candidate: Sendable {
@@ -25,13 +28,17 @@ public enum ThresholdCalibration {
         calibrateWithCandidates(model: model, validation: validation, samples: samples, coverage: coverage, generator: &generator).calibration
     }
 
-    /// `calibrate`, also returning how every candidate score did (for reports and tests).
+    /// `calibrate`, also returning how every candidate score did and how the conformal scores' sets did
+    /// (for reports and tests).
     public static func calibrateWithCandidates(
         model: BayesianClassifier, validation: LabeledImages, samples: Int, coverage: Float,
         generator: inout RandomGenerator
-    ) -> (calibration: Calibration, candidates: [Candidate]) {
+    ) -> (calibration: Calibration, candidates: [Candidate], conformal: [ConformalComparison]) {
         let predictive = Predictive(network: model.network)
-        let summary = PredictiveSummary(probabilities: predictive.sampleProbabilities(validation.images, samples: samples, generator: &generator))
+        // The seed drawn as `sampleProbabilities(_:samples:generator:)` draws it; it also keys the
+        // conformal uniforms, as `Predictive.decide`'s seed does at prediction time.
+        let seed = generator.next()
+        let summary = PredictiveSummary(probabilities: predictive.sampleProbabilities(validation.images, samples: 0..<samples, seed: seed))
         let outliers = SyntheticOutliers.make(from: validation, shape: SyntheticOutliers.exampleShape(of: validation, networkShape: model.network.inputShape),
                                               count: min(3000, validation.count), generator: &generator)
         let outlierSummary = PredictiveSummary(probabilities: predictive.sampleProbabilities(outliers, samples: samples, generator: &generator))
@@ -59,11 +66,15 @@ public enum ThresholdCalibration {
             accepted += 1
             if correct[index] { acceptedCorrect += 1 }
         }
+        let sampleKeys = SampleKeys(seed: seed)
+        let conformal = ConformalCalibration.fit(
+            summary: summary, labels: validation.labels, keys: InputIdentity.identities(of: validation.images).map(sampleKeys.conformal),
+            accepted: digitScores.map { $0 <= threshold })
         let calibration = Calibration(
             score: best.score, threshold: threshold, coverage: Float(accepted) / Float(max(validation.count, 1)),
             samples: samples, validationCount: validation.count,
             acceptedAccuracy: Double(acceptedCorrect) / Double(max(accepted, 1)),
-            scales: best.score == .entropyOrMutualInformation ? best.scales : nil)
-        return (calibration, candidates)
+            scales: best.score == .entropyOrMutualInformation ? best.scales : nil, conformal: conformal.calibration)
+        return (calibration, candidates, conformal.comparison)
     }
 }

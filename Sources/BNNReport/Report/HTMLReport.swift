@@ -145,7 +145,11 @@ public enum HTMLReport {
         page.raw("</tbody></table></div>")
         var ruleNotes: [String] = []
         for rule in [content.rule] + content.comparisons.map(\.rule) {
-            ruleNotes.append("\(rule.kind.rawValue): refuse when \(ReportContent.scoreName(rule.score)) > \(format(ReportContent.scoreThreshold(rule), digits: 4))")
+            var note = "\(rule.kind.rawValue): refuse when \(ReportContent.scoreName(rule.score)) > \(format(ReportContent.scoreThreshold(rule), digits: 4))"
+            if let sets = rule.conformalSets {
+                note += ", else answer the \(sets.function.score.rawValue.uppercased()) conformal set at α = \(sets.alpha) (q̂ \(format(Double(sets.quantile), digits: 4)))"
+            }
+            ruleNotes.append(note)
         }
         page.element("p", text: "Rules: " + ruleNotes.joined(separator: "; ") + ".", className: "note")
         page.raw("</section>")

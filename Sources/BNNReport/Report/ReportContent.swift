@@ -186,7 +186,7 @@ public struct ReportContent {
     public static func scoreThreshold(_ rule: DecisionRule) -> Double {
         switch rule.kind {
         case .median, .percentile, .mean: return 1 - Double(rule.threshold)
-        case .calibrated, .entropy, .mutualInformation: return Double(rule.threshold)
+        case .calibrated, .entropy, .mutualInformation, .conformal: return Double(rule.threshold)
         }
     }
 

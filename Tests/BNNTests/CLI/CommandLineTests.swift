@@ -151,6 +151,40 @@ import BNNData
         expectCleanError(try run(["predict", "--model", model.path, missing.path]), naming: "missing.png")
     }
 
+    /// `--rule conformal`: its options are checked as usage errors, a model file without conformal scores
+    /// is refused with the command that adds them, an α too small for the stored scores is named, and a
+    /// model with them answers a set with its α.
+    @Test func conformalRuleOptionsAndOldModelFiles() throws {
+        let folder = try temporaryDirectory()
+        let model = folder.appendingPathComponent("model.safetensors")
+        try writeModel(to: model)
+        let image = folder.appendingPathComponent("digit.pgm")
+        var pgm = Data("P5\n28 28\n255\n".utf8)
+        pgm.append(contentsOf: (0..<784).map { UInt8(($0 % 28 > 10 && $0 % 28 < 16) ? 255 : 0) })
+        try pgm.write(to: image)
+        for (arguments, option) in [(["--alpha", "0.1"], "--alpha"), (["--conformal-score", "aps"], "--conformal-score"),
+                                    (["--rule", "conformal", "--threshold", "0.5"], "--threshold"),
+                                    (["--rule", "conformal", "--alpha", "1.5"], "--alpha"), (["--rule", "conformal", "--alpha", "0"], "--alpha")] {
+            let outcome = try run(["predict", "--model", model.path, image.path] + arguments)
+            #expect(outcome.status == 64 && outcome.stderr.contains(option), "\(arguments): \(outcome.status) \(outcome.stderr)")
+        }
+        expectCleanError(try run(["predict", "--model", model.path, image.path, "--rule", "conformal"]), naming: "model.safetensors",
+                         mentioning: ["no conformal scores", "bnn calibrate --model"])
+        // A model with (hand-made) conformal scores of 9 validation inputs: α ≥ 0.1 works, 0.05 is refused.
+        let classifier = try BayesianClassifier.load(from: model)
+        let scores: [Float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+        classifier.calibration?.conformal = ConformalCalibration(defaultScore: .lac, penaltyFreeRanks: 1, rankPenalty: 0.01,
+                                                                  lac: scores, aps: scores, raps: scores)
+        let calibrated = folder.appendingPathComponent("conformal.safetensors")
+        try classifier.save(to: calibrated)
+        expectCleanError(try run(["predict", "--model", calibrated.path, image.path, "--rule", "conformal", "--alpha", "0.05"]),
+                         naming: "conformal.safetensors", mentioning: ["at least 19 calibration examples", "has 9"])
+        let answered = try run(["predict", "--model", calibrated.path, image.path, "--rule", "conformal", "--alpha", "0.1", "--json"])
+        #expect(answered.status == 0, "\(answered.stderr)")
+        #expect(answered.stdout.contains("\"alpha\" : 0.1") && answered.stdout.contains("\"conformal_score\" : \"lac\"")
+                && answered.stdout.contains("\"rule\" : \"conformal\""), "\(answered.stdout)")
+    }
+
     @Test func missingDataFolderHasHint() throws {
         let folder = try temporaryDirectory()
         let model = folder.appendingPathComponent("model.safetensors")
