@@ -16,6 +16,8 @@ Sampling: every sample is one network drawn from the posterior, w = mu + softplu
 eps ~ N(0, 1) (softplus(rho) = log(1 + exp(rho))). Dense layers draw it by local reparameterisation (their
 outputs x.W + b drawn from N(x.mu_W + mu_b, x^2.sigma_W^2 + sigma_b^2)), which for a single input is the same
 distribution as drawing W; convolutions draw their weights, shared by every position of the image.
+Dropout layers drop each unit with probability p and scale the rest by 1/(1 - p); an ensemble takes sample
+s from member s mod K.
 Exit status 0 on success, 1 on a bad file (message on stderr), 64 on bad usage.
 """
 import argparse
@@ -49,9 +51,22 @@ def parameter(tensors, name):
 
 def forward(metadata, tensors, x, samples, rng):
     """Class probabilities [samples, classes] of `samples` networks drawn from the posterior, for input x."""
-    a = np.broadcast_to(x.reshape([1] + metadata["input_shape"]), [samples] + metadata["input_shape"]).copy()
-    for index, layer in enumerate(metadata["architecture"]):
-        kind, prefix = layer["kind"], f"layers.{index}."
+    return network(metadata["architecture"], metadata["input_shape"], tensors, "", x, samples, rng)
+
+
+def network(architecture, input_shape, tensors, name_prefix, x, samples, rng):
+    """Class probabilities [samples, classes] of the network `architecture` whose tensors are named
+    `<name_prefix>layers.<i>.<parameter>`, for input x."""
+    if len(architecture) == 1 and architecture[0]["kind"] == "ensemble":
+        # An equal-weight mixture: sample s comes from member s mod K (every member gets S/K samples, up to one).
+        members = architecture[0]["members"]
+        parts = [network(member, architecture[0]["inputShape"], tensors, f"{name_prefix}layers.0.members.{k}.", x,
+                         len(range(k, samples, len(members))), rng)
+                 for k, member in enumerate(members) if k < samples]
+        return np.concatenate(parts)
+    a = np.broadcast_to(x.reshape([1] + input_shape), [samples] + input_shape).copy()
+    for index, layer in enumerate(architecture):
+        kind, prefix = layer["kind"], f"{name_prefix}layers.{index}."
         if kind in ("dense", "bayesian_dense"):
             a = a.reshape(samples, -1)  # dense layers flatten their input, as the library does
             w_mu, w_sigma = parameter(tensors, prefix + "weight")  # [inputs, outputs]
@@ -78,6 +93,10 @@ def forward(metadata, tensors, x, samples, rng):
                 a = np.einsum("schwij,sfcij->sfhw", patches, w) + b[:, :, None, None]
         elif kind == "relu":
             a = np.maximum(a, 0.0)
+        elif kind == "dropout":
+            # Monte Carlo dropout: each unit kept with probability 1 - p and scaled by 1 / (1 - p).
+            p = layer["rate"]
+            a = a * (rng.random(a.shape) >= p) / (1.0 - p)
         elif kind == "max_pool2d":
             channels, height, width = layer["channels"], layer["height"], layer["width"]
             k = layer["kernelSize"]

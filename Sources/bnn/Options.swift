@@ -36,6 +36,7 @@ let outOfDistributionHelp = ArgumentHelp(
 extension UncertaintyScore: ExpressibleByArgument {}
 extension GradientEstimator: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {}
+extension TrainingMethod: ExpressibleByArgument {}
 
 /// A usage error (exit 64) unless `value`, given to `option`, is within `range`; nil passes.
 func requireRange<Value: Comparable>(_ value: Value?, _ range: ClosedRange<Value>, option: String) throws {

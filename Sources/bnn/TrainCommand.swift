@@ -50,6 +50,14 @@ struct TrainCommand: ParsableCommand {
     var outlierWeight: Float?
     @Option(help: "Gradient estimator: local (local reparameterisation) or weights (one weight sample per minibatch).")
     var estimator: GradientEstimator?
+    @Option(help: "What to train: bayes (the Bayesian posterior), deterministic (point weights), mc-dropout (point weights with dropout kept on in prediction) or ensemble (--members networks predicted as a mixture).")
+    var method: TrainingMethod = .bayes
+    @Option(help: "Networks in an ensemble (at least 2; default 5).")
+    var members: Int?
+    @Option(name: .customLong("member-method"), help: "How each ensemble member is trained: deterministic (default), bayes or mc-dropout.")
+    var memberMethod: TrainingMethod?
+    @Option(help: ArgumentHelp("Dropout rate of mc-dropout networks, in (0, 1) (default \(TrainingConfiguration.defaultDropoutRate)).", valueName: "p"))
+    var dropout: Float?
     @Option(name: .customLong("train-count"), help: "Use only the first N training images (quick experiments).")
     var trainCount: Int?
     @Option(name: [.short, .long], help: "Where to save the model (.safetensors).")
@@ -72,6 +80,31 @@ struct TrainCommand: ParsableCommand {
         try requireRange(initialSigma, positive, option: "--initial-sigma")
         try requireRange(klWeight, 0...Float.greatestFiniteMagnitude, option: "--kl-weight")
         try requireRange(outlierWeight, 0...Float.greatestFiniteMagnitude, option: "--outlier-weight")
+        try validateMethod()
+    }
+
+    /// Bad combinations of --method, --members, --member-method and --dropout.
+    func validateMethod() throws {
+        if method != .ensemble {
+            if members != nil { throw ValidationError("--members applies to --method ensemble, not \(method.rawValue).") }
+            if memberMethod != nil { throw ValidationError("--member-method applies to --method ensemble, not \(method.rawValue).") }
+        }
+        try requireRange(members, 2...TrainingConfiguration.maximumMembers, option: "--members")
+        if memberMethod == .ensemble { throw ValidationError("--member-method must be deterministic, bayes or mc-dropout; members cannot be ensembles.") }
+        if let dropout {
+            guard dropout.isFinite && dropout > 0 && dropout < 1 else {
+                throw ValidationError("--dropout must be a rate strictly between 0 and 1, got \(dropout).")
+            }
+            let usesDropout = method == .mcDropout || (method == .ensemble && memberMethod == .mcDropout)
+            if !usesDropout { throw ValidationError("--dropout applies to --method mc-dropout (or an ensemble of mc-dropout members).") }
+        }
+        let bayesian = method == .bayes || (method == .ensemble && memberMethod == .bayes)
+        if !bayesian {
+            for (value, option) in [(priorSigma, "--prior-sigma"), (initialSigma, "--initial-sigma"), (klWeight, "--kl-weight")] where value != nil {
+                throw ValidationError("\(option) applies to Bayesian networks; --method \(method.rawValue) has point weights.")
+            }
+            if estimator != nil { throw ValidationError("--estimator applies to Bayesian networks; --method \(method.rawValue) has point weights.") }
+        }
     }
 
     /// The recipe with the explicit flags applied.
@@ -90,6 +123,7 @@ struct TrainCommand: ParsableCommand {
         if let estimator { configuration.estimator = estimator }
         if let outlierWeight { configuration.outlierWeight = outlierWeight }
         configuration.seed = compute.seed
+        if method != .bayes { configuration = configuration.with(method: method, members: members, memberMethod: memberMethod, dropoutRate: dropout) }
         return configuration
     }
 
@@ -128,22 +162,23 @@ struct TrainCommand: ParsableCommand {
 /// Trains with progress on stderr, saves atomically, and prints a summary line.
 func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages,
                   classNames: [String], preprocessing: InputPreprocessing, what: String, output: URL) throws -> BayesianClassifier {
-    Console.info("Training \(configuration.architecture.rawValue) (recipe \(configuration.recipe), \(configuration.estimator.rawValue) estimator) "
+    Console.info("Training \(configuration.architecture.rawValue) (recipe \(configuration.recipe), \(methodDescription(configuration))) "
                  + "on \(training.count) \(what) of \(classNames.count) classes (\(validation.count) held out) for \(configuration.epochs) epochs; "
                  + "\(ComputeSettings.threads) threads, "
                  + "matrix multiply: \(MatrixMultiply.blasDescription ?? "portable Swift kernels").")
     let started = Date()
     let model = try ClassifierTraining.train(configuration, training: training, validation: validation, classNames: classNames,
                                              preprocessing: preprocessing) { progress in
+        let member = progress.member.map { "member \($0)/\(progress.members ?? 0)  " } ?? ""
         if let record = progress.record {
             let outliers = record.outlierTerm.map { String(format: "  outliers %.4f", $0) } ?? ""
-            Console.progress(String(format: "epoch %2d/%d  loss %.4f (data %.4f + KL %.4f)%@  train acc %.4f  val acc %@  %.0f ex/s  %@  ETA %@",
+            Console.progress(member + String(format: "epoch %2d/%d  loss %.4f (data %.4f + KL %.4f)%@  train acc %.4f  val acc %@  %.0f ex/s  %@  ETA %@",
                                     record.epoch, progress.epochs, record.loss, record.dataTerm, record.klTerm, outliers, record.trainAccuracy,
                                     record.validationAccuracy.map { String(format: "%.4f", $0) } ?? "-",
                                     progress.examplesPerSecond, formatDuration(record.seconds), formatDuration(progress.secondsRemaining)),
                              final: true)
         } else {
-            Console.progress(String(format: "epoch %2d/%d  batch %d/%d  data %.4f  acc %.4f  %.0f ex/s  ETA %@",
+            Console.progress(member + String(format: "epoch %2d/%d  batch %d/%d  data %.4f  acc %.4f  %.0f ex/s  ETA %@",
                                     progress.epoch, progress.epochs, progress.batch, progress.batches, progress.dataTerm,
                                     progress.trainAccuracy, progress.examplesPerSecond, formatDuration(progress.secondsRemaining)),
                              final: false)
@@ -154,6 +189,20 @@ func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImage
     if let calibration = model.calibration { summary += " " + calibrationSummary(calibration) + "." }
     Console.info(summary)
     return model
+}
+
+/// "local estimator" for the Bayesian posterior, else the method: "deterministic", "mc-dropout p = 0.25",
+/// "ensemble of 5 deterministic".
+func methodDescription(_ configuration: TrainingConfiguration) -> String {
+    func describe(_ method: TrainingMethod) -> String {
+        switch method {
+        case .bayes: return "\(configuration.estimator.rawValue) estimator"
+        case .mcDropout: return "mc-dropout p = \(configuration.effectiveDropoutRate)"
+        default: return method.rawValue
+        }
+    }
+    guard configuration.trainingMethod == .ensemble else { return describe(configuration.trainingMethod) }
+    return "ensemble of \(configuration.members ?? 0) \(describe(configuration.ensembleMemberMethod))"
 }
 
 /// "Calibrated rule: refuse when S > T (accepts C% of validation inputs, A% accurate)".

@@ -9,6 +9,9 @@ extension ClassifierTraining {
     /// `height × width`, values in [0, 1]). From `configuration` the optimisation settings, the
     /// initialisation, the seed and the calibration settings are used; `architecture` and `hidden` describe
     /// only the library's own networks and are stored as given.
+    /// With the `ensemble` method, `network` is the first member and the others are rebuilt from its
+    /// architecture (`NetworkBuilder.network`), each initialised from its own seed; `memberMethod` is then
+    /// only recorded.
     /// Outlier exposure is on (`TrainingConfiguration.withOwnDataDefaults`) unless the configuration sets
     /// `outlierWeight` (0 turns it off).
     ///
@@ -49,6 +52,14 @@ extension ClassifierTraining {
 
         var settings = configuration.withOwnDataDefaults()
         settings.validationCount = validation?.count ?? 0
+        var network = network
+        if settings.trainingMethod == .ensemble && !(network.layers.count == 1 && network.layers[0] is MixtureLayer) {
+            // K members of the caller's architecture: the network itself and copies rebuilt from its configuration.
+            let copies = try (1..<(settings.members ?? 2)).map { _ in
+                try NetworkBuilder.network(inputShape: network.inputShape, configurations: network.architecture)
+            }
+            network = Sequential(inputShape: network.inputShape, layers: [Ensemble(members: [network] + copies)])
+        }
         return fit(network, configuration: settings, training: trainingRows, validation: validationRows, classNames: classNames,
                    preprocessing: preprocessing, progress: progress)
     }

@@ -14,12 +14,19 @@ public enum ClassifierTraining {
         return network
     }
 
-    /// The network a configuration describes, not yet initialised.
+    /// The network a configuration describes, not yet initialised: the architecture with the method's layers
+    /// (`NetworkBuilder.mlp(inputs:classes:configuration:)`, `NetworkBuilder.cnnNetwork`), or for an
+    /// ensemble one `Ensemble` layer holding a network per member (`TrainingConfiguration.memberConfiguration`).
     static func buildNetwork(_ configuration: TrainingConfiguration, inputShape: [Int], classes: Int) throws -> Sequential {
+        if configuration.trainingMethod == .ensemble {
+            let members = try (0..<(configuration.members ?? 2)).map {
+                try buildNetwork(configuration.memberConfiguration($0), inputShape: inputShape, classes: classes)
+            }
+            return Sequential(inputShape: members[0].inputShape, layers: [Ensemble(members: members)])
+        }
         switch configuration.architecture {
         case .mlp:
-            return NetworkBuilder.mlp(inputs: inputShape.reduce(1, *), hidden: configuration.hidden, classes: classes,
-                                      estimator: configuration.estimator, priorSigma: configuration.priorSigma)
+            return NetworkBuilder.mlp(inputs: inputShape.reduce(1, *), classes: classes, configuration: configuration)
         case .cnn:
             guard inputShape.count == 3 else {
                 throw NetworkBuilder.UnknownLayer(description: "the cnn architecture needs [channels, height, width] inputs, got \(inputShape)")
@@ -45,17 +52,34 @@ public enum ClassifierTraining {
     }
 
     /// Initialises `network` from the configuration's seed, fits it, and calibrates the rule on `validation`
-    /// (the one sequence every way of training goes through).
+    /// (the one sequence every way of training goes through). A network of one `MixtureLayer` trained
+    /// with the `ensemble` method has each member initialised and fitted on its own, with
+    /// `configuration.memberConfiguration(k)`; its history is the members' epoch by epoch
+    /// (`EpochRecord.combining`).
     static func fit(
         _ network: Sequential, configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
         classNames: [String]?, preprocessing: InputPreprocessing, progress: (TrainingProgress) -> Void
     ) -> BayesianClassifier {
         let settings = configuration
         var generator = RandomGenerator(seed: settings.seed)
-        NetworkBuilder.initialize(network, configuration: settings, generator: &generator)
-        let trainer = Trainer(network: network, configuration: settings, generator: generator.split())
-        trainer.train(on: training, validation: validation, progress: progress)
-        let model = BayesianClassifier(network: network, training: settings, history: trainer.history, classNames: classNames,
+        let history: [EpochRecord]
+        if settings.trainingMethod == .ensemble, network.layers.count == 1, let mixture = network.layers[0] as? MixtureLayer {
+            let count = mixture.members.count
+            history = EpochRecord.combining(mixture.members.enumerated().map { index, member in
+                let memberSettings = settings.memberConfiguration(index)
+                var memberGenerator = RandomGenerator(seed: memberSettings.seed)
+                return fitNetwork(member, configuration: memberSettings, training: training, validation: validation,
+                                  generator: &memberGenerator) { report in
+                    var report = report
+                    (report.member, report.members) = (index + 1, count)
+                    progress(report)
+                }
+            })
+        } else {
+            history = fitNetwork(network, configuration: settings, training: training, validation: validation, generator: &generator,
+                                 progress: progress)
+        }
+        let model = BayesianClassifier(network: network, training: settings, history: history, classNames: classNames,
                                        preprocessing: preprocessing)
         if let validation, validation.count > 0 {
             var calibrationGenerator = generator.split()
@@ -64,5 +88,17 @@ public enum ClassifierTraining {
                 coverage: settings.calibrationCoverage, generator: &calibrationGenerator)
         }
         return model
+    }
+
+    /// Initialises one network from `generator` and trains it (`Trainer`, seeded from `generator`); returns
+    /// its training curve.
+    private static func fitNetwork(
+        _ network: Sequential, configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
+        generator: inout RandomGenerator, progress: (TrainingProgress) -> Void
+    ) -> [EpochRecord] {
+        NetworkBuilder.initialize(network, configuration: configuration, generator: &generator)
+        let trainer = Trainer(network: network, configuration: configuration, generator: generator.split())
+        trainer.train(on: training, validation: validation, progress: progress)
+        return trainer.history
     }
 }

@@ -18,6 +18,24 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var validationAccuracy: Double?
     public var learningRate: Double
     public var seconds: Double
+
+    /// The training curve of an ensemble from its members' curves (each as long as the first): per epoch
+    /// the members' mean of every term and accuracy (a term or accuracy only when every member has it),
+    /// and the sum of their seconds, so that the curve's seconds add up to the whole training time.
+    public static func combining(_ histories: [[EpochRecord]]) -> [EpochRecord] {
+        guard let first = histories.first else { return [] }
+        return first.indices.map { epoch in
+            let records = histories.compactMap { $0.indices.contains(epoch) ? $0[epoch] : nil }
+            func mean(_ value: (EpochRecord) -> Double?) -> Double? {
+                let values = records.compactMap(value)
+                return values.count == records.count ? values.reduce(0, +) / Double(values.count) : nil
+            }
+            return EpochRecord(epoch: first[epoch].epoch, loss: mean { $0.loss }!, dataTerm: mean { $0.dataTerm }!, klTerm: mean { $0.klTerm }!,
+                               trainAccuracy: mean { $0.trainAccuracy }!, outlierTerm: mean { $0.outlierTerm },
+                               validationAccuracy: mean { $0.validationAccuracy }, learningRate: first[epoch].learningRate,
+                               seconds: records.reduce(0) { $0 + $1.seconds })
+        }
+    }
 }
 
 /// Progress of a training run, reported to the caller after every `reportEvery` batches and at each epoch end.
@@ -32,6 +50,9 @@ public struct TrainingProgress: Sendable {
     public var secondsRemaining: Double
     /// Set at the end of an epoch.
     public var record: EpochRecord?
+    /// While an ensemble trains: the member being trained (from 1) and the number of members.
+    public var member: Int? = nil
+    public var members: Int? = nil
 }
 
 /// Fits a Bayesian network's posterior by stochastic variational inference: minibatches, the ELBO with a

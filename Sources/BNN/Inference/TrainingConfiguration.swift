@@ -23,6 +23,21 @@ public enum LearningRateSchedule: String, Codable, Sendable {
     case cosine
 }
 
+/// What kind of model training makes: the Bayesian posterior, or one of the baselines it is compared with.
+public enum TrainingMethod: String, Codable, Sendable, CaseIterable {
+    /// Mean-field variational inference over every weight (Bayesian layers, the ELBO).
+    case bayes
+    /// The same architecture with point weights (`Dense`, `Conv2D`), trained by Adam on the cross-entropy
+    /// (plus outlier exposure when configured); no KL term and no weight decay.
+    case deterministic
+    /// Point weights with a `Dropout` layer after every hidden ReLU, kept on in prediction (Monte Carlo
+    /// dropout, Gal & Ghahramani 2016); trained like `deterministic` (no weight decay).
+    case mcDropout = "mc-dropout"
+    /// K independently initialised networks of `memberMethod`, predicted as an equal-weight mixture
+    /// (`Ensemble`; Lakshminarayanan et al. 2017).
+    case ensemble
+}
+
 /// Every setting of a training run. Stored in the model file, so a model says how it was made.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var recipe: String
@@ -51,6 +66,63 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// target is the uniform distribution, and the data term gains this weight times their mean
     /// cross-entropy to it. Nil (also in model files written before it existed) means off.
     public var outlierWeight: Float? = nil
+    /// What kind of model is trained; nil (also in model files written before methods existed) means `bayes`.
+    public var method: TrainingMethod? = nil
+    /// `ensemble`: the number of members K (at least 2).
+    public var members: Int? = nil
+    /// `ensemble`: how each member is trained; nil means `deterministic`.
+    public var memberMethod: TrainingMethod? = nil
+    /// `mc-dropout` (also as an ensemble's member method): the dropout rate p; nil means `defaultDropoutRate`.
+    public var dropoutRate: Float? = nil
+
+    /// The method, `bayes` when none is recorded.
+    public var trainingMethod: TrainingMethod { method ?? .bayes }
+    /// The method of an ensemble's members (`deterministic` when none is recorded).
+    public var ensembleMemberMethod: TrainingMethod { memberMethod ?? .deterministic }
+    /// The dropout rate of `mc-dropout` networks.
+    public var effectiveDropoutRate: Float { dropoutRate ?? Self.defaultDropoutRate }
+
+    /// The dropout rate when none is given: chosen on MNIST's validation split among 0.1, 0.25 and 0.5
+    /// (docs/methods-draft.md has the runs).
+    public static let defaultDropoutRate: Float = 0.25
+    /// The most members an ensemble may have.
+    public static let maximumMembers = 100
+
+    /// This configuration set to train `method`, with `members` and `memberMethod` for an ensemble and
+    /// `dropoutRate` for Monte Carlo dropout (nil keeps the defaults). A network without randomness in
+    /// prediction has one distinct sample, so `deterministic` calibrates (and predicts by default) with
+    /// one sample and an ensemble of deterministic members with one per member; the other methods keep
+    /// the recipe's sample count.
+    public func with(method: TrainingMethod, members: Int? = nil, memberMethod: TrainingMethod? = nil,
+                     dropoutRate: Float? = nil) -> TrainingConfiguration {
+        var settings = self
+        settings.method = method
+        settings.members = method == .ensemble ? (members ?? 5) : nil
+        settings.memberMethod = method == .ensemble ? memberMethod : nil
+        let usesDropout = method == .mcDropout || (method == .ensemble && settings.ensembleMemberMethod == .mcDropout)
+        settings.dropoutRate = usesDropout ? dropoutRate : nil
+        switch method {
+        case .deterministic: settings.calibrationSamples = 1
+        case .ensemble where settings.ensembleMemberMethod == .deterministic: settings.calibrationSamples = settings.members ?? 5
+        default: break
+        }
+        return settings
+    }
+
+    /// The configuration each member of an ensemble is trained with: the member method, the member's own
+    /// seed (`memberSeed`), and no ensemble settings.
+    public func memberConfiguration(_ index: Int) -> TrainingConfiguration {
+        var settings = self
+        settings.method = ensembleMemberMethod
+        settings.members = nil
+        settings.memberMethod = nil
+        settings.seed = Self.memberSeed(seed, member: index)
+        return settings
+    }
+
+    /// Member k's seed: a 64-bit mix of the ensemble's seed and k, so that members start from independent
+    /// initialisations and minibatch orders.
+    public static func memberSeed(_ seed: UInt64, member: Int) -> UInt64 { SampleKeys.mix(seed, UInt64(member)) }
 
     /// Synthetic non-digits per minibatch under outlier exposure (none when it is off).
     public var outliersPerBatch: Int {
@@ -148,6 +220,17 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             return "calibrationSamples is \(calibrationSamples); must be 1…\(Predictive.maximumSamples)"
         }
         if let outlierWeight, !nonNegative(outlierWeight) { return "outlierWeight is \(outlierWeight); must be a number ≥ 0" }
+        if let dropoutRate, !(dropoutRate.isFinite && dropoutRate > 0 && dropoutRate < 1) {
+            return "dropoutRate is \(dropoutRate); must be in (0, 1)"
+        }
+        if trainingMethod == .ensemble {
+            guard let members, (2...Self.maximumMembers).contains(members) else {
+                return "members is \(members.map(String.init) ?? "missing"); an ensemble needs 2…\(Self.maximumMembers)"
+            }
+            if ensembleMemberMethod == .ensemble { return "memberMethod is ensemble; members must be bayes, deterministic or mc-dropout" }
+        } else if let members {
+            return "members is \(members); only an ensemble has members"
+        }
         return nil
     }
 

@@ -78,6 +78,16 @@ public protocol Layer: AnyObject {
     /// true when local reparameterisation would be inexact, e.g. for a convolution, whose outputs share
     /// their filter and so are correlated.
     var samplesWeightsInPrediction: Bool { get }
+    /// Whether the layer's output in the sampling prediction modes (`.sample`, `.sampleWeights`) varies
+    /// from draw to draw. A layer that says false must not read `generator` in those modes: `Predictive`
+    /// then computes a network without such layers once and replicates it, and runs the layers before
+    /// the first stochastic one once per input rather than once per sample. By default a layer with
+    /// posterior blocks is stochastic and one without is not; a layer that draws other noise (`Dropout`)
+    /// says so.
+    var isStochasticInPrediction: Bool { get }
+    /// Every parameter with its name within the layer, in saving order (by default `parameters` under their
+    /// own names); a layer that holds whole networks (`Ensemble`) prefixes them with the network's place.
+    var namedParameters: [(name: String, parameter: Parameter)] { get }
 }
 
 extension Layer {
@@ -89,6 +99,8 @@ extension Layer {
     public func parametersDidChange() { for block in posteriorBlocks { block.parametersDidChange() } }
     public var inputCount: Int? { nil }
     public var samplesWeightsInPrediction: Bool { false }
+    public var isStochasticInPrediction: Bool { !posteriorBlocks.isEmpty }
+    public var namedParameters: [(name: String, parameter: Parameter)] { parameters.map { ($0.name, $0) } }
 
     /// KL(q ‖ p) of the layer's posterior blocks from their priors, in nats.
     public func klDivergence() -> Double { posteriorBlocks.reduce(0) { $0 + $1.klDivergence() } }

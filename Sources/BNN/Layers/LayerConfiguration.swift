@@ -16,10 +16,17 @@ public struct LayerConfiguration: Codable, Sendable, Equatable {
     public var padding: Int?
     public var height: Int?
     public var width: Int?
+    /// The dropout rate p (`dropout`).
+    public var rate: Float?
+    /// The per-example input shape of every member (`ensemble`).
+    public var inputShape: [Int]?
+    /// Each member network's layers (`ensemble`).
+    public var members: [[LayerConfiguration]]?
 
     public init(kind: String, inputs: Int? = nil, outputs: Int? = nil, estimator: String? = nil,
                 priorSigma: Float? = nil, channels: Int? = nil, filters: Int? = nil, kernelSize: Int? = nil,
-                stride: Int? = nil, padding: Int? = nil, height: Int? = nil, width: Int? = nil) {
+                stride: Int? = nil, padding: Int? = nil, height: Int? = nil, width: Int? = nil, rate: Float? = nil,
+                inputShape: [Int]? = nil, members: [[LayerConfiguration]]? = nil) {
         self.kind = kind
         self.inputs = inputs
         self.outputs = outputs
@@ -32,5 +39,8 @@ public struct LayerConfiguration: Codable, Sendable, Equatable {
         self.padding = padding
         self.height = height
         self.width = width
+        self.rate = rate
+        self.inputShape = inputShape
+        self.members = members
     }
 }

@@ -18,6 +18,29 @@ public enum NetworkBuilder {
         ])
     }
 
+    /// The library's MLP for a training method: `inputs → hidden (ReLU) → classes` with Bayesian dense
+    /// layers for `bayes` (exactly `mlp(inputs:hidden:classes:estimator:priorSigma:)`), point `Dense`
+    /// layers for `deterministic`, and `Dense → ReLU → Dropout → Dense` for `mc-dropout`. `hidden`,
+    /// `estimator`, `priorSigma` and the dropout rate come from `configuration`; an ensemble's members are
+    /// built with `configuration.memberConfiguration(_:)`.
+    public static func mlp(inputs: Int, classes: Int, configuration: TrainingConfiguration) -> Sequential {
+        Sequential(inputShape: [inputs], layers: [weightLayer(inputs: inputs, outputs: configuration.hidden, configuration)]
+                   + hiddenActivation(configuration)
+                   + [weightLayer(inputs: configuration.hidden, outputs: classes, configuration)])
+    }
+
+    /// A dense layer of the configuration's method: `BayesianDense` for `bayes`, else `Dense`.
+    static func weightLayer(inputs: Int, outputs: Int, _ configuration: TrainingConfiguration) -> Layer {
+        configuration.trainingMethod == .bayes
+            ? BayesianDense(inputs: inputs, outputs: outputs, estimator: configuration.estimator, priorSigma: configuration.priorSigma)
+            : Dense(inputs: inputs, outputs: outputs)
+    }
+
+    /// What follows a hidden weight layer: a ReLU, and for `mc-dropout` a `Dropout` of the configuration's rate.
+    static func hiddenActivation(_ configuration: TrainingConfiguration) -> [Layer] {
+        configuration.trainingMethod == .mcDropout ? [ReLU(), Dropout(rate: configuration.effectiveDropoutRate)] : [ReLU()]
+    }
+
     /// Makes layers of kind `kind` from their stored configuration when a model file is loaded, so that a
     /// layer defined outside the library loads like the built-in ones. The maker throws
     /// `UnknownLayer` (never traps) on a configuration it cannot build; registering a kind again replaces
@@ -26,7 +49,8 @@ public enum NetworkBuilder {
         LayerRegistry.shared.register(kind: kind, make)
     }
 
-    /// Rebuilds a built-in dense-family layer (`bayesian_dense`, `dense`, `relu`).
+    /// Rebuilds a built-in dense-family layer (`bayesian_dense`, `dense`, `relu`, `dropout`) or an `ensemble`
+    /// (its members rebuilt by `network(inputShape:configurations:parameterBudget:)`).
     static func denseLayer(from configuration: LayerConfiguration) throws -> Layer {
         switch configuration.kind {
         case "bayesian_dense":
@@ -44,6 +68,30 @@ public enum NetworkBuilder {
             return Dense(inputs: inputs, outputs: outputs)
         case "relu":
             return ReLU()
+        case "dropout":
+            guard let rate = configuration.rate, rate > 0, rate < 1 else {
+                throw UnknownLayer(description: "dropout layer needs a rate in (0, 1), has \(configuration.rate.map { "\($0)" } ?? "none")")
+            }
+            return Dropout(rate: rate)
+        case "ensemble":
+            guard let inputShape = configuration.inputShape, let members = configuration.members, members.count >= 2 else {
+                throw UnknownLayer(description: "ensemble layer needs an inputShape and at least two members")
+            }
+            var networks: [Sequential] = []
+            for (index, layers) in members.enumerated() {
+                if layers.contains(where: { $0.kind == "ensemble" }) {
+                    throw UnknownLayer(description: "ensemble member \(index) holds an ensemble; members are plain networks")
+                }
+                do {
+                    networks.append(try network(inputShape: inputShape, configurations: layers))
+                } catch {
+                    throw UnknownLayer(description: "ensemble member \(index): \(error)")
+                }
+                if networks[index].classes != networks[0].classes {
+                    throw UnknownLayer(description: "ensemble member \(index) gives \(networks[index].classes) classes, member 0 \(networks[0].classes)")
+                }
+            }
+            return Ensemble(members: networks)
         default:
             throw UnknownLayer(description: "unknown layer kind '\(configuration.kind)'")
         }
@@ -125,6 +173,17 @@ public enum NetworkBuilder {
         case "max_pool2d":
             _ = try size([c.channels, c.height, c.width], "input")
             return 0
+        case "ensemble":
+            // The members' layers, each checked as a layer of its own; nested ensembles are refused when built.
+            var total = 0
+            for member in c.members ?? [] {
+                for (position, layer) in member.enumerated() where layer.kind != "ensemble" {
+                    let (sum, overflow) = total.addingReportingOverflow(try parameterCount(of: layer, index: position))
+                    guard !overflow else { throw UnknownLayer(description: "layer \(index) (ensemble): its members hold more parameters than fit in memory") }
+                    total = sum
+                }
+            }
+            return total
         default:
             return 0
         }
@@ -141,7 +200,7 @@ final class LayerRegistry: @unchecked Sendable {
     private var makers: [String: Maker] = [:]
 
     private init() {
-        for kind in ["bayesian_dense", "dense", "relu"] { makers[kind] = NetworkBuilder.denseLayer(from:) }
+        for kind in ["bayesian_dense", "dense", "relu", "dropout", "ensemble"] { makers[kind] = NetworkBuilder.denseLayer(from:) }
         for kind in ["bayesian_conv2d", "conv2d", "max_pool2d", "flatten"] { makers[kind] = NetworkBuilder.convolutionalLayer(from:) }
     }
 

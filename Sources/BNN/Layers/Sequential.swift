@@ -30,7 +30,7 @@ public final class Sequential {
     /// All trainable parameters with their saved names, `layers.<i>.<name>`.
     public var namedParameters: [(name: String, parameter: Parameter)] {
         layers.enumerated().flatMap { index, layer in
-            layer.parameters.map { ("layers.\(index).\($0.name)", $0) }
+            layer.namedParameters.map { ("layers.\(index).\($0.name)", $0.parameter) }
         }
     }
 
@@ -57,6 +57,23 @@ public final class Sequential {
         for layer in layers { activation = layer.forward(activation, mode: mode, generator: &generator) }
         return activation
     }
+
+    /// Runs only `layers[range]` on `input` (the output of the layer before the range, or the network's
+    /// input when the range starts at 0). The returned tensor is a buffer of the range's last layer.
+    public func forward(_ input: Tensor, layers range: Range<Int>, mode: ForwardMode, generator: inout RandomGenerator) -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound <= layers.count, "layer range \(range) of \(layers.count) layers")
+        var activation = input
+        for layer in layers[range] { activation = layer.forward(activation, mode: mode, generator: &generator) }
+        return activation
+    }
+
+    /// Whether some layer's output varies from draw to draw in prediction (`Layer.isStochasticInPrediction`);
+    /// false for a deterministic network, whose every sample is the same.
+    public var isStochasticInPrediction: Bool { layers.contains { $0.isStochasticInPrediction } }
+
+    /// The index of the first layer that is stochastic in prediction (`layers.count` when none is): the
+    /// layers before it give the same output in every sample.
+    public var firstStochasticLayer: Int { layers.firstIndex { $0.isStochasticInPrediction } ?? layers.count }
 
     /// Back-propagates the gradient of the loss with respect to the logits through every layer,
     /// writing every parameter gradient.

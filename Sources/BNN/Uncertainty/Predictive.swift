@@ -73,8 +73,16 @@ public struct Predictive {
         precondition(images.count == count * features, "images \(images.shape) do not have \(features) values each")
         let result = Tensor(shape: [samples.count, count, network.classes])
         guard count > 0 else { return result }
-        let identities = InputIdentity.identities(of: images)
         let keys = SampleKeys(seed: seed)
+        if let mixture = Self.mixture(network) {
+            sampleMixture(mixture, images, samples: samples, keys: keys, into: result)
+            return result
+        }
+        if !network.isStochasticInPrediction {
+            sampleOnce(images, samples: samples.count, into: result)
+            return result
+        }
+        let identities = InputIdentity.identities(of: images)
         if !wholeNetworks && !Self.prefersWholeNetworks(network), let fast = FastPath(network) {
             var start = 0
             while start < count {
@@ -100,11 +108,70 @@ public struct Predictive {
         return result
     }
 
+    /// The mixture layer when the network is one (`MixtureLayer`, e.g. `Ensemble`), else nil.
+    static func mixture(_ network: Sequential) -> MixtureLayer? {
+        network.layers.count == 1 ? network.layers[0] as? MixtureLayer : nil
+    }
+
+    /// The number of different samples the network can give an input, when it is finite: 1 for a network
+    /// that is not stochastic in prediction, K for a mixture of K such networks, nil otherwise. With a
+    /// multiple of it, the samples hold every distinct value equally often and more samples add nothing.
+    public var distinctSampleCount: Int? {
+        if let mixture = Self.mixture(network) {
+            return mixture.members.contains { $0.isStochasticInPrediction } ? nil : mixture.members.count
+        }
+        return network.isStochasticInPrediction ? nil : 1
+    }
+
+    /// A mixture's samples, stratified: sample s comes from member k = s mod K as that member's sample
+    /// j = s / K under the member's key (`SampleKeys.member`), drawn by a `Predictive` of the member (its
+    /// own fast path, single pass or whole networks). Every member then gets ⌊S/K⌋ or ⌈S/K⌉ of S samples,
+    /// so the mixture weights are equal up to one sample, where a random member per sample would leave
+    /// them to chance (a member's share of 100 samples would vary by ±9 for K = 5); sample s is still the
+    /// same in every call, whatever the range around it.
+    private func sampleMixture(_ mixture: MixtureLayer, _ images: Tensor, samples: Range<Int>, keys: SampleKeys, into result: Tensor) {
+        let members = mixture.members.count, count = images.rows, classes = network.classes
+        for (index, member) in mixture.members.enumerated() {
+            // The member's samples j with lowerBound ≤ j·K + index < upperBound.
+            let first = max(0, (samples.lowerBound - index + members - 1) / members)
+            let end = max(first, (samples.upperBound - index + members - 1) / members)
+            guard first < end else { continue }
+            var predictive = Predictive(network: member, wholeNetworks: wholeNetworks, chunkSize: chunkSize)
+            predictive.fusedKernel = fusedKernel
+            let part = predictive.sampleProbabilities(images, samples: first..<end, seed: keys.member(index))
+            for j in first..<end {
+                let position = j * members + index - samples.lowerBound
+                (result.pointer + position * count * classes).update(from: part.pointer + (j - first) * count * classes, count: count * classes)
+            }
+        }
+    }
+
+    /// A network without randomness in prediction: one pass (`.mean`, chunk by chunk), copied to every sample.
+    private func sampleOnce(_ images: Tensor, samples: Int, into result: Tensor) {
+        let count = images.rows, features = network.inputCount, classes = network.classes
+        var unused = RandomGenerator(seed: 0)
+        var start = 0
+        while start < count {
+            let size = min(chunkSize, count - start)
+            let chunk = Tensor(shape: [size, features])
+            chunk.pointer.update(from: images.pointer + start * features, count: size * features)
+            Self.softmax(network.forward(chunk, mode: .mean, generator: &unused), into: result.pointer + start * classes)
+            start += size
+        }
+        for position in 1..<max(samples, 1) {
+            (result.pointer + position * count * classes).update(from: result.pointer, count: count * classes)
+        }
+    }
+
     /// The whole-network path: inputs grouped by identity; sample s of group g is the network drawn from
-    /// the generator seeded with `keys.network(s, group: g)`, applied to every chunk of the group.
+    /// the generator seeded with `keys.network(s, group: g)`, applied to every chunk of the group. The
+    /// layers before the first stochastic one (`Sequential.firstStochasticLayer`; none in a Bayesian
+    /// network, the first weight layer and its ReLU under Monte Carlo dropout) run once per chunk, and
+    /// only the rest once per sample.
     private func sampleWholeNetworks(_ images: Tensor, identities: [UInt64], samples: Range<Int>, keys: SampleKeys,
                                      into result: Tensor) {
         let count = images.rows, features = network.inputCount, classes = network.classes
+        let split = network.firstStochasticLayer, layerCount = network.layers.count
         var members = [[Int]](repeating: [], count: Int(Self.networkGroups))
         for (index, identity) in identities.enumerated() { members[Int(identity % Self.networkGroups)].append(index) }
         for (group, rows) in members.enumerated() where !rows.isEmpty {
@@ -116,9 +183,11 @@ public struct Predictive {
                     (chunk.pointer + i * features).update(from: images.pointer + row * features, count: features)
                 }
                 let probabilities = Tensor(shape: [part.count, classes])
+                var unused = RandomGenerator(seed: 0)
+                let prefix = split == 0 ? chunk : network.forward(chunk, layers: 0..<split, mode: .sampleWeights, generator: &unused)
                 for (position, sample) in samples.enumerated() {
                     var generator = RandomGenerator(seed: keys.network(sample, group: UInt64(group)))
-                    let logits = network.forward(chunk, mode: .sampleWeights, generator: &generator)
+                    let logits = network.forward(prefix, layers: split..<layerCount, mode: .sampleWeights, generator: &generator)
                     Self.softmax(logits, into: probabilities.pointer)
                     for (i, row) in part.enumerated() {
                         (result.pointer + (position * count + row) * classes)

@@ -18,6 +18,9 @@ struct SampleKeys: Sendable {
     /// like its noise, u depends on what the input is and the seed, not on its place in a batch.
     func conformal(_ identity: UInt64) -> UInt64 { Self.mix(Self.mix(seed, 3), identity) }
 
+    /// The seed of member k's samples in a mixture (`Predictive`'s ensemble path).
+    func member(_ index: Int) -> UInt64 { Self.mix(seed, UInt64(index) &* 4 &+ 3) }
+
     /// SplitMix64's finaliser (Steele, Lea & Flood 2014) of `key + (tag + 1)·φ`: a bijection of the sum,
     /// so distinct tags under one key give distinct, well-mixed values.
     static func mix(_ key: UInt64, _ tag: UInt64) -> UInt64 {

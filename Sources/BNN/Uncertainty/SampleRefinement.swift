@@ -195,7 +195,9 @@ extension Predictive {
         var decisions = (0..<count).map { rule.decide(summary, index: $0) }
         var sampleCounts = [Int](repeating: samples, count: count)
         var current = samples
-        var near = current < refinement.maximumSamples ? refinement.inputsNearBoundary(probabilities, rule: rule) : []
+        // When the samples already hold each of the network's distinct samples equally often, more add nothing.
+        let exhausted = distinctSampleCount.map { samples % $0 == 0 } ?? false
+        var near = current < refinement.maximumSamples && !exhausted ? refinement.inputsNearBoundary(probabilities, rule: rule) : []
         while !near.isEmpty && current < refinement.maximumSamples {
             current = min(refinement.maximumSamples, current * 2)
             let classes = summary.classes

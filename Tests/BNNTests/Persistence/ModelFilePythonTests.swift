@@ -70,6 +70,29 @@ struct ModelFilePythonTests {
         try compare(model, input: [1.5, 1.5, 0])
     }
 
+    /// The baselines whose samples differ: Monte Carlo dropout (masks drawn per sample) and an ensemble
+    /// (sample s from member s mod K), of Bayesian and of deterministic members; trained on the same table.
+    @Test(arguments: [TrainingMethod.mcDropout, .ensemble])
+    func baselineModels(method: TrainingMethod) throws {
+        let (points, labels) = gaussianBlobs(centres: [[0, 0, 0], [3, 0, 1], [0, 3, -1]], perClass: 60, spread: 1, seed: 3)
+        let (training, validation) = try LabeledImages(features: points, labels: labels).stratifiedSplit(validationFraction: 0.25, seed: 2)
+        var settings = TrainingConfiguration.default
+        settings.epochs = 5
+        settings.batchSize = 32
+        settings.hidden = 16
+        settings.calibrationSamples = 30
+        let variants = method == .ensemble
+            ? [settings.with(method: .ensemble, members: 3), settings.with(method: .ensemble, members: 2, memberMethod: .bayes)]
+            : [settings.with(method: .mcDropout, dropoutRate: 0.3)]
+        for variant in variants {
+            var generator = RandomGenerator(seed: 8)
+            let network = try ClassifierTraining.makeNetwork(variant, inputShape: [3], classes: 3, generator: &generator)
+            let model = try ClassifierTraining.train(network, configuration: variant, training: training, validation: validation,
+                                                     classNames: ["a", "b", "c"], featureNames: ["u", "v", "w"])
+            try compare(model, input: [1.5, 1.5, 0])
+        }
+    }
+
     /// An untrained convolutional model (Bayesian and deterministic convolutions, padding, pooling,
     /// flattening), its posterior wide enough that every sample differs.
     @Test func convolutionalModel() throws {
@@ -88,3 +111,4 @@ struct ModelFilePythonTests {
         try compare(model, input: (0..<36).map { Float(($0 * 7) % 11) / 10 })
     }
 }
+
