@@ -167,8 +167,9 @@ func resultTable(_ result: EvaluationResult) -> String {
     func percent(_ value: Double?) -> String { value.map { String(format: "%6.2f%%", $0 * 100) } ?? "     -" }
     func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "     -" }
     var lines = [
-        String(format: "Rule %@ (score %@, threshold %.4g), %d samples; forced accuracy %.2f%%; %@",
-               result.rule, result.score, result.threshold, result.samples, result.forcedAccuracy * 100, formatDuration(result.seconds)),
+        String(format: "Rule %@ (score %@, threshold %.4g), %d sample%@; forced accuracy %.2f%%; %@",
+               result.rule, result.score, result.threshold, result.samples, result.samples == 1 ? "" : "s", result.forcedAccuracy * 100,
+               formatDuration(result.seconds)),
         "",
         "data set        count   refused   accepted acc   AUROC (rule / entropy / MI)     ECE     NLL",
     ]

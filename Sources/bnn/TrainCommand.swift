@@ -162,7 +162,7 @@ struct TrainCommand: ParsableCommand {
 /// Trains with progress on stderr, saves atomically, and prints a summary line.
 func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages,
                   classNames: [String], preprocessing: InputPreprocessing, what: String, output: URL) throws -> BayesianClassifier {
-    Console.info("Training \(configuration.architecture.rawValue) (recipe \(configuration.recipe), \(methodDescription(configuration))) "
+    Console.info("Training \(configuration.architecture.rawValue) (recipe \(configuration.recipe), \(configuration.methodDescription)) "
                  + "on \(training.count) \(what) of \(classNames.count) classes (\(validation.count) held out) for \(configuration.epochs) epochs; "
                  + "\(ComputeSettings.threads) threads, "
                  + "matrix multiply: \(MatrixMultiply.blasDescription ?? "portable Swift kernels").")
@@ -189,20 +189,6 @@ func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImage
     if let calibration = model.calibration { summary += " " + calibrationSummary(calibration) + "." }
     Console.info(summary)
     return model
-}
-
-/// "local estimator" for the Bayesian posterior, else the method: "deterministic", "mc-dropout p = 0.25",
-/// "ensemble of 5 deterministic".
-func methodDescription(_ configuration: TrainingConfiguration) -> String {
-    func describe(_ method: TrainingMethod) -> String {
-        switch method {
-        case .bayes: return "\(configuration.estimator.rawValue) estimator"
-        case .mcDropout: return "mc-dropout p = \(configuration.effectiveDropoutRate)"
-        default: return method.rawValue
-        }
-    }
-    guard configuration.trainingMethod == .ensemble else { return describe(configuration.trainingMethod) }
-    return "ensemble of \(configuration.members ?? 0) \(describe(configuration.ensembleMemberMethod))"
 }
 
 /// "Calibrated rule: refuse when S > T (accepts C% of validation inputs, A% accurate)".

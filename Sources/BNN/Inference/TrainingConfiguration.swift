@@ -82,6 +82,20 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// The dropout rate of `mc-dropout` networks.
     public var effectiveDropoutRate: Float { dropoutRate ?? Self.defaultDropoutRate }
 
+    /// How the weights are fitted, in words: "local estimator", "deterministic", "mc-dropout p = 0.25",
+    /// "ensemble of 5 deterministic" (for progress lines and the report).
+    public var methodDescription: String {
+        func describe(_ method: TrainingMethod) -> String {
+            switch method {
+            case .bayes: return "\(estimator.rawValue) estimator"
+            case .mcDropout: return "mc-dropout p = \(effectiveDropoutRate)"
+            case .deterministic, .ensemble: return method.rawValue
+            }
+        }
+        guard trainingMethod == .ensemble else { return describe(trainingMethod) }
+        return "ensemble of \(members ?? 0) \(describe(ensembleMemberMethod))"
+    }
+
     /// The dropout rate when none is given: chosen on MNIST's validation split among 0.1, 0.25 and 0.5
     /// (docs/methods-draft.md has the runs).
     public static let defaultDropoutRate: Float = 0.25

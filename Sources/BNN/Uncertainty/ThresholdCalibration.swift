@@ -52,13 +52,20 @@ public enum ThresholdCalibration {
         for score in [UncertaintyScore.mutualInformation, .entropy, .maxProbability, .entropyOrMutualInformation] {
             let scales = score == .entropyOrMutualInformation ? combinedScales : ScoreScales()
             let digitScores = summary.scores(score, scales: scales)
-            let outlierAUROC = Metrics.auroc(inDistribution: digitScores, outOfDistribution: outlierSummary.scores(score, scales: scales))
+            let outlierScores = outlierSummary.scores(score, scales: scales)
+            // A score that takes one value on every input (the mutual information of a network without
+            // randomness is 0) cannot refuse anything; its AUROC of 0.5 could still win when the others
+            // do worse on the synthetic outliers.
+            guard let first = digitScores.first, !(digitScores + outlierScores).allSatisfy({ $0 == first }) else { continue }
+            let outlierAUROC = Metrics.auroc(inDistribution: digitScores, outOfDistribution: outlierScores)
             let errorAUROC = Metrics.auroc(
                 inDistribution: zip(digitScores, correct).filter { $0.1 }.map(\.0),
                 outOfDistribution: zip(digitScores, correct).filter { !$0.1 }.map(\.0))
             candidates.append(Candidate(score: score, scales: scales, outlierAUROC: outlierAUROC, errorAUROC: errorAUROC))
         }
-        let best = candidates.max { $0.quality < $1.quality }!
+        // With no informative score (every candidate constant), 1 − max probability refuses nothing and says so.
+        let best = candidates.max { $0.quality < $1.quality }
+            ?? Candidate(score: .maxProbability, scales: ScoreScales(), outlierAUROC: .nan, errorAUROC: .nan)
         let digitScores = summary.scores(best.score, scales: best.scales)
         let threshold = Metrics.threshold(forCoverage: Double(coverage), scores: digitScores) ?? .infinity
         var accepted = 0, acceptedCorrect = 0
