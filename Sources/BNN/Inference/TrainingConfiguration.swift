@@ -97,7 +97,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The dropout rate when none is given: chosen on MNIST's validation split among 0.1, 0.25 and 0.5
-    /// (docs/methods-draft.md has the runs).
+    /// (docs/recipes.md, "Baselines: the dropout rate", has the runs).
     public static let defaultDropoutRate: Float = 0.25
     /// The most members an ensemble may have.
     public static let maximumMembers = 100
