@@ -19,7 +19,7 @@ public enum ClassifierTraining {
         switch configuration.architecture {
         case .mlp:
             return NetworkBuilder.mlp(inputs: inputShape.reduce(1, *), hidden: configuration.hidden, classes: classes,
-                                      estimator: configuration.estimator, priorSigma: configuration.priorSigma)
+                                      estimator: configuration.estimator, prior: configuration.layerPrior)
         case .cnn:
             guard inputShape.count == 3 else {
                 throw NetworkBuilder.UnknownLayer(description: "the cnn architecture needs [channels, height, width] inputs, got \(inputShape)")

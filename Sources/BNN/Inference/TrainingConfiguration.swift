@@ -51,6 +51,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// target is the uniform distribution, and the data term gains this weight times their mean
     /// cross-entropy to it. Nil (also in model files written before it existed) means off.
     public var outlierWeight: Float? = nil
+    /// A prior other than N(0, `priorSigma`²) on every weight and bias: `Prior.scaleMixture` (Blundell et al.
+    /// 2015). Nil (also in model files written before it existed) means the Normal prior of `priorSigma`.
+    public var prior: Prior? = nil
+
+    /// The prior of every Bayesian layer: `prior`, else N(0, `priorSigma`²).
+    public var layerPrior: Prior { prior ?? .normal(sigma: priorSigma) }
 
     /// Synthetic non-digits per minibatch under outlier exposure (none when it is off).
     public var outliersPerBatch: Int {
@@ -148,6 +154,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             return "calibrationSamples is \(calibrationSamples); must be 1…\(Predictive.maximumSamples)"
         }
         if let outlierWeight, !nonNegative(outlierWeight) { return "outlierWeight is \(outlierWeight); must be a number ≥ 0" }
+        if let problem = prior?.invalidSetting { return "prior: \(problem)" }
         return nil
     }
 

@@ -9,7 +9,7 @@ extension NetworkBuilder {
     ///
     /// Any `[channels, height, width]` of at least 8×8 works: each pooling halves the sides (rounding down).
     /// The first layer reads the trainer's flat image rows as `[batch, channels, height, width]` (same
-    /// memory). `hidden`, `estimator` and `priorSigma` come from `configuration`.
+    /// memory). `hidden`, `estimator` and the prior (`layerPrior`) come from `configuration`.
     ///
     /// Why this shape: it is the network the PyTorch Bayes-by-Backprop comparison uses, it reaches 0.993
     /// validation accuracy on MNIST in 6 epochs with `defaultCNN`, and "same" padding keeps strokes at the
@@ -20,22 +20,22 @@ extension NetworkBuilder {
     /// targets, so it is not the default.
     public static func cnnNetwork(configuration: TrainingConfiguration, classes: Int, inputShape: [Int]) -> Sequential {
         precondition(inputShape.count == 3, "cnnNetwork expects a [channels, height, width] input shape, got \(inputShape)")
-        let estimator = configuration.estimator, prior = configuration.priorSigma
+        let estimator = configuration.estimator, prior = configuration.layerPrior
         let (channels, height, width) = (inputShape[0], inputShape[1], inputShape[2])
         let convolution1 = BayesianConv2D(channels: channels, height: height, width: width, filters: 32, kernelSize: 5,
-                                          padding: 2, estimator: estimator, priorSigma: prior)
+                                          padding: 2, estimator: estimator, prior: prior)
         let pool1 = MaxPool2D(channels: 32, height: height, width: width)
         let convolution2 = BayesianConv2D(channels: 32, height: pool1.outputHeight, width: pool1.outputWidth, filters: 64,
-                                          kernelSize: 5, padding: 2, estimator: estimator, priorSigma: prior)
+                                          kernelSize: 5, padding: 2, estimator: estimator, prior: prior)
         let pool2 = MaxPool2D(channels: 64, height: pool1.outputHeight, width: pool1.outputWidth)
         let flat = 64 * pool2.outputHeight * pool2.outputWidth
         return Sequential(inputShape: inputShape, layers: [
             convolution1, ReLU(), pool1,
             convolution2, ReLU(), pool2,
             Flatten(),
-            BayesianDense(inputs: flat, outputs: configuration.hidden, estimator: estimator, priorSigma: prior),
+            BayesianDense(inputs: flat, outputs: configuration.hidden, estimator: estimator, prior: prior),
             ReLU(),
-            BayesianDense(inputs: configuration.hidden, outputs: classes, estimator: estimator, priorSigma: prior),
+            BayesianDense(inputs: configuration.hidden, outputs: classes, estimator: estimator, prior: prior),
         ])
     }
 
@@ -78,10 +78,8 @@ extension NetworkBuilder {
             guard let estimator = GradientEstimator(rawValue: configuration.estimator ?? "local") else {
                 throw UnknownLayer(description: "bayesian_conv2d layer has an unknown estimator '\(configuration.estimator ?? "")'")
             }
-            let prior = configuration.priorSigma ?? 1
-            guard prior > 0, prior.isFinite else { throw UnknownLayer(description: "bayesian_conv2d layer has prior σ \(prior)") }
             return BayesianConv2D(channels: channels, height: height, width: width, filters: filters, kernelSize: kernelSize,
-                                  stride: stride, padding: padding, estimator: estimator, priorSigma: prior)
+                                  stride: stride, padding: padding, estimator: estimator, prior: try configuration.layerPrior())
         default:
             throw UnknownLayer(description: "unknown layer kind '\(kind)'")
         }

@@ -11,10 +11,16 @@ public enum NetworkBuilder {
     /// The tutorial's network: `inputs → hidden (ReLU) → classes`, both layers Bayesian.
     public static func mlp(inputs: Int, hidden: Int = 1024, classes: Int,
                            estimator: GradientEstimator = .local, priorSigma: Float = 1) -> Sequential {
+        mlp(inputs: inputs, hidden: hidden, classes: classes, estimator: estimator, prior: .normal(sigma: priorSigma))
+    }
+
+    /// The tutorial's network with `prior` on every weight and bias.
+    public static func mlp(inputs: Int, hidden: Int = 1024, classes: Int, estimator: GradientEstimator = .local,
+                           prior: Prior) -> Sequential {
         Sequential(inputShape: [inputs], layers: [
-            BayesianDense(inputs: inputs, outputs: hidden, estimator: estimator, priorSigma: priorSigma),
+            BayesianDense(inputs: inputs, outputs: hidden, estimator: estimator, prior: prior),
             ReLU(),
-            BayesianDense(inputs: hidden, outputs: classes, estimator: estimator, priorSigma: priorSigma),
+            BayesianDense(inputs: hidden, outputs: classes, estimator: estimator, prior: prior),
         ])
     }
 
@@ -34,9 +40,7 @@ public enum NetworkBuilder {
                 throw UnknownLayer(description: "bayesian_dense layer needs positive inputs and outputs")
             }
             let estimator = GradientEstimator(rawValue: configuration.estimator ?? "local") ?? .local
-            let prior = configuration.priorSigma ?? 1
-            guard prior > 0, prior.isFinite else { throw UnknownLayer(description: "bayesian_dense layer has prior σ \(prior)") }
-            return BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, priorSigma: prior)
+            return BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, prior: try configuration.layerPrior())
         case "dense":
             guard let inputs = configuration.inputs, let outputs = configuration.outputs, inputs > 0, outputs > 0 else {
                 throw UnknownLayer(description: "dense layer needs positive inputs and outputs")
