@@ -13,7 +13,7 @@ extension CommandLineTests {
         try expectUsageError(train + ["--prior", "scale-mixture", "--prior-sigma", "0.5"],
                              naming: "--prior-sigma sets the Normal prior; the scale mixture takes --prior-sigma1 and --prior-sigma2")
         for pi in ["0", "1", "1.5", "-0.2", "nan"] {
-            try expectUsageError(train + ["--prior", "scale-mixture", "--prior-pi", pi], naming: "--prior-pi must be strictly between 0 and 1")
+            try expectUsageError(train + ["--prior", "scale-mixture", "--prior-pi=\(pi)"], naming: "--prior-pi must be strictly between 0 and 1")
         }
         try expectUsageError(train + ["--prior", "scale-mixture", "--prior-sigma1", "0"], naming: "--prior-sigma1 must be within")
         try expectUsageError(train + ["--prior", "scale-mixture", "--prior-sigma2", "inf"], naming: "--prior-sigma2 must be within")
