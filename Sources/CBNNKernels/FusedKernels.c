@@ -128,6 +128,7 @@ BNN_INLINE void BNN_NAME(adam_lanes)(const bnn_fused_adam_arguments *a, VF mu, V
     switch (a->rho_gradient_form) {
     case BNN_RHO_GRADIENT_OF_VARIANCE: rhoGradient = source * (2.0f * sigma * sigmoid); break;
     case BNN_RHO_GRADIENT_FROM_NOISE: rhoGradient = muGradient * source * sigmoid; break;
+    case BNN_RHO_GRADIENT_OF_SIGMA: rhoGradient = source * sigmoid; break;
     default: rhoGradient = source; break;
     }
     /* KL(N(μ, σ²) ‖ N(0, s²)): ∂/∂μ = μ/s², ∂/∂ρ = (σ/s² − 1/σ)·sigmoid(ρ); scaled by κ. */
@@ -268,6 +269,12 @@ BNN_ATTR static void BNN_NAME(sample_weights)(const float *mu, const float *sigm
         long n = start + count - first < BLOCK ? start + count - first : BLOCK;
         BNN_NAME(normal_fill)(noise + first, first, n, key, 0.0f, 1.0f);
         long i = first;
+        if (!mu) {
+            for (; i + BNN_WIDTH <= first + n; i += BNN_WIDTH)
+                BNN_NAME(store)(weight + i, BNN_NAME(load)(sigma + i) * BNN_NAME(load)(noise + i));
+            for (; i < first + n; i++) weight[i] = sigma[i] * noise[i];
+            continue;
+        }
         for (; i + BNN_WIDTH <= first + n; i += BNN_WIDTH)
             BNN_NAME(store)(weight + i, BNN_NAME(load)(mu + i) + BNN_NAME(load)(sigma + i) * BNN_NAME(load)(noise + i));
         for (; i < first + n; i++) weight[i] = mu[i] + sigma[i] * noise[i];

@@ -22,14 +22,17 @@ struct BenchCommand: ParsableCommand {
     var json = false
     @Option(name: .customLong("cnn-images"), help: "Training images the CNN epoch is timed on (then scaled to a full epoch).")
     var cnnSliceImages: Int = 6_400
-    @Option(help: ArgumentHelp("Measure only these parts, comma-separated: epochs, cnn, evaluate, normals. The matrix multiplies always run (the other figures are ratios to them).",
+    @Option(help: ArgumentHelp("Measure only these parts, comma-separated: epochs, cnn, evaluate, normals (the default), or gradient-variance (the CNN's gradient variance per estimator, not in the default). The matrix multiplies always run (the other figures are ratios to them).",
                                valueName: "parts"),
             transform: BenchPart.list)
-    var only: Set<BenchPart> = Set(BenchPart.allCases)
+    var only: Set<BenchPart> = BenchPart.defaultParts
+    @Option(name: .customLong("gradient-draws"), help: "Noise draws per estimator for --only gradient-variance.")
+    var gradientDraws: Int = 50
 
     func validate() throws {
         try requireRange(repeats, 1...100, option: "--repeats")
         try requireRange(cnnSliceImages, 128...55_000, option: "--cnn-images")
+        try requireRange(gradientDraws, 2...10_000, option: "--gradient-draws")
     }
 
     func run() throws {
@@ -145,6 +148,11 @@ struct BenchCommand: ParsableCommand {
                            seconds * scale, cpuSeconds * scale, slice.count, report.cnnEpochGflops, 100 * report.epochGemmFraction["cnn"]!))
             }
 
+            // (b″) The variance of the CNN's gradient over noise draws, per estimator.
+            if only.contains(.gradientVariance) {
+                report.gradientVariance = try gradientVariance(training: training, draws: gradientDraws, log: log)
+            }
+
             // (c) The 100-sample uncertainty pass over the test images.
             var generator = RandomGenerator(seed: 7)
             if only.contains(.evaluate) {
@@ -204,6 +212,10 @@ struct BenchError: Error, CustomStringConvertible { let description: String }
 /// The parts of `bnn bench` that `--only` can select.
 enum BenchPart: String, CaseIterable {
     case epochs, cnn, evaluate, normals
+    case gradientVariance = "gradient-variance"
+
+    /// What `bnn bench` measures without `--only`.
+    static let defaultParts: Set<BenchPart> = [.epochs, .cnn, .evaluate, .normals]
 
     /// Parses a comma-separated list such as "evaluate,normals".
     static func list(_ text: String) throws -> Set<BenchPart> {
@@ -244,6 +256,19 @@ struct BenchReport: Encodable {
     var cnnEpochImagesTimed = 0
     /// Matrix-multiply FLOP/s achieved by the CNN training step (forward and backward GEMMs).
     var cnnEpochGflops = 0.0
+    /// `--only gradient-variance`: per Bayesian layer of the CNN, the variance over noise draws of the
+    /// data term's ∂L/∂μ, averaged over the layer's weights, per estimator.
+    var gradientVariance: [GradientVarianceRow]? = nil
+
+    struct GradientVarianceRow: Encodable {
+        var layer: String
+        var weights: Int
+        /// Mean over the weights of the gradient's variance over draws, per estimator.
+        var variance: [String: Double]
+        /// Mean over the weights of the squared mean gradient (the signal the variance is compared with).
+        var squaredMean: [String: Double]
+        enum CodingKeys: String, CodingKey { case layer, weights, variance; case squaredMean = "squared_mean" }
+    }
 
     enum CodingKeys: String, CodingKey {
         case machine, data, gemm
@@ -258,6 +283,7 @@ struct BenchReport: Encodable {
         case peakRSSMegabytes = "peak_rss_mb"
         case cnnEpochImagesTimed = "cnn_epoch_images_timed"
         case cnnEpochGflops = "cnn_epoch_gflops"
+        case gradientVariance = "gradient_variance"
     }
 
     func json() throws -> String {
@@ -275,7 +301,8 @@ func time(_ body: () throws -> Void) rethrows -> Double {
 
 /// FLOPs of the matrix multiplies in one training step per example. `local`: for each Bayesian layer, the
 /// mean and variance products forward, the μ and σ² gradients backward, and two input-gradient products
-/// for every layer but the first; `weights`: half of each (one sampled weight matrix).
+/// for every layer but the first (`flipout`: the same products, with x ⊙ s and the perturbation); `weights`:
+/// half of each (one sampled weight matrix).
 func trainingStepFlopsPerExample(_ network: Sequential, estimator: GradientEstimator = .local) -> Double {
     var total = 0.0
     for (index, layer) in network.layers.enumerated() {
@@ -288,9 +315,82 @@ func trainingStepFlopsPerExample(_ network: Sequential, estimator: GradientEstim
         default:
             continue
         }
-        total += 2 * multiplyAdds * (index == 0 ? 4 : 6) * (estimator == .local ? 1 : 0.5)
+        total += 2 * multiplyAdds * (index == 0 ? 4 : 6) * (estimator == .weights ? 0.5 : 1)
     }
     return total
+}
+
+/// The variance over `draws` noise draws of the data term's gradient ∂L/∂μ of every Bayesian layer of the
+/// CNN (`defaultCNN`), for each estimator, on one fixed minibatch of 128 training images: the network is
+/// first trained for 25 steps (local estimator, on other images) so that it is past its initialisation,
+/// then held fixed. Every estimator is unbiased for the same gradient, so their variances compare
+/// directly (Kingma et al. 2015, §3; Wen et al. 2018, §4.1 measure the same way).
+func gradientVariance(training: LabeledImages, draws: Int, log: (String) -> Void) throws -> [BenchReport.GradientVarianceRow] {
+    let batchSize = 128, warmUp = 25 * batchSize
+    guard training.count >= warmUp + batchSize else {
+        throw BenchError(description: "the gradient variance needs \(warmUp + batchSize) training images, the set has \(training.count)")
+    }
+    var configuration = TrainingConfiguration.defaultCNN
+    configuration.epochs = 1
+    configuration.outlierWeight = nil
+    var generator = RandomGenerator(seed: 0)
+    let network = try ClassifierTraining.makeNetwork(configuration, inputShape: MNIST.imageShape, classes: MNIST.classCount,
+                                                     generator: &generator)
+    Trainer(network: network, configuration: configuration, generator: generator.split()).train(on: training.subset(0..<warmUp), validation: nil)
+    let batch = training.subset(warmUp..<(warmUp + batchSize))
+    let gradient = Tensor(shape: [batchSize, MNIST.classCount])
+    let layers: [(name: String, block: MeanFieldNormal, setEstimator: (GradientEstimator) -> Void)] =
+        network.layers.enumerated().compactMap { index, layer in
+            switch layer {
+            case let layer as BayesianConv2D: return ("\(index) conv \(layer.filters)×\(layer.geometry.patchSize)", layer.weight, { layer.estimator = $0 })
+            case let layer as BayesianDense: return ("\(index) dense \(layer.inputs)×\(layer.outputs)", layer.weight, { layer.estimator = $0 })
+            default: return nil
+            }
+        }
+    var rows = layers.map { BenchReport.GradientVarianceRow(layer: $0.name, weights: $0.block.count, variance: [:], squaredMean: [:]) }
+    for estimator in GradientEstimator.allCases {
+        for layer in layers { layer.setEstimator(estimator) }
+        // Welford's running mean and sum of squared deviations, per weight, in Double.
+        var means = layers.map { [Double](repeating: 0, count: $0.block.count) }
+        var deviations = means
+        for draw in 0..<draws {
+            var noise = RandomGenerator(seed: 1_000 + UInt64(draw))
+            let logits = network.forward(batch.images, mode: .train, generator: &noise)
+            _ = batch.labels.withUnsafeBufferPointer {
+                SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0.baseAddress!, scale: 1 / Float(batchSize), gradient: gradient)
+            }
+            network.backward(gradient)
+            let count = Double(draw + 1)
+            for (index, layer) in layers.enumerated() {
+                let g = layer.block.mu.gradient.pointer
+                means[index].withUnsafeMutableBufferPointer { mean in
+                    deviations[index].withUnsafeMutableBufferPointer { deviation in
+                        for i in 0..<mean.count {
+                            let value = Double(g[i]), delta = value - mean[i]
+                            mean[i] += delta / count
+                            deviation[i] += delta * (value - mean[i])
+                        }
+                    }
+                }
+            }
+        }
+        for index in layers.indices {
+            let n = Double(means[index].count)
+            rows[index].variance[estimator.rawValue] = deviations[index].reduce(0, +) / Double(draws - 1) / n
+            rows[index].squaredMean[estimator.rawValue] = means[index].reduce(0) { $0 + $1 * $1 } / n
+        }
+    }
+    for layer in layers { layer.setEstimator(configuration.estimator) }
+    log("  gradient variance of ∂L/∂μ over \(draws) draws, one minibatch of \(batchSize), CNN after \(warmUp / batchSize) steps (ratio to local):")
+    for row in rows {
+        let local = row.variance["local"] ?? .nan
+        let cells = GradientEstimator.allCases.map { estimator in
+            String(format: "%@ %.3e (%.2f×)", estimator.rawValue, row.variance[estimator.rawValue] ?? .nan,
+                   (row.variance[estimator.rawValue] ?? .nan) / local)
+        }
+        log(String(format: "    %-22@ %@;  squared mean %.3e", row.layer, cells.joined(separator: ", "), row.squaredMean["local"] ?? .nan))
+    }
+    return rows
 }
 
 func median(_ values: [Double]) -> Double {

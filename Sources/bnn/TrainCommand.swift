@@ -48,7 +48,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("outlier-weight"),
             help: "Outlier exposure: weight of the uniform-target loss on synthetic outliers added to each minibatch (0 = off; default: the recipe's on MNIST, \(TrainingConfiguration.ownDataOutlierWeight) on --train data).")
     var outlierWeight: Float?
-    @Option(help: "Gradient estimator: local (local reparameterisation) or weights (one weight sample per minibatch).")
+    @Option(help: "Gradient estimator: local (local reparameterisation), weights (one weight sample per minibatch) or flipout (one weight perturbation per minibatch, sign-flipped per example).")
     var estimator: GradientEstimator?
     @Option(help: "What to train: bayes (the Bayesian posterior), deterministic (point weights), mc-dropout (point weights with dropout kept on in prediction) or ensemble (--members networks predicted as a mixture).")
     var method: TrainingMethod = .bayes
@@ -58,6 +58,7 @@ struct TrainCommand: ParsableCommand {
     var memberMethod: TrainingMethod?
     @Option(help: ArgumentHelp("Dropout rate of mc-dropout networks, in (0, 1) (default \(TrainingConfiguration.defaultDropoutRate)).", valueName: "p"))
     var dropout: Float?
+    @OptionGroup var priorOptions: PriorOptions
     @Option(name: .customLong("train-count"), help: "Use only the first N training images (quick experiments).")
     var trainCount: Int?
     @Option(name: [.short, .long], help: "Where to save the model (.safetensors).")
@@ -80,6 +81,7 @@ struct TrainCommand: ParsableCommand {
         try requireRange(initialSigma, positive, option: "--initial-sigma")
         try requireRange(klWeight, 0...Float.greatestFiniteMagnitude, option: "--kl-weight")
         try requireRange(outlierWeight, 0...Float.greatestFiniteMagnitude, option: "--outlier-weight")
+        try priorOptions.validate(priorSigma: priorSigma)
         try validateMethod()
     }
 
@@ -104,6 +106,7 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("\(option) applies to Bayesian networks; --method \(method.rawValue) has point weights.")
             }
             if estimator != nil { throw ValidationError("--estimator applies to Bayesian networks; --method \(method.rawValue) has point weights.") }
+            if priorOptions.prior != nil { throw ValidationError("--prior applies to Bayesian networks; --method \(method.rawValue) has point weights.") }
         }
     }
 
@@ -122,6 +125,7 @@ struct TrainCommand: ParsableCommand {
         if let klWeight { configuration.klWeight = klWeight }
         if let estimator { configuration.estimator = estimator }
         if let outlierWeight { configuration.outlierWeight = outlierWeight }
+        priorOptions.apply(to: &configuration)
         configuration.seed = compute.seed
         if method != .bayes { configuration = configuration.with(method: method, members: members, memberMethod: memberMethod, dropoutRate: dropout) }
         return configuration
@@ -209,3 +213,58 @@ func loadMNISTTest(_ options: DataOptions) throws -> LabeledImages {
 }
 
 private var mayDownload: Bool { ProcessInfo.processInfo.environment["BNN_NO_DOWNLOAD"] != "1" }
+
+/// The kind of prior `--prior` names.
+enum PriorKind: String, ExpressibleByArgument, CaseIterable {
+    case normal
+    case scaleMixture = "scale-mixture"
+}
+
+/// `bnn train`'s prior flags: `--prior normal` (N(0, s²), s from `--prior-sigma`) or `--prior scale-mixture`
+/// with `--prior-pi`, `--prior-sigma1` and `--prior-sigma2` (defaults: `Prior.defaultScaleMixture`).
+struct PriorOptions: ParsableArguments {
+    @Option(help: "Prior on every weight: normal (N(0, s²), s from --prior-sigma) or scale-mixture (π·N(0, σ₁²) + (1 − π)·N(0, σ₂²), Blundell et al. 2015; its KL is estimated by sampling).")
+    var prior: PriorKind?
+    @Option(name: .customLong("prior-pi"), help: "Weight π of the scale mixture's first component, strictly between 0 and 1 (default \(Self.defaults.pi)).")
+    var pi: Float?
+    @Option(name: .customLong("prior-sigma1"), help: "Standard deviation σ₁ of the scale mixture's first (wide) component (default \(Self.defaults.sigma1)).")
+    var sigma1: Float?
+    @Option(name: .customLong("prior-sigma2"), help: "Standard deviation σ₂ of the scale mixture's second (narrow) component (default e⁻⁶ ≈ \(Self.defaults.sigma2)).")
+    var sigma2: Float?
+
+    static var defaults: (pi: Float, sigma1: Float, sigma2: Float) {
+        guard case .scaleMixture(let pi, let sigma1, let sigma2) = Prior.defaultScaleMixture else { return (0.5, 1, 0.0025) }
+        return (pi, sigma1, sigma2)
+    }
+
+    /// Usage errors: mixture settings without `--prior scale-mixture`, `--prior-sigma` with it, values out of range.
+    func validate(priorSigma: Float?) throws {
+        let mixtureFlags = [("--prior-pi", pi), ("--prior-sigma1", sigma1), ("--prior-sigma2", sigma2)].filter { $0.1 != nil }.map(\.0)
+        if prior != .scaleMixture, let flag = mixtureFlags.first {
+            throw ValidationError("\(flag) sets the scale-mixture prior; add --prior scale-mixture.")
+        }
+        if prior == .scaleMixture, priorSigma != nil {
+            throw ValidationError("--prior-sigma sets the Normal prior; the scale mixture takes --prior-sigma1 and --prior-sigma2.")
+        }
+        if let pi, !(pi.isFinite && pi > 0 && pi < 1) {
+            throw ValidationError("--prior-pi must be strictly between 0 and 1, got \(pi) (π = 1 is the Normal prior: use --prior normal --prior-sigma S).")
+        }
+        let positive = Float.leastNonzeroMagnitude...Float.greatestFiniteMagnitude
+        try requireRange(sigma1, positive, option: "--prior-sigma1")
+        try requireRange(sigma2, positive, option: "--prior-sigma2")
+    }
+
+    /// Sets the configuration's prior: the scale mixture with the given or default settings, or the Normal
+    /// prior (of `priorSigma`) for `--prior normal`.
+    func apply(to configuration: inout TrainingConfiguration) {
+        switch prior {
+        case .scaleMixture?:
+            configuration.prior = .scaleMixture(pi: pi ?? Self.defaults.pi, sigma1: sigma1 ?? Self.defaults.sigma1,
+                                                sigma2: sigma2 ?? Self.defaults.sigma2)
+        case .normal?:
+            configuration.prior = nil
+        case nil:
+            break
+        }
+    }
+}

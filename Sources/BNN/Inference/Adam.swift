@@ -12,6 +12,10 @@ import Foundation
 /// of the new ρ is written for the next forward pass, instead of four passes over the same arrays. The
 /// arithmetic is the unfused sequence's (`completeRhoGradient`, `accumulateKLGradient`, this update),
 /// term for term.
+///
+/// A block whose prior has no closed-form KL (the scale mixture) takes its KL gradient from the block
+/// instead (`MeanFieldNormal.accumulateKLGradient`, the one-draw Monte Carlo estimate) before the fused
+/// pass, which then adds no KL term.
 public final class Adam: Optimizer {
     public var learningRate: Float
     public let beta1: Float
@@ -102,6 +106,12 @@ public final class Adam: Optimizer {
     private func update(block index: Int, klScale: Float, _ constants: StepConstants) {
         let block = blocks[index], moments = blockMoments[index]
         let refreshed = block.refreshedByStep
+        var klScale = klScale
+        if !block.prior.hasClosedFormKL {
+            block.completeRhoGradient()
+            block.accumulateKLGradient(scale: klScale)
+            klScale = 0
+        }
         var arguments = bnn_fused_adam_arguments()
         arguments.mu = block.mu.value.pointer
         arguments.rho = block.rho.value.pointer
@@ -116,6 +126,9 @@ public final class Adam: Optimizer {
         case .noise:
             arguments.rho_source = UnsafePointer(block.noise.pointer)
             arguments.rho_gradient_form = Int32(BNN_RHO_GRADIENT_FROM_NOISE)
+        case .sigma:
+            arguments.rho_source = UnsafePointer(block.rho.gradient.pointer)
+            arguments.rho_gradient_form = Int32(BNN_RHO_GRADIENT_OF_SIGMA)
         }
         arguments.mu_m = moments.muFirst.pointer
         arguments.mu_v = moments.muSecond.pointer
@@ -127,7 +140,9 @@ public final class Adam: Optimizer {
         // The forward pass usually left σ² or σ of this ρ in place; the kernel then reuses it.
         arguments.stored_sigma_is_current = block.current.contains(refreshed) ? 1 : 0
         arguments.kl_scale = klScale
-        arguments.inverse_prior_variance = 1 / (block.priorSigma * block.priorSigma)
+        if case .normal(let priorSigma) = block.prior {
+            arguments.inverse_prior_variance = 1 / (priorSigma * priorSigma)
+        }
         arguments.beta1 = beta1
         arguments.beta2 = beta2
         arguments.step_size = constants.stepSize

@@ -56,7 +56,8 @@ public struct TrainingProgress: Sendable {
 }
 
 /// Fits a Bayesian network's posterior by stochastic variational inference: minibatches, the ELBO with a
-/// closed-form KL, reparameterised gradients, and Adam. Each step is forward → loss → backward →
+/// closed-form KL (or, for a scale-mixture prior, its one-draw Monte Carlo estimate, whose draws the trainer
+/// makes before each step: `MeanFieldNormal.drawKLNoise`), reparameterised gradients, and Adam. Each step is forward → loss → backward →
 /// `Optimizer.step`, the optimiser adding the KL term's gradient to the posterior blocks.
 ///
 /// The loss per step is `−(1/B) Σ_b log p(y_b | x_b, w) + κ · KL(q ‖ p)` with `κ = klWeight / N`
@@ -100,6 +101,7 @@ public final class Trainer {
         var logitsGradient = Tensor(shape: [batchSize + outliers, classes])
         let started = Date()
         var examplesSeen = 0
+        let sampledKLBlocks = network.posteriorBlocks.filter { !$0.prior.hasClosedFormKL }
 
         for epoch in 0..<configuration.epochs {
             let epochStart = Date()
@@ -130,6 +132,7 @@ public final class Trainer {
                         gradient: logitsGradient.pointer + size * classes) / Double(outliers)
                 }
                 network.backward(logitsGradient)
+                for block in sampledKLBlocks { block.drawKLNoise(generator: &generator) }
                 optimizer.step(klScale: klScale)
 
                 dataSum += loss

@@ -87,7 +87,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var methodDescription: String {
         func describe(_ method: TrainingMethod) -> String {
             switch method {
-            case .bayes: return "\(estimator.rawValue) estimator"
+            case .bayes: return "\(estimator.rawValue) estimator" + (prior.map { ", prior \($0.summary)" } ?? "")
             case .mcDropout: return "mc-dropout p = \(effectiveDropoutRate)"
             case .deterministic, .ensemble: return method.rawValue
             }
@@ -137,6 +137,12 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// Member k's seed: a 64-bit mix of the ensemble's seed and k, so that members start from independent
     /// initialisations and minibatch orders.
     public static func memberSeed(_ seed: UInt64, member: Int) -> UInt64 { SampleKeys.mix(seed, UInt64(member)) }
+    /// A prior other than N(0, `priorSigma`²) on every weight and bias: `Prior.scaleMixture` (Blundell et al.
+    /// 2015). Nil (also in model files written before it existed) means the Normal prior of `priorSigma`.
+    public var prior: Prior? = nil
+
+    /// The prior of every Bayesian layer: `prior`, else N(0, `priorSigma`²).
+    public var layerPrior: Prior { prior ?? .normal(sigma: priorSigma) }
 
     /// Synthetic non-digits per minibatch under outlier exposure (none when it is off).
     public var outliersPerBatch: Int {
@@ -245,6 +251,7 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
         } else if let members {
             return "members is \(members); only an ensemble has members"
         }
+        if let problem = prior?.invalidSetting { return "prior: \(problem)" }
         return nil
     }
 

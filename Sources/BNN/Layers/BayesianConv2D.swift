@@ -5,8 +5,8 @@ import Foundation
 /// Concretely, for input `x` of shape `[batch, channels, height, width]` (a `[batch, channels·height·width]`
 /// buffer, such as a batch of flattened MNIST images, is read the same way), the output
 /// `[batch, filters, outputHeight, outputWidth]` is `conv(x, W) + b` (see `Conv2D`) with
-/// `W[f, c, i, j] ~ N(μ, σ²)`, `b[f] ~ N(μ_b, σ_b²)` and `σ = softplus(ρ)`. The prior is `N(0, s²)` on
-/// every filter weight and bias; each posterior is a `MeanFieldNormal` block.
+/// `W[f, c, i, j] ~ N(μ, σ²)`, `b[f] ~ N(μ_b, σ_b²)` and `σ = softplus(ρ)`. The prior (`Prior`: `N(0, s²)`
+/// or a scale mixture) is the same on every filter weight and bias; each posterior is a `MeanFieldNormal` block.
 ///
 /// Estimators, as for `BayesianDense`:
 /// - `local`: local reparameterisation on the convolution outputs (Kingma, Salimans & Welling 2015):
@@ -14,22 +14,27 @@ import Foundation
 ///   is the exact marginal of each unit under the weight posterior; it ignores the correlation between
 ///   the units that share a filter (the same approximation the paper makes for convolutions).
 /// - `weights`: one filter sample `W = μ + σ ⊙ ε` per minibatch, shared by every example.
+/// - `flipout` (Wen et al. 2018, §3.2 for convolutions): one perturbation ΔW = σ ⊙ ε, Δb = σ_b ⊙ ε_b per
+///   minibatch, and random signs per example and channel, s `[batch, channels]` on the input and
+///   r `[batch, filters]` on the output (each constant over the image):
+///   `y = conv(x, μ) + μ_b + r ⊙ (conv(x ⊙ s, ΔW) + Δb)`. Exact filter samples, nearly independent
+///   between examples (`Flipout`).
 ///
-/// Computed with im2col + GEMM on blocks of examples (`Im2Col`); `local` needs two GEMMs forward (means
-/// and variances) and four backward.
+/// Computed with im2col + GEMM on blocks of examples (`Im2Col`); `local` and `flipout` need two GEMMs
+/// forward and four backward.
 public final class BayesianConv2D: MomentLayer {
     public let kind = "bayesian_conv2d"
     public let geometry: ConvolutionGeometry
     public let filters: Int
     public var estimator: GradientEstimator
-    /// The prior's standard deviation `s` (the blocks hold it).
-    public var priorSigma: Float { weight.priorSigma }
+    /// The prior on every filter weight and bias (the blocks hold it).
+    public var prior: Prior { weight.prior }
     /// The posterior over the filters `[filters, channels, k, k]`.
     public let weight: MeanFieldNormal
     /// The posterior over the biases `[filters]`.
     public let bias: MeanFieldNormal
 
-    // Weight sampling (`weights` estimator and `.sampleWeights`).
+    // Weight sampling (`weights` estimator and `.sampleWeights`), or the perturbation σ ⊙ ε (`flipout`).
     private let sampledWeight: Tensor
     private let sampledBias: Tensor
 
@@ -45,20 +50,32 @@ public final class BayesianConv2D: MomentLayer {
     private var gradientColumns = Workspace()
     private var product = Workspace()
     private var varianceProduct = Workspace()
+    // Flipout: the signs s `[batch, channels]` and r `[batch, filters]`, x ⊙ s, and ∂L/∂(x ⊙ s).
+    private var inputSigns = Workspace()
+    private var outputSigns = Workspace()
+    private var flippedInput = Workspace()
+    private var flippedInputGradient = Workspace()
 
     /// - Parameters: the per-example input `[channels, height, width]`, the number of filters, the square
     ///   kernel size `k`, stride, zero padding on every side, the gradient estimator and the prior's `s`.
-    public init(channels: Int, height: Int, width: Int, filters: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                estimator: GradientEstimator = .local, priorSigma: Float = 1) {
-        precondition(filters > 0, "BayesianConv2D needs a positive number of filters, got \(filters)")
+    public convenience init(channels: Int, height: Int, width: Int, filters: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                            estimator: GradientEstimator = .local, priorSigma: Float = 1) {
         precondition(priorSigma > 0, "BayesianConv2D needs a positive prior σ, got \(priorSigma)")
+        self.init(channels: channels, height: height, width: width, filters: filters, kernelSize: kernelSize, stride: stride,
+                  padding: padding, estimator: estimator, prior: .normal(sigma: priorSigma))
+    }
+
+    /// The same with any `prior` on the filter weights and biases.
+    public init(channels: Int, height: Int, width: Int, filters: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                estimator: GradientEstimator = .local, prior: Prior) {
+        precondition(filters > 0, "BayesianConv2D needs a positive number of filters, got \(filters)")
         geometry = ConvolutionGeometry(channels: channels, height: height, width: width, kernelSize: kernelSize,
                                        stride: stride, padding: padding)
         self.filters = filters
         self.estimator = estimator
         let shape = [filters, channels, kernelSize, kernelSize]
-        weight = MeanFieldNormal(name: "weight", shape: shape, fanIn: geometry.patchSize, priorSigma: priorSigma)
-        bias = MeanFieldNormal(name: "bias", shape: [filters], fanIn: 0, priorSigma: priorSigma)
+        weight = MeanFieldNormal(name: "weight", shape: shape, fanIn: geometry.patchSize, prior: prior)
+        bias = MeanFieldNormal(name: "bias", shape: [filters], fanIn: 0, prior: prior)
         sampledWeight = Tensor(shape: shape)
         sampledBias = Tensor(shape: [filters])
     }
@@ -70,9 +87,9 @@ public final class BayesianConv2D: MomentLayer {
     public var samplesWeightsInPrediction: Bool { true }
 
     public var configuration: LayerConfiguration {
-        LayerConfiguration(kind: kind, estimator: estimator.rawValue, priorSigma: priorSigma, channels: geometry.channels,
+        LayerConfiguration(kind: kind, estimator: estimator.rawValue, channels: geometry.channels,
                            filters: filters, kernelSize: geometry.kernelSize, stride: geometry.stride,
-                           padding: geometry.padding, height: geometry.height, width: geometry.width)
+                           padding: geometry.padding, height: geometry.height, width: geometry.width, prior: prior)
     }
 
     public func outputShape(for inputShape: [Int]) -> [Int] {
@@ -99,6 +116,10 @@ public final class BayesianConv2D: MomentLayer {
             Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
             return output
         }
+        if mode == .train && estimator == .flipout {
+            flipoutForward(input, output: output, generator: &generator)
+            return output
+        }
         let filterValues: UnsafePointer<Float>, biasValues: UnsafePointer<Float>
         if mode == .mean {
             filterValues = UnsafePointer(self.weight.mu.value.pointer)
@@ -113,6 +134,40 @@ public final class BayesianConv2D: MomentLayer {
         Im2Col.convolve(input.pointer, batch: batch, geometry: geometry, weight: filterValues, bias: biasValues, filters: filters,
                         columns: columnBuffer, product: productBuffer, output: output.pointer, path: mode.matrixMultiplyPath)
         return output
+    }
+
+    /// `y = conv(x, μ) + μ_b + r ⊙ (conv(x ⊙ s, ΔW) + Δb)`, keeping ε (in the blocks), s, r and x ⊙ s for backward.
+    private func flipoutForward(_ input: Tensor, output: Tensor, generator: inout RandomGenerator) {
+        let batch = input.rows, channels = geometry.channels, plane = geometry.height * geometry.width
+        weight.samplePerturbation(into: sampledWeight, generator: &generator)
+        bias.samplePerturbation(into: sampledBias, generator: &generator)
+        let s = inputSigns.matrix(rows: batch, columns: channels), r = outputSigns.matrix(rows: batch, columns: filters)
+        Flipout.fillSigns(s.pointer, count: s.count, generator: &generator)
+        Flipout.fillSigns(r.pointer, count: r.count, generator: &generator)
+        let flipped = flippedInput.matrix(rows: batch, columns: geometry.inputSize)
+        flipChannels(input.pointer, signs: s.pointer, planes: batch * channels, plane: plane, into: flipped.pointer)
+        let (columnBuffer, productBuffer) = scratch(batch: batch)
+        Im2Col.convolve(input.pointer, batch: batch, geometry: geometry, weight: weight.mu.value.pointer, bias: bias.mu.value.pointer,
+                        filters: filters, columns: columnBuffer, product: productBuffer, output: output.pointer)
+        let perturbed = meanBuffer.tensor(shape: output.shape)
+        Im2Col.convolve(flipped.pointer, batch: batch, geometry: geometry, weight: sampledWeight.pointer, bias: sampledBias.pointer,
+                        filters: filters, columns: columnBuffer, product: productBuffer, output: perturbed.pointer)
+        // y += r ⊙ perturbed, r constant over each output plane.
+        let positions = geometry.positions, y = output.pointer, p = perturbed.pointer
+        for index in 0..<batch * filters {
+            let sign = r.pointer[index], base = index * positions
+            for i in 0..<positions { y[base + i] += sign * p[base + i] }
+        }
+    }
+
+    /// `destination[k, :] = signs[k] · source[k, :]` for `planes` planes of `plane` values (one sign per
+    /// example and channel).
+    private func flipChannels(_ source: UnsafePointer<Float>, signs: UnsafePointer<Float>, planes: Int, plane: Int,
+                              into destination: UnsafeMutablePointer<Float>) {
+        for k in 0..<planes {
+            let sign = signs[k], from = source + k * plane, to = destination + k * plane
+            for i in 0..<plane { to[i] = sign * from[i] }
+        }
     }
 
     /// Mean `conv(x, μ) + μ_b` and standard deviation `sqrt(conv(x², σ²) + σ_b²)` of every output unit
@@ -172,8 +227,50 @@ public final class BayesianConv2D: MomentLayer {
         case .local:
             localBackward(input, outputGradient, columns: columnBuffer, gradientColumns: gradientColumnBuffer,
                           product: productBuffer, inputGradient: gx)
+        case .flipout:
+            flipoutBackward(input, outputGradient, columns: columnBuffer, gradientColumns: gradientColumnBuffer,
+                            product: productBuffer, inputGradient: gx)
         }
         return gx
+    }
+
+    /// The backward pass of `flipoutForward`, with g_p = g ⊙ r: `∂L/∂μ`, `∂L/∂μ_b` and g·μ's part of ∂L/∂x
+    /// from the convolution of x with μ; `∂L/∂ΔW`, `∂L/∂Δb` and ∂L/∂(x ⊙ s) from that of x ⊙ s with ΔW;
+    /// then `∂L/∂σ = ∂L/∂ΔW ⊙ ε` (ρ's gradient in the `.sigma` form) and `∂L/∂x += s ⊙ ∂L/∂(x ⊙ s)`.
+    private func flipoutBackward(_ input: Tensor, _ outputGradient: Tensor, columns: Tensor, gradientColumns: Tensor,
+                                 product: Tensor, inputGradient gx: Tensor?) {
+        let batch = input.rows, channels = geometry.channels, plane = geometry.height * geometry.width
+        let positions = geometry.positions
+        let s = inputSigns.matrix(rows: batch, columns: channels), r = outputSigns.matrix(rows: batch, columns: filters)
+        let flipped = flippedInput.matrix(rows: batch, columns: geometry.inputSize)
+        let gp = meanBuffer.tensor(shape: outputGradient.shape)
+        let g = outputGradient.pointer
+        for index in 0..<batch * filters {
+            let sign = r.pointer[index], base = index * positions
+            for i in 0..<positions { gp.pointer[base + i] = sign * g[base + i] }
+        }
+        Im2Col.convolveBackward(input.pointer, outputGradient: g, batch: batch, geometry: geometry,
+                                weight: weight.mu.value.pointer, filters: filters, columns: columns,
+                                gradientColumns: gradientColumns, product: product,
+                                weightGradient: weight.mu.gradient.pointer, biasGradient: bias.mu.gradient.pointer,
+                                inputGradient: gx?.pointer)
+        let flippedGradient = gx.map { _ in flippedInputGradient.matrix(rows: batch, columns: geometry.inputSize) }
+        Im2Col.convolveBackward(flipped.pointer, outputGradient: gp.pointer, batch: batch, geometry: geometry,
+                                weight: sampledWeight.pointer, filters: filters, columns: columns,
+                                gradientColumns: gradientColumns, product: product,
+                                weightGradient: weight.rho.gradient.pointer, biasGradient: bias.rho.gradient.pointer,
+                                inputGradient: flippedGradient?.pointer)
+        Flipout.scale(weight.rho.gradient.pointer, by: weight.noise.pointer, count: weight.count)
+        Flipout.scale(bias.rho.gradient.pointer, by: bias.noise.pointer, count: bias.count)
+        weight.rhoGradient = .sigma
+        bias.rhoGradient = .sigma
+        if let gx, let flippedGradient {
+            let d = gx.pointer, f = flippedGradient.pointer
+            for k in 0..<batch * channels {
+                let sign = s.pointer[k], base = k * plane
+                for i in 0..<plane { d[base + i] += sign * f[base + i] }
+            }
+        }
     }
 
     /// The backward pass of `y = m + s·ε`, `m = conv(x, μ) + μ_b`, `s² = v = conv(x², σ²) + σ_b²`:

@@ -9,7 +9,7 @@ extension NetworkBuilder {
     ///
     /// Any `[channels, height, width]` of at least 8×8 works: each pooling halves the sides (rounding down).
     /// The first layer reads the trainer's flat image rows as `[batch, channels, height, width]` (same
-    /// memory). `hidden`, `estimator` and `priorSigma` come from `configuration`; for the `deterministic` and
+    /// memory). `hidden`, `estimator` and the prior (`layerPrior`) come from `configuration`; for the `deterministic` and
     /// `mc-dropout` methods the weight layers are `Conv2D` and `Dense`, and `mc-dropout` puts a `Dropout`
     /// after every hidden ReLU (before the pooling).
     ///
@@ -40,7 +40,7 @@ extension NetworkBuilder {
     static func convolutionLayer(channels: Int, height: Int, width: Int, filters: Int, _ configuration: TrainingConfiguration) -> Layer {
         configuration.trainingMethod == .bayes
             ? BayesianConv2D(channels: channels, height: height, width: width, filters: filters, kernelSize: 5, padding: 2,
-                             estimator: configuration.estimator, priorSigma: configuration.priorSigma)
+                             estimator: configuration.estimator, prior: configuration.layerPrior)
             : Conv2D(channels: channels, height: height, width: width, filters: filters, kernelSize: 5, padding: 2)
     }
 
@@ -83,10 +83,8 @@ extension NetworkBuilder {
             guard let estimator = GradientEstimator(rawValue: configuration.estimator ?? "local") else {
                 throw UnknownLayer(description: "bayesian_conv2d layer has an unknown estimator '\(configuration.estimator ?? "")'")
             }
-            let prior = configuration.priorSigma ?? 1
-            guard prior > 0, prior.isFinite else { throw UnknownLayer(description: "bayesian_conv2d layer has prior σ \(prior)") }
             return BayesianConv2D(channels: channels, height: height, width: width, filters: filters, kernelSize: kernelSize,
-                                  stride: stride, padding: padding, estimator: estimator, priorSigma: prior)
+                                  stride: stride, padding: padding, estimator: estimator, prior: try configuration.layerPrior())
         default:
             throw UnknownLayer(description: "unknown layer kind '\(kind)'")
         }

@@ -11,17 +11,23 @@ public enum NetworkBuilder {
     /// The tutorial's network: `inputs → hidden (ReLU) → classes`, both layers Bayesian.
     public static func mlp(inputs: Int, hidden: Int = 1024, classes: Int,
                            estimator: GradientEstimator = .local, priorSigma: Float = 1) -> Sequential {
+        mlp(inputs: inputs, hidden: hidden, classes: classes, estimator: estimator, prior: .normal(sigma: priorSigma))
+    }
+
+    /// The tutorial's network with `prior` on every weight and bias.
+    public static func mlp(inputs: Int, hidden: Int = 1024, classes: Int, estimator: GradientEstimator = .local,
+                           prior: Prior) -> Sequential {
         Sequential(inputShape: [inputs], layers: [
-            BayesianDense(inputs: inputs, outputs: hidden, estimator: estimator, priorSigma: priorSigma),
+            BayesianDense(inputs: inputs, outputs: hidden, estimator: estimator, prior: prior),
             ReLU(),
-            BayesianDense(inputs: hidden, outputs: classes, estimator: estimator, priorSigma: priorSigma),
+            BayesianDense(inputs: hidden, outputs: classes, estimator: estimator, prior: prior),
         ])
     }
 
     /// The library's MLP for a training method: `inputs → hidden (ReLU) → classes` with Bayesian dense
-    /// layers for `bayes` (exactly `mlp(inputs:hidden:classes:estimator:priorSigma:)`), point `Dense`
+    /// layers for `bayes` (exactly `mlp(inputs:hidden:classes:estimator:prior:)`), point `Dense`
     /// layers for `deterministic`, and `Dense → ReLU → Dropout → Dense` for `mc-dropout`. `hidden`,
-    /// `estimator`, `priorSigma` and the dropout rate come from `configuration`; an ensemble's members are
+    /// `estimator`, the prior (`layerPrior`) and the dropout rate come from `configuration`; an ensemble's members are
     /// built with `configuration.memberConfiguration(_:)`.
     public static func mlp(inputs: Int, classes: Int, configuration: TrainingConfiguration) -> Sequential {
         Sequential(inputShape: [inputs], layers: [weightLayer(inputs: inputs, outputs: configuration.hidden, configuration)]
@@ -32,7 +38,7 @@ public enum NetworkBuilder {
     /// A dense layer of the configuration's method: `BayesianDense` for `bayes`, else `Dense`.
     static func weightLayer(inputs: Int, outputs: Int, _ configuration: TrainingConfiguration) -> Layer {
         configuration.trainingMethod == .bayes
-            ? BayesianDense(inputs: inputs, outputs: outputs, estimator: configuration.estimator, priorSigma: configuration.priorSigma)
+            ? BayesianDense(inputs: inputs, outputs: outputs, estimator: configuration.estimator, prior: configuration.layerPrior)
             : Dense(inputs: inputs, outputs: outputs)
     }
 
@@ -58,9 +64,7 @@ public enum NetworkBuilder {
                 throw UnknownLayer(description: "bayesian_dense layer needs positive inputs and outputs")
             }
             let estimator = GradientEstimator(rawValue: configuration.estimator ?? "local") ?? .local
-            let prior = configuration.priorSigma ?? 1
-            guard prior > 0, prior.isFinite else { throw UnknownLayer(description: "bayesian_dense layer has prior σ \(prior)") }
-            return BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, priorSigma: prior)
+            return BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, prior: try configuration.layerPrior())
         case "dense":
             guard let inputs = configuration.inputs, let outputs = configuration.outputs, inputs > 0, outputs > 0 else {
                 throw UnknownLayer(description: "dense layer needs positive inputs and outputs")

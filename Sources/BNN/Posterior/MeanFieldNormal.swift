@@ -9,14 +9,14 @@ public enum PosteriorInitialization: String, Codable, Sendable {
     case standardNormal
 }
 
-/// A mean-field Normal posterior over one tensor of parameters, with a zero-mean Normal prior:
-/// `θ ~ N(μ, σ²)` element-wise, `σ = softplus(ρ) = log(1 + e^ρ)` so that ρ is unconstrained, prior `N(0, s²)`
-/// (Blundell et al. 2015).
+/// A mean-field Normal posterior over one tensor of parameters, with a zero-mean prior:
+/// `θ ~ N(μ, σ²)` element-wise, `σ = softplus(ρ) = log(1 + e^ρ)` so that ρ is unconstrained, and the prior
+/// `N(0, s²)` or a scale mixture of two such Normals (`Prior`; Blundell et al. 2015).
 ///
 /// The block owns μ and ρ (the trained parameters, saved as `<name>.mu` and `<name>.rho`), the values
 /// derived from ρ (σ, σ² and sigmoid(ρ) = ∂σ/∂ρ, each recomputed only when read after ρ changed), its
 /// initialisation, its KL divergence to the prior and the KL's gradient, and the noise ε of its last
-/// weight sample. A Bayesian layer holds one block per parameter tensor and only does its forward and
+/// weight sample (and, for a prior without a closed-form KL, the draws of the KL's Monte Carlo estimate). A Bayesian layer holds one block per parameter tensor and only does its forward and
 /// backward passes with them; optimisers (`Adam`) update the blocks directly.
 ///
 /// **Gradients.** A layer's `backward` writes ∂L/∂μ of the data term into `mu.gradient`, and the data term's
@@ -34,6 +34,8 @@ public final class MeanFieldNormal: @unchecked Sendable {
         /// Nothing: the parameters were sampled as θ = μ + σ ⊙ ε (`sample`), so ∂L/∂θ = ∂L/∂μ and
         /// ∂L/∂ρ = ∂L/∂μ · ε · sigmoid(ρ) follow from `mu.gradient` and `noise`.
         case noise
+        /// ∂L/∂σ (flipout, where the perturbation σ ⊙ ε is used apart from μ): ∂L/∂ρ = ∂L/∂σ · sigmoid(ρ).
+        case sigma
     }
 
     /// The block's name within its layer, e.g. `weight`.
@@ -42,8 +44,14 @@ public final class MeanFieldNormal: @unchecked Sendable {
     public let mu: Parameter
     /// The unconstrained scales, σ = softplus(ρ).
     public let rho: Parameter
-    /// The prior's standard deviation `s`.
-    public let priorSigma: Float
+    /// The prior over every parameter of the block.
+    public let prior: Prior
+    /// The prior's standard deviation (`Prior.standardDeviation`).
+    public var priorSigma: Float { prior.standardDeviation }
+    /// The Monte Carlo KL of a scale-mixture prior; nil for the Normal prior (closed form).
+    let scaleMixture: ScaleMixtureKL?
+    /// ε of the KL estimate's draw w = μ + σ ⊙ ε (`drawKLNoise`), for a prior without a closed-form KL.
+    private let klNoise: Tensor?
     /// The number of inputs each parameter's unit sums over, for He initialisation; 0 for biases (μ = 0).
     public let fanIn: Int
     /// ε of the last `sample` call.
@@ -66,10 +74,18 @@ public final class MeanFieldNormal: @unchecked Sendable {
     private(set) var current: Derived = []
 
     /// A block of `shape` parameters named `name` (`<name>.mu`, `<name>.rho`), with prior N(0, `priorSigma`²).
-    public init(name: String, shape: [Int], fanIn: Int, priorSigma: Float = 1) {
+    public convenience init(name: String, shape: [Int], fanIn: Int, priorSigma: Float = 1) {
         precondition(priorSigma > 0 && priorSigma.isFinite, "MeanFieldNormal needs a positive prior σ, got \(priorSigma)")
+        self.init(name: name, shape: shape, fanIn: fanIn, prior: .normal(sigma: priorSigma))
+    }
+
+    /// A block of `shape` parameters named `name` (`<name>.mu`, `<name>.rho`), with `prior` on each.
+    public init(name: String, shape: [Int], fanIn: Int, prior: Prior) {
+        precondition(prior.invalidSetting == nil, "MeanFieldNormal: \(prior.invalidSetting ?? "")")
         self.name = name
-        self.priorSigma = priorSigma
+        self.prior = prior
+        scaleMixture = ScaleMixtureKL(prior)
+        klNoise = prior.hasClosedFormKL ? nil : Tensor(shape: shape)
         self.fanIn = fanIn
         mu = Parameter(name: "\(name).mu", value: Tensor(shape: shape))
         rho = Parameter(name: "\(name).rho", value: Tensor(shape: shape))
@@ -143,6 +159,21 @@ public final class MeanFieldNormal: @unchecked Sendable {
         }
     }
 
+    /// Draws ΔW = σ ⊙ ε into `perturbation` (shaped like μ), keeping ε in `noise`: the weight sample less
+    /// its mean, for flipout (same stream as `sample`).
+    public func samplePerturbation(into perturbation: Tensor, generator: inout RandomGenerator) {
+        precondition(perturbation.count == count, "\(name): sample into \(perturbation.count) values, the block has \(count)")
+        refresh(.sigma)
+        let key = generator.next()
+        let count = count
+        let sigma = SendablePointer(sigmaValues.pointer)
+        let noise = SendablePointer(noise.pointer), output = SendablePointer(perturbation.pointer)
+        Parallel.forChunks(of: (count + 63) / 64, minimumChunk: 1 << 10) { groups in
+            let first = groups.lowerBound * 64, last = min(count, groups.upperBound * 64)
+            bnn_fused_sample_weights(nil, sigma.pointer, noise.pointer, output.pointer, first, last - first, key)
+        }
+    }
+
     /// Turns the data gradient in `rho.gradient` into ∂L/∂ρ (see `RhoGradient`), for callers other than
     /// `Adam`'s fused step.
     public func completeRhoGradient() {
@@ -156,19 +187,46 @@ public final class MeanFieldNormal: @unchecked Sendable {
         case .noise:
             let gm = mu.gradient.pointer, e = noise.pointer, d = sigmoid.pointer
             for i in 0..<n { gradient[i] = gm[i] * e[i] * d[i] }
+        case .sigma:
+            let d = sigmoid.pointer
+            for i in 0..<n { gradient[i] *= d[i] }
         }
         rhoGradient = .rho
     }
 
-    /// KL(q ‖ p) summed over the block, in nats (`GaussianKL`).
+    /// KL(q ‖ p) summed over the block, in nats: exact for the Normal prior (`GaussianKL`), a Monte Carlo
+    /// estimate from a fixed seed for the scale mixture (`ScaleMixtureKL.divergence`, the same value for the
+    /// same posterior).
     public func klDivergence() -> Double {
-        GaussianKL.divergence(mu: mu.value, sigma: sigma, priorSigma: priorSigma)
+        if let scaleMixture { return scaleMixture.divergence(mu: mu.value, sigma: sigma) }
+        guard case .normal(let priorSigma) = prior else { preconditionFailure("a prior without a closed-form KL has no ScaleMixtureKL") }
+        return GaussianKL.divergence(mu: mu.value, sigma: sigma, priorSigma: priorSigma)
+    }
+
+    /// Draws the ε of the next KL gradient's one-sample Monte Carlo estimate, for a prior without a
+    /// closed-form KL (nothing otherwise, so that the generator's stream is untouched). Independent of the
+    /// data term's noise, so that the two estimates are independent and each unbiased; the trainer calls
+    /// it once per step.
+    public func drawKLNoise(generator: inout RandomGenerator) {
+        if let klNoise { generator.fillNormal(klNoise) }
     }
 
     /// Adds `scale · ∂KL/∂θ` to the gradients of μ and ρ; `rho.gradient` must hold ∂L/∂ρ (`completeRhoGradient`).
+    /// For the scale mixture, the gradient of the one-draw estimate with the draws of the last `drawKLNoise`.
     public func accumulateKLGradient(scale: Float) {
         precondition(rhoGradient == .rho, "\(name): complete the ρ gradient before adding the KL gradient")
-        GaussianKL.accumulateGradient(mu: mu, rho: rho, sigma: sigma, sigmoid: sigmoid, priorSigma: priorSigma, scale: scale)
+        if let scaleMixture, let klNoise {
+            scaleMixture.accumulateGradient(mu: mu, rho: rho, sigma: sigma, sigmoid: sigmoid, noise: klNoise, scale: scale)
+        } else if case .normal(let priorSigma) = prior {
+            GaussianKL.accumulateGradient(mu: mu, rho: rho, sigma: sigma, sigmoid: sigmoid, priorSigma: priorSigma, scale: scale)
+        }
+    }
+
+    /// The one-draw KL estimate with the draws of the last `drawKLNoise` (scale mixture only; for tests
+    /// of its gradient).
+    func klEstimateWithDrawnNoise() -> Double? {
+        guard let scaleMixture, let klNoise else { return nil }
+        return scaleMixture.estimate(mu: mu.value, sigma: sigma, noise: klNoise)
     }
 
     /// What the fused optimiser step refreshes from the new ρ: σ², which the local-reparameterisation

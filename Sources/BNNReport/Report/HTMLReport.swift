@@ -43,7 +43,7 @@ public enum HTMLReport {
         page.element("h1", text: title)
         var facts = [
             "\(training.architecture.rawValue.uppercased())\(training.architecture == .mlp ? " \(inputs) → \(training.hidden) → \(model.network.classes)" : ""), recipe “\(training.recipe)”, \(model.history.count) epochs trained, "
-                + (training.trainingMethod == .bayes ? "estimator \(training.estimator.rawValue), prior σ \(training.priorSigma), KL weight \(training.klWeight)"
+                + (training.trainingMethod == .bayes ? "estimator \(training.estimator.rawValue), \(training.prior.map { "prior \($0.summary)" } ?? "prior σ \(training.priorSigma)"), KL weight \(training.klWeight)"
                                                      : "method \(training.methodDescription)"),
             "Decision rule \(result.rule) (score \(result.score), threshold \(format(result.threshold, digits: 4))), \(result.samples) posterior samples per \(words.unit), seed \(content.seed); evaluation took \(formatDuration(result.seconds))",
         ]

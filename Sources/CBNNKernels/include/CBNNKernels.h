@@ -59,6 +59,8 @@ enum {
     BNN_RHO_GRADIENT_OF_VARIANCE = 1,
     /* rho_source is the weight noise ε of W = μ + σ⊙ε: ∂L/∂ρ = ∂L/∂μ · ε · sigmoid(ρ). */
     BNN_RHO_GRADIENT_FROM_NOISE = 2,
+    /* rho_source is ∂L/∂σ (flipout): ∂L/∂ρ = ∂L/∂σ · sigmoid(ρ). */
+    BNN_RHO_GRADIENT_OF_SIGMA = 3,
 };
 
 /*
@@ -101,7 +103,8 @@ void bnn_fused_local_output(const float *mean, float *deviation, const float *bi
 /*
  * One weight sample of a mean-field posterior: noise[i] = z_key(i) (the bnn_normal_fill stream) and
  * weight[i] = mu[i] + sigma[i]·noise[i], for i in [start, start + count). Disjoint ranges may run on
- * different threads; the result does not depend on the split.
+ * different threads; the result does not depend on the split. With mu NULL, weight[i] = sigma[i]·noise[i]
+ * (the perturbation alone, for flipout).
  */
 void bnn_fused_sample_weights(const float *mu, const float *sigma, float *noise, float *weight, long start, long count,
                               uint64_t key);

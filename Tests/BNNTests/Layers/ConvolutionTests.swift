@@ -77,7 +77,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [GradientEstimator.local, .weights], [0, 1, 2, 3])
+    @Test(arguments: [GradientEstimator.local, .weights, .flipout], [0, 1, 2, 3])
     func bayesianConvolutionGradient(estimator: GradientEstimator, case index: Int) {
         let s = Self.geometries[index]
         let layer = BayesianConv2D(channels: s.channels, height: s.height, width: s.width, filters: s.filters, kernelSize: s.kernel,

@@ -4,7 +4,7 @@ import Testing
 
 /// Every backward pass against finite differences (the loss sees the same noise in every evaluation).
 @Suite struct LayerGradientTests {
-    @Test(arguments: [GradientEstimator.local, .weights])
+    @Test(arguments: [GradientEstimator.local, .weights, .flipout])
     func bayesianDense(estimator: GradientEstimator) {
         let layer = BayesianDense(inputs: 7, outputs: 5, estimator: estimator, priorSigma: 1)
         var generator = RandomGenerator(seed: 1)

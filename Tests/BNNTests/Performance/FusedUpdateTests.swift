@@ -19,8 +19,8 @@ extension PerformanceTests {
             return error / max(scale, 1e-30)
         }
 
-        func makeLayer(_ estimator: GradientEstimator, inputs: Int, outputs: Int) -> BayesianDense {
-            let layer = BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, priorSigma: 0.7)
+        func makeLayer(_ estimator: GradientEstimator, inputs: Int, outputs: Int, prior: Prior = .normal(sigma: 0.7)) -> BayesianDense {
+            let layer = BayesianDense(inputs: inputs, outputs: outputs, estimator: estimator, prior: prior)
             var generator = RandomGenerator(seed: 11)
             layer.initialize(.he, initialSigma: 0.1, generator: &generator)
             // Spread ρ over both tails of softplus and sigmoid.
@@ -31,11 +31,16 @@ extension PerformanceTests {
             return layer
         }
 
-        @Test(arguments: [GradientEstimator.local, .weights])
-        func fusedStepMatchesUnfusedSequence(estimator: GradientEstimator) {
+        /// Every estimator with the Normal prior, and the scale mixture (whose KL gradient `Adam` takes from the
+        /// block before the fused pass) with each estimator's form of ρ's data gradient.
+        @Test(arguments: [(GradientEstimator.local, Prior.normal(sigma: 0.7)), (.weights, .normal(sigma: 0.7)),
+                          (.flipout, .normal(sigma: 0.7)), (.local, .scaleMixture(pi: 0.3, sigma1: 0.8, sigma2: 0.05)),
+                          (.weights, .scaleMixture(pi: 0.3, sigma1: 0.8, sigma2: 0.05)),
+                          (.flipout, .scaleMixture(pi: 0.3, sigma1: 0.8, sigma2: 0.05))])
+        func fusedStepMatchesUnfusedSequence(estimator: GradientEstimator, prior: Prior) {
             let inputs = 37, outputs = 21, batch = 6, steps = 4
-            let reference = makeLayer(estimator, inputs: inputs, outputs: outputs)
-            let fused = makeLayer(estimator, inputs: inputs, outputs: outputs)
+            let reference = makeLayer(estimator, inputs: inputs, outputs: outputs, prior: prior)
+            let fused = makeLayer(estimator, inputs: inputs, outputs: outputs, prior: prior)
             let referenceOptimizer = Adam(parameters: reference.parameters, learningRate: 0.01)
             let fusedOptimizer = Adam(parameters: [], blocks: fused.posteriorBlocks, learningRate: 0.01)
             var referenceGenerator = RandomGenerator(seed: 5), fusedGenerator = RandomGenerator(seed: 5)
@@ -48,6 +53,8 @@ extension PerformanceTests {
                 #expect(relativeError(fusedOutput, referenceOutput) < 1e-6, "forward, step \(step)")
                 _ = reference.backward(outputGradient, needsInputGradient: true)
                 _ = fused.backward(outputGradient, needsInputGradient: true)
+                for block in reference.posteriorBlocks { block.drawKLNoise(generator: &referenceGenerator) }
+                for block in fused.posteriorBlocks { block.drawKLNoise(generator: &fusedGenerator) }
 
                 for block in reference.posteriorBlocks {
                     block.completeRhoGradient()
@@ -91,14 +98,25 @@ extension PerformanceTests {
         /// A full epoch-like run through `Trainer` (Adam's fused step for every posterior block) against the
         /// same steps taken by hand with the unfused sequence, for the MLP and for the convolutional network
         /// (where the dense layers also pass gradients back to their input).
-        @Test(arguments: [Architecture.mlp, .cnn], [GradientEstimator.local, .weights])
+        @Test(arguments: [Architecture.mlp, .cnn], [GradientEstimator.local, .weights, .flipout])
         func trainerMatchesUnfusedTraining(architecture: Architecture, estimator: GradientEstimator) throws {
+            try trainerMatchesUnfusedTraining(architecture: architecture, estimator: estimator, prior: nil)
+        }
+
+        /// The same with the scale-mixture prior (its KL draws made by the trainer after backward).
+        @Test(arguments: [Architecture.mlp, .cnn])
+        func trainerMatchesUnfusedTrainingWithScaleMixture(architecture: Architecture) throws {
+            try trainerMatchesUnfusedTraining(architecture: architecture, estimator: .local, prior: .defaultScaleMixture)
+        }
+
+        func trainerMatchesUnfusedTraining(architecture: Architecture, estimator: GradientEstimator, prior: Prior?) throws {
             var configuration = architecture == .cnn ? TrainingConfiguration.defaultCNN : TrainingConfiguration.default
             configuration.hidden = 24
             configuration.epochs = 1
             configuration.outlierWeight = nil  // checked on its own in OutlierExposureTests
             configuration.batchSize = 16
             configuration.estimator = estimator
+            configuration.prior = prior
             let inputShape = architecture == .cnn ? [1, 8, 8] : [12]
             let features = inputShape.reduce(1, *), count = 50
             let images = randomTensor([count, features], seed: 4)

@@ -3,7 +3,8 @@
 /// One training epoch of `network`, written out step by step the way `Trainer` is documented to run it
 /// (unfused, from the generator `seed`): shuffle, minibatches of `configuration.batchSize`, the scheduled
 /// learning rate, the sampled forward pass, the mean cross-entropy gradient, backward, the KL gradient
-/// scaled by `klWeight / N`, one Adam step. Under outlier exposure each minibatch also carries
+/// scaled by `klWeight / N` (for a scale-mixture prior, with the KL draws made after backward, block by
+/// block), one Adam step. Under outlier exposure each minibatch also carries
 /// `configuration.outliersPerBatch` tile-shuffled copies of its first digits (squares `tile` pixels wide
 /// in `side × side` images) with the uniform target at weight `outlierWeight` over their count.
 /// Returns the mean over minibatches of the outliers' mean cross-entropy to the uniform distribution.
@@ -47,6 +48,7 @@ func trainOneEpochByHand(
         }
         network.backward(gradient)
         for block in network.posteriorBlocks {
+            block.drawKLNoise(generator: &generator)  // the scale mixture's KL draws (nothing for a Normal prior)
             block.completeRhoGradient()
             block.accumulateKLGradient(scale: klScale)
         }
