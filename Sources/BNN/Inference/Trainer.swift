@@ -57,8 +57,9 @@ public struct TrainingProgress: Sendable {
 
 /// Fits a Bayesian network's posterior by stochastic variational inference: minibatches, the ELBO with a
 /// closed-form KL (or, for a scale-mixture prior, its one-draw Monte Carlo estimate, whose draws the trainer
-/// makes before each step: `MeanFieldNormal.drawKLNoise`), reparameterised gradients, and Adam. Each step is forward → loss → backward →
-/// `Optimizer.step`, the optimiser adding the KL term's gradient to the posterior blocks.
+/// makes before each optimiser step: `MeanFieldNormal.drawKLNoise`), reparameterised gradients, and Adam.
+/// Each step is forward → loss → backward → `Optimizer.step`, the optimiser adding the KL term's gradient
+/// to the posterior blocks.
 ///
 /// The loss per step is `−(1/B) Σ_b log p(y_b | x_b, w) + κ · KL(q ‖ p)` with `κ = klWeight / N`
 /// (per-example ELBO, Blundell et al. 2015) or `κ = 1 / B` for the tutorial's per-batch KL.

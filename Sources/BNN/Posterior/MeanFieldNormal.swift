@@ -16,7 +16,8 @@ public enum PosteriorInitialization: String, Codable, Sendable {
 /// The block owns μ and ρ (the trained parameters, saved as `<name>.mu` and `<name>.rho`), the values
 /// derived from ρ (σ, σ² and sigmoid(ρ) = ∂σ/∂ρ, each recomputed only when read after ρ changed), its
 /// initialisation, its KL divergence to the prior and the KL's gradient, and the noise ε of its last
-/// weight sample (and, for a prior without a closed-form KL, the draws of the KL's Monte Carlo estimate). A Bayesian layer holds one block per parameter tensor and only does its forward and
+/// weight sample (and, for a prior without a closed-form KL, the draws of the KL's Monte Carlo estimate).
+/// A Bayesian layer holds one block per parameter tensor and only does its forward and
 /// backward passes with them; optimisers (`Adam`) update the blocks directly.
 ///
 /// **Gradients.** A layer's `backward` writes ∂L/∂μ of the data term into `mu.gradient`, and the data term's

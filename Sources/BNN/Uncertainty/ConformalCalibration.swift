@@ -124,25 +124,39 @@ extension ConformalCalibration {
             lac: tables[.lac]!.sortedLabelScores(acceptedIndices), aps: tables[.aps]!.sortedLabelScores(acceptedIndices),
             raps: tables[.raps]!.sortedLabelScores(outsideTuning.filter { accepted[$0] }))
 
+        // Per (score, acceptedOnly, α): the sums over the halvings of coverage and mean set size, and the
+        // halvings that could be measured. Each halving's split and each sorted calibration half are
+        // made once, whatever the number of α.
+        struct Sums { var coverage = 0.0, size = 0.0, halvings = 0 }
+        var sums: [ConformalScore: [Bool: [Sums]]] = [:]
+        for halving in 0..<comparisonHalvings {
+            let side = outsideTuning.map { SampleKeys.mix(keys[$0], UInt64(2 + halving)) & 1 == 0 }
+            let measured = zip(outsideTuning, side).filter { !$0.1 && accepted[$0.0] }.map(\.0)
+            guard !measured.isEmpty else { continue }
+            for acceptedOnly in [true, false] {
+                let calibrating = zip(outsideTuning, side).filter { $0.1 && (!acceptedOnly || accepted[$0.0]) }.map(\.0)
+                for score in ConformalScore.allCases {
+                    let table = tables[score]!, sorted = table.sortedLabelScores(calibrating)
+                    var row = sums[score]?[acceptedOnly] ?? [Sums](repeating: Sums(), count: comparedAlphas.count)
+                    for (a, alpha) in comparedAlphas.enumerated() {
+                        guard let quantile = try? ConformalQuantile.quantile(sortedScores: sorted, alpha: alpha) else { continue }
+                        let result = table.coverageAndSize(measured, quantile: quantile)
+                        row[a].coverage += result.coverage
+                        row[a].size += result.meanSetSize
+                        row[a].halvings += 1
+                    }
+                    sums[score, default: [:]][acceptedOnly] = row
+                }
+            }
+        }
         var comparison: [ConformalComparison] = []
         for score in ConformalScore.allCases {
             for acceptedOnly in [true, false] {
-                for alpha in comparedAlphas {
-                    var coverage = 0.0, size = 0.0, halvings = 0
-                    for halving in 0..<comparisonHalvings {
-                        let side = outsideTuning.map { SampleKeys.mix(keys[$0], UInt64(2 + halving)) & 1 == 0 }
-                        let calibrating = zip(outsideTuning, side).filter { $0.1 && (!acceptedOnly || accepted[$0.0]) }.map(\.0)
-                        let measured = zip(outsideTuning, side).filter { !$0.1 && accepted[$0.0] }.map(\.0)
-                        guard let quantile = try? ConformalQuantile.quantile(sortedScores: tables[score]!.sortedLabelScores(calibrating), alpha: alpha),
-                              !measured.isEmpty else { continue }
-                        let result = tables[score]!.coverageAndSize(measured, quantile: quantile)
-                        coverage += result.coverage
-                        size += result.meanSetSize
-                        halvings += 1
-                    }
-                    guard halvings > 0 else { continue }
+                for (a, alpha) in comparedAlphas.enumerated() {
+                    guard let total = sums[score]?[acceptedOnly]?[a], total.halvings > 0 else { continue }
+                    let halvings = Double(total.halvings)
                     comparison.append(ConformalComparison(score: score, acceptedOnly: acceptedOnly, alpha: alpha,
-                                                          coverage: coverage / Double(halvings), meanSetSize: size / Double(halvings)))
+                                                          coverage: total.coverage / halvings, meanSetSize: total.size / halvings))
                 }
             }
         }
