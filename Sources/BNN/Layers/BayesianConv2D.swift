@@ -260,8 +260,8 @@ public final class BayesianConv2D: MomentLayer {
                                 gradientColumns: gradientColumns, product: product,
                                 weightGradient: weight.rho.gradient.pointer, biasGradient: bias.rho.gradient.pointer,
                                 inputGradient: flippedGradient?.pointer)
-        Flipout.scale(weight.rho.gradient.pointer, by: weight.noise.pointer, count: weight.count)
-        Flipout.scale(bias.rho.gradient.pointer, by: bias.noise.pointer, count: bias.count)
+        Elementwise.scale(weight.rho.gradient.pointer, by: weight.noise.pointer, count: weight.count)
+        Elementwise.scale(bias.rho.gradient.pointer, by: bias.noise.pointer, count: bias.count)
         weight.rhoGradient = .sigma
         bias.rhoGradient = .sigma
         if let gx, let flippedGradient {

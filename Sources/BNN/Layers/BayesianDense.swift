@@ -164,7 +164,7 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
         Flipout.fillSigns(s.pointer, count: s.count, generator: &generator)
         Flipout.fillSigns(r.pointer, count: r.count, generator: &generator)
         let flipped = flippedInput.matrix(rows: batch, columns: inputs)
-        Flipout.multiply(input.pointer, s.pointer, into: flipped.pointer, count: flipped.count)
+        Elementwise.multiply(input.pointer, s.pointer, into: flipped.pointer, count: flipped.count)
         let perturbed = meanBuffer.matrix(rows: batch, columns: outputs)
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
                             b: weight.mu.value.pointer, ldb: outputs, c: output.pointer, ldc: outputs)
@@ -318,22 +318,22 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
         let s = inputSigns.matrix(rows: batch, columns: inputs), r = outputSigns.matrix(rows: batch, columns: outputs)
         let flipped = flippedInput.matrix(rows: batch, columns: inputs)
         let gp = varianceGradient.matrix(rows: batch, columns: outputs)
-        Flipout.multiply(g, r.pointer, into: gp.pointer, count: gp.count)
+        Elementwise.multiply(g, r.pointer, into: gp.pointer, count: gp.count)
         MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: input.pointer, lda: inputs,
                             b: g, ldb: outputs, c: weight.mu.gradient.pointer, ldc: outputs)
         Elementwise.sumRows(g, rows: batch, columns: outputs, into: bias.mu.gradient.pointer)
         MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: flipped.pointer, lda: inputs,
                             b: gp.pointer, ldb: outputs, c: weight.rho.gradient.pointer, ldc: outputs)
         Elementwise.sumRows(gp.pointer, rows: batch, columns: outputs, into: bias.rho.gradient.pointer)
-        Flipout.scale(weight.rho.gradient.pointer, by: weight.noise.pointer, count: weight.count)
-        Flipout.scale(bias.rho.gradient.pointer, by: bias.noise.pointer, count: bias.count)
+        Elementwise.scale(weight.rho.gradient.pointer, by: weight.noise.pointer, count: weight.count)
+        Elementwise.scale(bias.rho.gradient.pointer, by: bias.noise.pointer, count: bias.count)
         weight.rhoGradient = .sigma
         bias.rhoGradient = .sigma
         guard needsInputGradient else { return nil }
         let gx = inputGradient.tensor(shape: input.shape)
         MatrixMultiply.gemm(transposeB: true, m: batch, n: inputs, k: outputs, a: gp.pointer, lda: outputs,
                             b: sampledWeight.pointer, ldb: outputs, c: gx.pointer, ldc: inputs)
-        Flipout.scale(gx.pointer, by: s.pointer, count: gx.count)
+        Elementwise.scale(gx.pointer, by: s.pointer, count: gx.count)
         MatrixMultiply.gemm(transposeB: true, m: batch, n: inputs, k: outputs, a: g, lda: outputs,
                             b: weight.mu.value.pointer, ldb: outputs, beta: 1, c: gx.pointer, ldc: inputs)
         return gx

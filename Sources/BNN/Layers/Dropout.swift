@@ -65,12 +65,12 @@ public final class Dropout: Layer {
             let mask = savedMask.tensor(shape: [perExample])
             fillMask(mask.pointer, count: perExample, generator: &generator)
             for row in 0..<rows {
-                Self.multiply(input.pointer + row * perExample, mask.pointer, into: output.pointer + row * perExample, count: perExample)
+                Elementwise.multiply(input.pointer + row * perExample, mask.pointer, into: output.pointer + row * perExample, count: perExample)
             }
         case .train, .sample:
             let mask = savedMask.tensor(shape: input.shape)
             fillMask(mask.pointer, count: input.count, generator: &generator)
-            Self.multiply(input.pointer, mask.pointer, into: output.pointer, count: input.count)
+            Elementwise.multiply(input.pointer, mask.pointer, into: output.pointer, count: input.count)
         }
         hasMask = mode == .train
         return output
@@ -83,14 +83,7 @@ public final class Dropout: Layer {
             preconditionFailure("Dropout.backward called before a training forward pass of the same shape")
         }
         let gx = inputGradient.tensor(shape: outputGradient.shape)
-        Self.multiply(outputGradient.pointer, mask.pointer, into: gx.pointer, count: gx.count)
+        Elementwise.multiply(outputGradient.pointer, mask.pointer, into: gx.pointer, count: gx.count)
         return gx
-    }
-
-    /// `destination[i] = values[i] · mask[i]` (vectorised by the compiler).
-    @inline(__always)
-    static func multiply(_ values: UnsafePointer<Float>, _ mask: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
-                         count: Int) {
-        for i in 0..<count { destination[i] = values[i] * mask[i] }
     }
 }

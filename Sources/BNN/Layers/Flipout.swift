@@ -24,17 +24,4 @@ enum Flipout {
             start += 64
         }
     }
-
-    /// `destination[i] = a[i] · b[i]` (sign flips: exact).
-    @inline(__always)
-    static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
-                         count: Int) {
-        for i in 0..<count { destination[i] = a[i] * b[i] }
-    }
-
-    /// `values[i] *= factors[i]` (turns ∂L/∂ΔW into ∂L/∂σ = ∂L/∂ΔW ⊙ ε).
-    @inline(__always)
-    static func scale(_ values: UnsafeMutablePointer<Float>, by factors: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { values[i] *= factors[i] }
-    }
 }

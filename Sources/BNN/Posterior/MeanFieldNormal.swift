@@ -189,8 +189,7 @@ public final class MeanFieldNormal: @unchecked Sendable {
             let gm = mu.gradient.pointer, e = noise.pointer, d = sigmoid.pointer
             for i in 0..<n { gradient[i] = gm[i] * e[i] * d[i] }
         case .sigma:
-            let d = sigmoid.pointer
-            for i in 0..<n { gradient[i] *= d[i] }
+            Elementwise.scale(gradient, by: sigmoid.pointer, count: n)
         }
         rhoGradient = .rho
     }

@@ -26,6 +26,19 @@ public enum Elementwise {
         for i in 0..<count { destination[i] = source[i] * source[i] }
     }
 
+    /// `destination[i] = a[i] · b[i]` (masks, sign flips).
+    @inlinable
+    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>,
+                                count: Int) {
+        for i in 0..<count { destination[i] = a[i] * b[i] }
+    }
+
+    /// `values[i] *= factors[i]`.
+    @inlinable
+    public static func scale(_ values: UnsafeMutablePointer<Float>, by factors: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { values[i] *= factors[i] }
+    }
+
     /// `destination[i] = max(source[i], 0)`.
     @inlinable
     public static func relu(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
