@@ -27,10 +27,12 @@ Needs numpy, Pillow, the PyPI package Hershey-Fonts, and the Debian font package
 fonts-liberation, fonts-freefont-ttf and fonts-urw-base35.
 """
 import argparse, gzip, math, os, struct, sys
-import numpy as np
-
 try:
-    from PIL import Image, ImageDraw, ImageFont
+    import numpy as np
+except ImportError:
+    sys.exit("make_near_ood_sets.py needs numpy: pip install numpy")
+try:
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
 except ImportError:
     sys.exit("make_near_ood_sets.py needs Pillow: pip install pillow")
 try:
@@ -47,8 +49,9 @@ SUPERSAMPLE = 4  # strokes and shapes are drawn at 4× and area-averaged down, f
 # alphabet, for instance), so besides splitting the font names, the report role drops every glyph whose
 # strokes also occur in the dev role (see hershey_pools).
 
-HERSHEY_SYMBOL_FONTS = {  # by family: simplex, complex, script, one gothic pair, symbols | duplex, triplex,
-                          # italics, the other script, two gothic pairs, Japanese, markers, music
+# By family. dev: simplex, complex, one script, German and Italian blackletter, symbols. report: duplex,
+# triplex, italics, the other script, English blackletter, Japanese, markers, music.
+HERSHEY_SYMBOL_FONTS = {
     "dev": ["futural", "rowmans", "greek", "greeks", "timesr", "cyrillic", "scriptc",
             "gothicger", "gothgrt", "gothicita", "gothitt", "mathlow", "meteorology", "symbolic"],
     "report": ["futuram", "rowmand", "rowmant", "timesrb", "timesi", "timesib", "astrology", "scripts",
@@ -88,9 +91,9 @@ FONT_FILES = {
 }
 
 # ---------------------------------------------------------------------------------------------------------
-# What is "digit-shaped after normalisation" and so left out of the symbol sets. Beyond these lists, any
-# glyph whose ink is a near-vertical bar (width under 0.18 of its height, or a single straight stroke
-# steeper than 30°) is a 1, and any Hershey glyph that is a bare ellipse is a 0 (see is_digit_shaped).
+# What is "digit-shaped after normalisation" and so left out of the symbol sets. Beyond these lists, a
+# glyph whose ink is a bar is left out (a 1 when upright; see is_digit_shaped for Hershey glyphs and
+# available_characters for fonts), and so is a Hershey glyph that is a bare ellipse (a 0).
 
 # Hershey glyphs are looked up by ASCII key. Most fonts hold Latin letters at their own keys; the dots
 # and ticks (. : ; , ' ` ") become a blob, a 9-like comma or "11" once scaled up to a digit's size.
@@ -142,7 +145,7 @@ def candidate_characters():
     return [c for c in chars if c not in DIGIT_LIKE_CHARS]
 
 
-# Fonts differ widely in how many arrows and operators they have (DejaVu Sans: 350, Liberation: 21), so a
+# Fonts differ widely in how many arrows and operators they have (DejaVu Sans about 350, Liberation 21), so a
 # printed character is drawn by group first, with these weights among the groups its font has, so that
 # the two roles hold letters and symbols in like proportions.
 CHARACTER_GROUPS = {"latin": 0.35, "greek": 0.15, "cyrillic": 0.15, "hebrew-armenian-georgian": 0.1, "symbols": 0.25}
@@ -512,7 +515,6 @@ def available_characters(path, chars):
 def transform_glyph(ink, rng, rotation_deg, stroke_change=0, aspect=(1.0, 1.0)):
     """Rotates a high-resolution ink picture, optionally thickens or thins its strokes (max/min filter)
     and stretches it; returns it cropped to its ink."""
-    from PIL import ImageFilter
     image = Image.fromarray(np.clip(ink * 255, 0, 255).astype(np.uint8))
     if stroke_change:
         size = 2 * abs(stroke_change) + 1
