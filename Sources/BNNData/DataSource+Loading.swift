@@ -295,15 +295,19 @@ extension DataSource {
         return Tensor(shape: [count, valueCount])
     }
 
-    /// IDX images (`[count, rows·columns]` grey) in `preprocessing`'s shape: as they are when it matches.
+    /// IDX images (`[count, rows·columns]` grey) in `preprocessing`'s shape: as they are when it matches
+    /// (an MNIST-format file is already in MNIST's form); other sizes for a digit model prepared the way
+    /// MNIST was made (`DigitNormalizer`), else by `DecodedImage.converted`.
     static func convertIDX(_ images: Tensor, rows: Int, columns: Int, to preprocessing: InputPreprocessing, path: String) throws -> Tensor {
         if preprocessing.shape == [1, rows, columns] { return images }
         let count = images.shape[0], size = rows * columns
         let inputs = try makeInputs(count: count, valueCount: preprocessing.valueCount, path: path)
         for item in 0..<count {
-            let image = DecodedImage(width: columns, height: rows, channels: 1,
-                                     pixels: Array(UnsafeBufferPointer(start: images.pointer + item * size, count: size)))
-            store(image.converted(to: preprocessing), in: inputs, at: item)
+            let pixels = Array(UnsafeBufferPointer(start: images.pointer + item * size, count: size))
+            store(preprocessing.digitNormalization
+                  ? DigitNormalizer.normalize(GreyImage(width: columns, height: rows, pixels: pixels))
+                  : DecodedImage(width: columns, height: rows, channels: 1, pixels: pixels).converted(to: preprocessing),
+                  in: inputs, at: item)
         }
         return inputs
     }
@@ -312,12 +316,15 @@ extension DataSource {
         values.withUnsafeBufferPointer { (inputs.pointer + item * values.count).update(from: $0.baseAddress!, count: values.count) }
     }
 
-    /// Decodes image files one by one and brings each to `preprocessing`'s shape (`DecodedImage.converted`),
-    /// as rows of one tensor.
+    /// Decodes image files one by one and brings each to `preprocessing`'s shape, as rows of one tensor:
+    /// for a digit model (`digitNormalization`) prepared the way MNIST was made (`DigitNormalizer`, as
+    /// `bnn predict` and the web page do), else by `DecodedImage.converted`.
     public static func convertedImages(_ files: [String], to preprocessing: InputPreprocessing, progress: ((Int, Int) -> Void)?) throws -> Tensor {
         let inputs = try makeInputs(count: files.count, valueCount: preprocessing.valueCount, path: files.first ?? "")
         for (item, file) in files.enumerated() {
-            store(try ImageFile.loadImage(file).converted(to: preprocessing), in: inputs, at: item)
+            store(preprocessing.digitNormalization ? DigitNormalizer.normalize(try ImageFile.load(file))
+                                                   : try ImageFile.loadImage(file).converted(to: preprocessing),
+                  in: inputs, at: item)
             report(item + 1, files.count, progress)
         }
         return inputs

@@ -45,10 +45,11 @@ extension UnlabeledImages {
     }
 
     /// What an out-of-distribution set may be, for errors.
-    static let setKinds = "an IDX images file (magic 0x00000803, raw or .gz), a PNG or PGM image, or a folder of PNG/PGM images"
+    static let setKinds = "an IDX images file (magic 0x00000803, raw or .gz, any image size), a PNG or PGM image, or a folder of PNG/PGM images"
 
-    /// An out-of-distribution set (`--ood NAME=PATH`): an IDX file of 28×28 images (gzip or raw), one PNG
-    /// or PGM image, or a folder of them (taken in name order); images are prepared like `bnn predict`'s.
+    /// An out-of-distribution set (`--ood NAME=PATH`): an IDX file (gzip or raw), one PNG or PGM image, or
+    /// a folder of them (taken in name order). Images are prepared like `bnn predict`'s (`DigitNormalizer`),
+    /// except an IDX file of 28×28 images, which is in MNIST's form already and read as it is.
     public static func load(outOfDistribution path: String) throws -> UnlabeledImages {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -63,7 +64,19 @@ extension UnlabeledImages {
         let head = FileHandle(forReadingAtPath: path).map { [UInt8]($0.readData(ofLength: 8)) } ?? []
         if ImageFile.isSupported(head) { return try digits(fromImageFiles: [path]) }
         do {
-            return try load(images: URL(fileURLWithPath: path))
+            let set = try load(images: URL(fileURLWithPath: path), expectedRows: nil, expectedColumns: nil)
+            let side = DigitNormalizer.side
+            guard set.rows != side || set.columns != side else { return set }
+            let size = set.rows * set.columns
+            let images = Tensor(shape: [set.count, side * side])
+            for index in 0..<set.count {
+                let raw = GreyImage(width: set.columns, height: set.rows,
+                                    pixels: Array(UnsafeBufferPointer(start: set.images.pointer + index * size, count: size)))
+                DigitNormalizer.normalize(raw).withUnsafeBufferPointer {
+                    (images.pointer + index * side * side).update(from: $0.baseAddress!, count: side * side)
+                }
+            }
+            return UnlabeledImages(images: images, rows: side, columns: side)
         } catch DataError.badMagic(let path, _, let found) {
             throw DataError.badMagic(path: path, expected: setKinds, found: found)
         }

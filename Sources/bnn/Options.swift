@@ -30,7 +30,7 @@ struct ComputeOptions: ParsableArguments {
 
 /// The help of `--ood` (evaluate, report); `UnlabeledImages.load(outOfDistribution:)` reads the set.
 let outOfDistributionHelp = ArgumentHelp(
-    "An extra out-of-distribution set: an IDX file of 28×28 images (gzip or raw), a PNG/PGM image, or a folder of them.",
+    "An extra out-of-distribution set: an IDX images file (gzip or raw; other sizes than 28×28 are normalised like predict's images), a PNG/PGM image, or a folder of them.",
     valueName: "name=path")
 
 extension UncertaintyScore: ExpressibleByArgument {}

@@ -113,9 +113,6 @@ struct PredictCommand: ParsableCommand {
             throw ValidationError("This model reads \(describe(classifier.preprocessing)), not images: give its rows with --csv FILE.")
         }
         let files = try imageFiles(images)
-        if classifier.preprocessing.digitNormalization {
-            return (try UnlabeledImages.digits(fromImageFiles: files).images, files)
-        }
         let inputs = try DataSource.convertedImages(files, to: classifier.preprocessing,
                                                     progress: files.count > 200 ? loadProgress("reading images") : nil)
         return (inputs, files)

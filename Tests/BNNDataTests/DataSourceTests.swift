@@ -331,6 +331,36 @@ extension TemporaryFolder {
         }
     }
 
+    /// For a digit model, IDX images of another size than 28×28 are prepared the way `bnn predict`
+    /// prepares an image (`DigitNormalizer`), whether read as a labelled set (`--test`) or as an
+    /// out-of-distribution set (`--ood`); 28×28 IDX images are MNIST's form already and stay as they are.
+    @Test func largerIDXImagesAreNormalisedLikePredictForADigitModel() throws {
+        let folder = try TemporaryFolder()
+        // Two 40×36 images: a dark bar on light paper and a light blob on black, off centre.
+        var bytes = [UInt8](repeating: 0, count: 2 * 40 * 36)
+        for y in 0..<40 { for x in 0..<36 { bytes[y * 36 + x] = (5...30).contains(y) && (8...12).contains(x) ? 20 : 230 } }
+        for y in 0..<40 { for x in 0..<36 { bytes[1440 + y * 36 + x] = (2...14).contains(y) && (20...33).contains(x) ? 255 : 0 } }
+        let images = folder.url.appendingPathComponent("big.gz")
+        try IDXFile(dimensions: [2, 40, 36], bytes: bytes).write(to: images, compressed: true)
+        let labels = folder.url.appendingPathComponent("labels")
+        try IDXFile(dimensions: [2], bytes: [1, 0]).write(to: labels)
+        let raw = IDXFile(dimensions: [2, 40, 36], bytes: bytes).unitTensor()
+        let expected = (0..<2).flatMap { index in
+            DigitNormalizer.normalize(GreyImage(width: 36, height: 40, pixels: Array(raw.array[(index * 1440)..<((index + 1) * 1440)])))
+        }
+        let labelled = try DataSource.idx(images: images.path, labels: labels.path)
+            .load(for: .mnist, classNames: (0..<10).map(String.init), labelled: true)
+        #expect(labelled.inputs.array == expected && labelled.labels == [1, 0])
+        #expect(try UnlabeledImages.load(outOfDistribution: images.path).images.array == expected)
+        #expect(expected.contains { $0 > 0.5 })
+
+        let small = folder.url.appendingPathComponent("small")
+        try syntheticImages(count: 3).write(to: small)
+        #expect(try UnlabeledImages.load(outOfDistribution: small.path).images.array == syntheticImages(count: 3).unitTensor().array)
+        let asIs = try DataSource.idx(images: small.path, labels: nil).load(for: .mnist, classNames: [], labelled: false)
+        #expect(asIs.inputs.array == syntheticImages(count: 3).unitTensor().array)
+    }
+
     @Test func malformedPairs() throws {
         let folder = try TemporaryFolder()
         let (images, labels) = try writePair(folder, count: 6, labelCount: 5)
