@@ -98,6 +98,9 @@ public final class Trainer {
         let outlierScale = outliers > 0 ? (configuration.outlierWeight ?? 0) / Float(outliers) : 0
         let classes = network.classes
         let batchImages = Tensor(shape: [batchSize + outliers, features])
+        let scratch = Tensor(shape: [features])
+        let outlierKinds = configuration.outlierKinds ?? [.tiles]
+        let mirrorSymmetric = Set(configuration.mirrorSymmetricClasses ?? [])
         var batchLabels = [Int](repeating: 0, count: batchSize)
         var logitsGradient = Tensor(shape: [batchSize + outliers, classes])
         let started = Date()
@@ -117,8 +120,15 @@ public final class Trainer {
                     (images.pointer + row * features).update(from: training.images.pointer + source * features, count: features)
                     batchLabels[row] = training.labels[source]
                 }
+                if let augmentation = configuration.augmentation, SyntheticOutliers.isImage(outlierShape) {
+                    for row in 0..<size {
+                        augmentation.apply(to: images.pointer + row * features, channels: outlierShape[0], height: outlierShape[1],
+                                           width: outlierShape[2], scratch: scratch.pointer, generator: &generator)
+                    }
+                }
                 SyntheticOutliers.exposure(from: images.pointer, rows: size, shape: outlierShape, into: images.pointer + size * features,
-                                           count: outliers, generator: &generator)
+                                           count: outliers, kinds: outlierKinds, labels: batchLabels, mirrorSymmetricClasses: mirrorSymmetric,
+                                           generator: &generator)
                 if logitsGradient.rows != size + outliers { logitsGradient = Tensor(shape: [size + outliers, classes]) }
                 optimizer.learningRate = configuration.learningRate(epoch: epoch, progress: Double(batch) / Double(batches))
 
