@@ -48,9 +48,6 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("outlier-weight"),
             help: "Outlier exposure: weight of the uniform-target loss on synthetic outliers added to each minibatch (0 = off; default: the recipe's on MNIST, \(TrainingConfiguration.ownDataOutlierWeight) on --train data).")
     var outlierWeight: Float?
-    @Option(name: .customLong("outliers"), parsing: .upToNextOption,
-            help: "Outlier exposure's synthetic outliers, drawn in turn: tiles (a minibatch image cut into shuffled tiles), strokes (random pen strokes framed like MNIST digits), mirrored (a minibatch image mirrored left-right; on MNIST not of the digits 0, 1, 8), or several (default: the recipe's; tiles on --train data).")
-    var outlierKinds: [OutlierKind] = []
     @Option(help: "Random shape changes of training images: none, or digits (rotation, shear, aspect and stroke thickness; for ink on a dark background). Default: the recipe's.")
     var augmentation: AugmentationChoice?
     @Option(help: "Gradient estimator: local (local reparameterisation), weights (one weight sample per minibatch) or flipout (one weight perturbation per minibatch, sign-flipped per example).")
@@ -130,11 +127,7 @@ struct TrainCommand: ParsableCommand {
         if let klWeight { configuration.klWeight = klWeight }
         if let estimator { configuration.estimator = estimator }
         if let outlierWeight { configuration.outlierWeight = outlierWeight }
-        if !outlierKinds.isEmpty { configuration.outlierKinds = outlierKinds }
         if let augmentation { configuration.augmentation = augmentation.setting }
-        if outlierKinds.contains(.mirrored) && configuration.mirrorSymmetricClasses == nil && train == nil {
-            configuration.mirrorSymmetricClasses = TrainingConfiguration.mnistMirrorSymmetricClasses
-        }
         priorOptions.apply(to: &configuration)
         configuration.seed = compute.seed
         if method != .bayes { configuration = configuration.with(method: method, members: members, memberMethod: memberMethod, dropoutRate: dropout) }
@@ -279,7 +272,6 @@ struct PriorOptions: ParsableArguments {
     }
 }
 
-extension OutlierKind: ExpressibleByArgument {}
 
 /// `--augmentation`: none, or `ImageAugmentation.digits`.
 enum AugmentationChoice: String, ExpressibleByArgument, CaseIterable {

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Meant for images of ink on a black background such as MNIST's (outside the source image counts as
 /// background 0). The transformed image keeps its centre of mass and the longer side of its ink's
-/// bounding box, so that it stays framed the way the set's images are (for MNIST: in the 20×20 box,
+/// bounding box (as it is after any thickness change), so that it stays framed the way the set's images are (for MNIST: in the 20×20 box,
 /// centred by mass): only the shape changes, as it would between two writers after MNIST's normalisation.
 /// Simard, Steinkraus & Platt (2003) showed such distortions help a network on MNIST; here they are meant
 /// to let digits in unusual hands and fonts be learned rather than refused.
@@ -29,9 +29,9 @@ public struct ImageAugmentation: Codable, Sendable, Equatable {
         self.thicknessProbability = thicknessProbability
     }
 
-    /// The setting for handwritten and printed digits (docs/recipes.md, "Near out-of-distribution", has
-    /// the runs it was chosen by): half the images changed, rotations to ±12° as the issue's printed
-    /// digits, shears to ±0.3 (italic type), aspect to e^±0.2, thickness changed on half of them.
+    /// The setting for handwritten and printed digits (docs/recipes.md, "Letters, symbols and unusual
+    /// digits", has the runs with it): half the images changed, rotations to ±12° (printed digits come
+    /// rotated that much), shears to ±0.3 (italic type), aspect to e^±0.2, thickness changed on half.
     public static let digits = ImageAugmentation(probability: 0.5, rotationDegrees: 12, shear: 0.3, aspect: 0.2,
                                                  thicknessProbability: 0.5)
 

@@ -98,9 +98,7 @@ public final class Trainer {
         let outlierScale = outliers > 0 ? (configuration.outlierWeight ?? 0) / Float(outliers) : 0
         let classes = network.classes
         let batchImages = Tensor(shape: [batchSize + outliers, features])
-        let scratch = Tensor(shape: [features])
-        let outlierKinds = configuration.outlierKinds ?? [.tiles]
-        let mirrorSymmetric = Set(configuration.mirrorSymmetricClasses ?? [])
+        let scratch = Tensor(shape: [features])  // `ImageAugmentation.apply`'s copy of one image
         var batchLabels = [Int](repeating: 0, count: batchSize)
         var logitsGradient = Tensor(shape: [batchSize + outliers, classes])
         let started = Date()
@@ -127,8 +125,7 @@ public final class Trainer {
                     }
                 }
                 SyntheticOutliers.exposure(from: images.pointer, rows: size, shape: outlierShape, into: images.pointer + size * features,
-                                           count: outliers, kinds: outlierKinds, labels: batchLabels, mirrorSymmetricClasses: mirrorSymmetric,
-                                           generator: &generator)
+                                           count: outliers, generator: &generator)
                 if logitsGradient.rows != size + outliers { logitsGradient = Tensor(shape: [size + outliers, classes]) }
                 optimizer.learningRate = configuration.learningRate(epoch: epoch, progress: Double(batch) / Double(batches))
 

@@ -66,13 +66,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// target is the uniform distribution, and the data term gains this weight times their mean
     /// cross-entropy to it. Nil (also in model files written before it existed) means off.
     public var outlierWeight: Float? = nil
-    /// The kinds of synthetic outliers outlier exposure draws, in turn; nil (also in model files written
-    /// before it existed) means `[.tiles]`.
-    public var outlierKinds: [OutlierKind]? = nil
-    /// Classes whose examples look like their class when mirrored left–right (for digits: 0, 1 and 8), never
-    /// used as `.mirrored` outliers; nil means none.
-    public var mirrorSymmetricClasses: [Int]? = nil
-    /// Random shape changes of the training images (`ImageAugmentation`); nil means none.
+    /// Random shape changes of the training images (`ImageAugmentation`), applied to each minibatch's
+    /// images before outlier exposure draws from them; nil (also in model files written before it existed)
+    /// means none.
     public var augmentation: ImageAugmentation? = nil
     /// What kind of model is trained; nil (also in model files written before methods existed) means `bayes`.
     public var method: TrainingMethod? = nil
@@ -195,9 +191,6 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// The most epochs and the largest minibatch a configuration may ask for.
     public static let maximumEpochs = 10_000
 
-    /// The digits that look like themselves mirrored left–right (0, 1 and 8), never `.mirrored` outliers.
-    public static let mnistMirrorSymmetricClasses = [0, 1, 8]
-
     /// The outlier-exposure weight for the user's own data when the configuration names none
     /// (`withOwnDataDefaults`): without it a ReLU network is sure of some class far from all its training
     /// data (the README's "Your own data" has the figures).
@@ -251,7 +244,6 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             return "calibrationSamples is \(calibrationSamples); must be 1…\(Predictive.maximumSamples)"
         }
         if let outlierWeight, !nonNegative(outlierWeight) { return "outlierWeight is \(outlierWeight); must be a number ≥ 0" }
-        if let outlierKinds, outlierKinds.isEmpty { return "outlierKinds is empty; name at least one kind" }
         if let problem = augmentation?.invalidSetting { return "augmentation: \(problem)" }
         if let dropoutRate, !(dropoutRate.isFinite && dropoutRate > 0 && dropoutRate < 1) {
             return "dropoutRate is \(dropoutRate); must be in (0, 1)"

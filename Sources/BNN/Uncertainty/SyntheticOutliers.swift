@@ -118,11 +118,8 @@ public enum SyntheticOutliers {
     /// Fills the `count` rows at `destination` with outliers for outlier exposure (see
     /// `TrainingConfiguration.outlierWeight`), made from the `rows` examples of `shape` at `batch`.
     ///
-    /// Images are made by `kinds` in turn (outlier `i` by `kinds[i % kinds.count]`): `.tiles` cuts example
-    /// `i % rows` into a 4 × 4 grid of tiles put back in random order (`tileShuffled`): pieces of strokes,
-    /// never a whole object; `.strokes` draws random pen strokes (`StrokeOutliers`; images at least 8
-    /// pixels high and wide, tiles otherwise); `.mirrored` mirrors left–right an example of the batch whose
-    /// label (in `labels`) is not in `mirrorSymmetricClasses` (tiles when the batch has none). Feature vectors are points 1.5 to 5 times the batch's radius
+    /// Images are cut into a 4 × 4 grid of tiles (`tileShuffled`), outlier `i` from example `i % rows`:
+    /// pieces of strokes, never a whole object. Feature vectors are points 1.5 to 5 times the batch's radius
     /// from its centre in a random direction, beyond every example: a ReLU network is otherwise sure of
     /// some class far from all data. They lie outside the data, not among it: outliers inside the data's
     /// range would teach the network to doubt real rows.
@@ -130,32 +127,14 @@ public enum SyntheticOutliers {
     /// made on the kind of outlier the model was trained on.
     public static func exposure(
         from batch: UnsafePointer<Float>, rows: Int, shape: [Int], into destination: UnsafeMutablePointer<Float>, count: Int,
-        kinds: [OutlierKind] = [.tiles], labels: [Int] = [], mirrorSymmetricClasses: Set<Int> = [],
         generator: inout RandomGenerator
     ) {
         let size = shape.reduce(1, *)
         guard count > 0, rows > 0, size > 0 else { return }
         if isImage(shape) {
-            let drawsStrokes = shape[1] >= 8 && shape[2] >= 8
-            let mirrorable = kinds.contains(.mirrored)
-                ? (0..<min(rows, labels.count)).filter { !mirrorSymmetricClasses.contains(labels[$0]) } : []
             for row in 0..<count {
-                let kind = kinds[row % kinds.count]
-                if kind == .strokes && drawsStrokes {
-                    StrokeOutliers.draw(into: destination + row * size, channels: shape[0], height: shape[1], width: shape[2],
-                                        generator: &generator)
-                } else if kind == .mirrored && !mirrorable.isEmpty {
-                    let source = batch + mirrorable[generator.integer(below: mirrorable.count)] * size
-                    let (height, width) = (shape[1], shape[2])
-                    for line in 0..<(shape[0] * height) {
-                        for column in 0..<width {
-                            destination[row * size + line * width + column] = source[line * width + width - 1 - column]
-                        }
-                    }
-                } else {
-                    tileShuffled(batch + (row % rows) * size, into: destination + row * size, channels: shape[0], height: shape[1],
-                                 width: shape[2], grid: 4, generator: &generator)
-                }
+                tileShuffled(batch + (row % rows) * size, into: destination + row * size, channels: shape[0], height: shape[1],
+                             width: shape[2], grid: 4, generator: &generator)
             }
         } else {
             // The batch's centre and radius (the largest distance of an example from the centre; 1 when the
@@ -220,16 +199,4 @@ public enum SyntheticOutliers {
             }
         }
     }
-}
-
-/// A kind of synthetic outlier for outlier exposure (`TrainingConfiguration.outlierKinds`).
-public enum OutlierKind: String, Codable, Sendable, CaseIterable {
-    /// An example cut into tiles put back in random order (`SyntheticOutliers.tileShuffled`).
-    case tiles
-    /// Random pen strokes framed like MNIST digits (`StrokeOutliers`).
-    case strokes
-    /// An example mirrored left–right, unless its class looks the same mirrored
-    /// (`TrainingConfiguration.mirrorSymmetricClasses`): the strokes and style of real examples in a
-    /// shape that is not of their class (a mirrored 2, 3, 4, 5, 6, 7 or 9 is no digit).
-    case mirrored
 }

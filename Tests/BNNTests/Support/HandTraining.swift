@@ -4,7 +4,8 @@
 /// (unfused, from the generator `seed`): shuffle, minibatches of `configuration.batchSize`, the scheduled
 /// learning rate, the sampled forward pass, the mean cross-entropy gradient, backward, the KL gradient
 /// scaled by `klWeight / N` (for a scale-mixture prior, with the KL draws made after backward, block by
-/// block), one Adam step. Under outlier exposure each minibatch also carries
+/// block), one Adam step. With `augmentation` each minibatch's images (`side` rows high) are changed first,
+/// in order. Under outlier exposure each minibatch also carries
 /// `configuration.outliersPerBatch` tile-shuffled copies of its first digits (squares `tile` pixels wide
 /// in `side × side` images) with the uniform target at weight `outlierWeight` over their count.
 /// Returns the mean over minibatches of the outliers' mean cross-entropy to the uniform distribution.
@@ -28,6 +29,13 @@ func trainOneEpochByHand(
         let rows = Array(order[(batch * batchSize)..<min(count, batch * batchSize + batchSize)])
         let x = Tensor(shape: [rows.count + outliers, features])
         for (r, source) in rows.enumerated() { for c in 0..<features { x[r, c] = images[source, c] } }
+        if let augmentation = configuration.augmentation {
+            let scratch = Tensor(shape: [features])
+            for r in 0..<rows.count {
+                augmentation.apply(to: x.pointer + r * features, channels: 1, height: side, width: features / side,
+                                   scratch: scratch.pointer, generator: &generator)
+            }
+        }
         for o in 0..<outliers {
             SyntheticOutliers.tileShuffled(x.pointer + o * features, into: x.pointer + (rows.count + o) * features,
                                            side: side, tile: tile, generator: &generator)
