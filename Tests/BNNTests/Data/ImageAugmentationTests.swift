@@ -96,11 +96,7 @@ import Testing
     /// One epoch through `Trainer` with augmentation (and outlier exposure, drawn from the changed images)
     /// against the same steps by hand: each minibatch's images are changed in order before anything else.
     @Test func trainerChangesEachMinibatchBeforeOutlierExposure() throws {
-        var configuration = TrainingConfiguration.default
-        configuration.hidden = 16
-        configuration.epochs = 1
-        configuration.batchSize = 32
-        configuration.outlierWeight = 0.5
+        var configuration = handCheckedConfiguration(outlierWeight: 0.5)
         configuration.augmentation = .digits
         let count = 40
         let images = Tensor(shape: [count, 784])
@@ -110,12 +106,8 @@ import Testing
         }
         let labels = (0..<count).map { $0 % 3 }
         let data = LabeledImages(images: images, labels: labels, rows: 28, columns: 28)
-        var generator = RandomGenerator(seed: 1)
-        let network = try ClassifierTraining.makeNetwork(configuration, inputShape: [784], classes: 3, generator: &generator)
-        generator = RandomGenerator(seed: 1)
-        let twin = try ClassifierTraining.makeNetwork(configuration, inputShape: [784], classes: 3, generator: &generator)
-        generator = RandomGenerator(seed: 1)
-        let unchanged = try ClassifierTraining.makeNetwork(configuration, inputShape: [784], classes: 3, generator: &generator)
+        let networks = try identicalNetworks(configuration, count: 3, classes: 3)
+        let (network, twin, unchanged) = (networks[0], networks[1], networks[2])
         Trainer(network: network, configuration: configuration, generator: RandomGenerator(seed: 9)).train(on: data, validation: nil)
         trainOneEpochByHand(twin, configuration: configuration, images: images, labels: labels, classes: 3, seed: 9, side: 28, tile: 7)
         var without = configuration

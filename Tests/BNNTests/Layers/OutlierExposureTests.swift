@@ -61,20 +61,14 @@ import Testing
     /// their labels, then `batchSize / 16` tile-shuffled copies of the batch's first digits with the
     /// uniform target, weighted `outlierWeight` over their mean.
     @Test func trainerAddsUniformTargetOutliers() throws {
-        var configuration = TrainingConfiguration.default
-        configuration.hidden = 16
-        configuration.epochs = 1
-        configuration.batchSize = 32
-        configuration.outlierWeight = 0.7
+        let configuration = handCheckedConfiguration(outlierWeight: 0.7)
         #expect(configuration.outliersPerBatch == 2)
         let count = 40, features = 784
         let images = randomTensor([count, features], seed: 4)
         let labels = (0..<count).map { $0 % 3 }
         let data = LabeledImages(images: images, labels: labels, rows: 28, columns: 28)
-        var generator = RandomGenerator(seed: 1)
-        let network = try ClassifierTraining.makeNetwork(configuration, inputShape: [784], classes: 3, generator: &generator)
-        generator = RandomGenerator(seed: 1)
-        let twin = try ClassifierTraining.makeNetwork(configuration, inputShape: [784], classes: 3, generator: &generator)
+        let networks = try identicalNetworks(configuration, count: 2, classes: 3)
+        let (network, twin) = (networks[0], networks[1])
         let trainer = Trainer(network: network, configuration: configuration, generator: RandomGenerator(seed: 9))
         trainer.train(on: data, validation: nil)
         let outlierTerm = try #require(trainer.history.first?.outlierTerm)

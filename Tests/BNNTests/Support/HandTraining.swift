@@ -65,3 +65,23 @@ func trainOneEpochByHand(
     }
     return outlierSum / Double(batches)
 }
+
+/// One epoch of a 16-unit MLP in minibatches of 32 under outlier exposure at `outlierWeight`: the setting
+/// `Trainer` is checked against `trainOneEpochByHand` in.
+func handCheckedConfiguration(outlierWeight: Float) -> TrainingConfiguration {
+    var configuration = TrainingConfiguration.default
+    configuration.hidden = 16
+    configuration.epochs = 1
+    configuration.batchSize = 32
+    configuration.outlierWeight = outlierWeight
+    return configuration
+}
+
+/// `count` networks of `configuration` for 28×28 inputs and `classes` classes, each built from the same
+/// seed, so with the same initial weights.
+func identicalNetworks(_ configuration: TrainingConfiguration, count: Int, classes: Int) throws -> [Sequential] {
+    try (0..<count).map { _ in
+        var generator = RandomGenerator(seed: 1)
+        return try ClassifierTraining.makeNetwork(configuration, inputShape: [784], classes: classes, generator: &generator)
+    }
+}
