@@ -66,16 +66,7 @@ extension UnlabeledImages {
         do {
             let set = try load(images: URL(fileURLWithPath: path), expectedRows: nil, expectedColumns: nil)
             let side = DigitNormalizer.side
-            guard set.rows != side || set.columns != side else { return set }
-            let size = set.rows * set.columns
-            let images = Tensor(shape: [set.count, side * side])
-            for index in 0..<set.count {
-                let raw = GreyImage(width: set.columns, height: set.rows,
-                                    pixels: Array(UnsafeBufferPointer(start: set.images.pointer + index * size, count: size)))
-                DigitNormalizer.normalize(raw).withUnsafeBufferPointer {
-                    (images.pointer + index * side * side).update(from: $0.baseAddress!, count: side * side)
-                }
-            }
+            let images = try DataSource.convertIDX(set.images, rows: set.rows, columns: set.columns, to: .mnist, path: path)
             return UnlabeledImages(images: images, rows: side, columns: side)
         } catch DataError.badMagic(let path, _, let found) {
             throw DataError.badMagic(path: path, expected: setKinds, found: found)

@@ -5,8 +5,9 @@ import Foundation
 ///
 /// Meant for images of ink on a black background such as MNIST's (outside the source image counts as
 /// background 0). The transformed image keeps its centre of mass and the longer side of its ink's
-/// bounding box (as it is after any thickness change), so that it stays framed the way the set's images are (for MNIST: in the 20×20 box,
-/// centred by mass): only the shape changes, as it would between two writers after MNIST's normalisation.
+/// bounding box (as it is after any thickness change), so that it stays framed the way the set's images
+/// are (for MNIST: in the 20×20 box, centred by mass): only the shape changes, as it would between two
+/// writers after MNIST's normalisation.
 /// Simard, Steinkraus & Platt (2003) showed such distortions help a network on MNIST; here they are meant
 /// to let digits in unusual hands and fonts be learned rather than refused.
 public struct ImageAugmentation: Codable, Sendable, Equatable {
@@ -130,13 +131,10 @@ public struct ImageAugmentation: Codable, Sendable, Equatable {
     /// the strongest ink to full scale, so a thin stroke is thin, not faint).
     static func changeThickness(_ plane: UnsafeMutablePointer<Float>, height: Int, width: Int, thicker: Bool, strength: Float,
                                 scratch: UnsafeMutablePointer<Float>) {
-        scratch.update(from: plane, count: height * width)
+        let count = height * width
+        scratch.update(from: plane, count: count)
         var peakBefore: Float = 0, peakAfter: Float = 0
-        for index in 0..<(height * width) { peakBefore = max(peakBefore, plane[index]) }
-        defer {
-            for index in 0..<(height * width) { peakAfter = max(peakAfter, plane[index]) }
-            if peakAfter > 0 { for index in 0..<(height * width) { plane[index] *= peakBefore / peakAfter } }
-        }
+        for index in 0..<count { peakBefore = max(peakBefore, plane[index]) }
         for y in 0..<height {
             for x in 0..<width {
                 let index = y * width + x
@@ -147,7 +145,9 @@ public struct ImageAugmentation: Codable, Sendable, Equatable {
                 if y > 0 { include(scratch[index - width]) }
                 if y + 1 < height { include(scratch[index + width]) }
                 plane[index] += strength * (extreme - plane[index])
+                peakAfter = max(peakAfter, plane[index])
             }
         }
+        if peakAfter > 0 { for index in 0..<count { plane[index] *= peakBefore / peakAfter } }
     }
 }
