@@ -156,6 +156,9 @@ struct TrainCommand: ParsableCommand {
                     throw ValidationError("--arch cnn needs images of at least 8×8; the data is \(sets.description).")
                 }
             }
+            if configuration.augmentation != nil, sets.preprocessing.imageShape == nil {
+                throw ValidationError("--augmentation changes images; the data is \(sets.description).")
+            }
             if train != nil {
                 configuration = configuration.withOwnDataDefaults()
                 if epochs == nil { configuration.epochs = configuration.scaledEpochs(trainingCount: training.count) }

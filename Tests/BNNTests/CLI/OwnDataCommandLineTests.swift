@@ -51,6 +51,10 @@ extension CommandLineTests {
         try writeTable(other, rows: 4, seed: 3, extraColumn: true)
         expectCleanError(try run(["predict", "--model", model, "--csv", other.path, "--label-column", "kind"]), naming: "other.csv",
                          mentioning: ["colour"])
+        // Augmentation changes images: asked of a table it is a usage error, before any training.
+        let augmented = try run(["train", "--train", train.path, "--label-column", "kind", "--augmentation", "digits",
+                                 "--output", folder.appendingPathComponent("augmented").path])
+        #expect(augmented.status == 64 && augmented.stderr.contains("--augmentation changes images"), "\(augmented.stderr)")
         // A non-numeric cell names its line and column.
         let bad = folder.appendingPathComponent("bad.csv")
         try "height,kind,width,depth\n1,tall,2,3\n1,flat,two,3\n".write(to: bad, atomically: true, encoding: .utf8)
