@@ -36,12 +36,7 @@ extension UnlabeledImages {
     /// PNG or PGM files of any size, each prepared as an MNIST digit (`DigitNormalizer`), as `bnn predict` reads them.
     public static func digits(fromImageFiles paths: [String]) throws -> UnlabeledImages {
         let side = DigitNormalizer.side
-        let images = Tensor(shape: [paths.count, side * side])
-        for (index, path) in paths.enumerated() {
-            let pixels = DigitNormalizer.normalize(try ImageFile.load(path))
-            pixels.withUnsafeBufferPointer { (images.pointer + index * pixels.count).update(from: $0.baseAddress!, count: pixels.count) }
-        }
-        return UnlabeledImages(images: images, rows: side, columns: side)
+        return UnlabeledImages(images: try DataSource.convertedImages(paths, to: .mnist, progress: nil), rows: side, columns: side)
     }
 
     /// What an out-of-distribution set may be, for errors.

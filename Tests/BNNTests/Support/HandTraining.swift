@@ -30,6 +30,7 @@ func trainOneEpochByHand(
         let x = Tensor(shape: [rows.count + outliers, features])
         for (r, source) in rows.enumerated() { for c in 0..<features { x[r, c] = images[source, c] } }
         if let augmentation = configuration.augmentation {
+            precondition(side > 0, "augmentation needs the images' side")
             let scratch = Tensor(shape: [features])
             for r in 0..<rows.count {
                 augmentation.apply(to: x.pointer + r * features, channels: 1, height: side, width: features / side,
