@@ -275,9 +275,15 @@ public struct Predictive {
     /// Each sample's noise vectors for the fast path, each stored twice in a row (every rotation is then
     /// one contiguous slice): `hidden` values from the sample's hidden key, `outputNoiseLength` from its
     /// output key.
+    ///
+    /// They depend only on their arguments, and a server answers every request with the same seed, so the
+    /// last few sets of up to 8 MB are kept (`NoiseVectorCache`): drawing them again cost more than the
+    /// rest of a one-image request.
     private static func noiseVectors(samples: Range<Int>, keys: SampleKeys, hidden: Int, classes: Int)
         -> (hidden: Tensor, output: Tensor, outputLength: Int) {
         let outputLength = max(outputNoiseLength, classes)
+        let cacheKey = NoiseVectorCache.Key(seed: keys.seed, samples: samples, hidden: hidden, outputLength: outputLength)
+        if let cached = noiseCache.vectors(for: cacheKey) { return (cached.hidden, cached.output, outputLength) }
         let hiddenNoise = Tensor(shape: [samples.count, 2 * hidden]), outputNoise = Tensor(shape: [samples.count, 2 * outputLength])
         for (position, sample) in samples.enumerated() {
             let vector = hiddenNoise.pointer + position * 2 * hidden
@@ -287,8 +293,11 @@ public struct Predictive {
             NormalSampler.fill(output, count: outputLength, key: keys.output(sample))
             (output + outputLength).update(from: output, count: outputLength)
         }
+        noiseCache.store(hidden: hiddenNoise, output: outputNoise, for: cacheKey)
         return (hiddenNoise, outputNoise, outputLength)
     }
+
+    private static let noiseCache = NoiseVectorCache(capacity: 4)
 
     /// All samples of one chunk of rows through `bnn_fused_sample_mlp`; each thread takes its own rows,
     /// and every row's draws depend on its identity only, so the result depends neither on the number of
@@ -390,6 +399,35 @@ public struct Predictive {
             if best == data.labels[i] { correct += 1 }
         }
         return Double(correct) / Double(max(count, 1))
+    }
+}
+
+/// The fast path's most recent noise vectors, shared by every thread (read-only once stored): a small
+/// least-recently-stored list, since a process draws with few distinct seeds and sample ranges at a time.
+private final class NoiseVectorCache: @unchecked Sendable {
+    // @unchecked: `entries` is only touched with `lock` held; the tensors are never written after `store`.
+    struct Key: Equatable {
+        let seed: UInt64, samples: Range<Int>, hidden: Int, outputLength: Int
+    }
+    private var entries: [(key: Key, hidden: Tensor, output: Tensor)] = []
+    private let lock = NSLock()
+    private let capacity: Int
+    static let maximumBytes = 8 << 20
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func vectors(for key: Key) -> (hidden: Tensor, output: Tensor)? {
+        lock.withLock { entries.first { $0.key == key }.map { ($0.hidden, $0.output) } }
+    }
+
+    /// Keeps the vectors unless they take more than `maximumBytes` (thousands of samples).
+    func store(hidden: Tensor, output: Tensor, for key: Key) {
+        guard (hidden.count + output.count) * MemoryLayout<Float>.stride <= Self.maximumBytes else { return }
+        lock.withLock {
+            entries.removeAll { $0.key == key }
+            entries.insert((key, hidden, output), at: 0)
+            if entries.count > capacity { entries.removeLast() }
+        }
     }
 }
 

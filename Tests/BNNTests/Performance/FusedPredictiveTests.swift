@@ -44,6 +44,25 @@ extension PerformanceTests {
             }
         }
 
+        /// The kept noise vectors (`NoiseVectorCache`) give what fresh draws give: a call repeated after
+        /// more other seeds than the cache holds, and again while its vectors are kept, answers the same,
+        /// and a sub-range of samples is the same slice of the whole.
+        @Test func keptNoiseVectorsGiveTheSameSamples() {
+            let network = initializedMLP(inputs: 30, hidden: 200, seed: 5)
+            let images = randomTensor([12, 30], seed: 3)
+            let predictive = Predictive(network: network)
+            let first = predictive.sampleProbabilities(images, samples: 0..<6, seed: 41)
+            for seed in 100..<106 { _ = predictive.sampleProbabilities(images, samples: 0..<6, seed: UInt64(seed)) }
+            let fresh = predictive.sampleProbabilities(images, samples: 0..<6, seed: 41)
+            let kept = predictive.sampleProbabilities(images, samples: 0..<6, seed: 41)
+            #expect(fresh.array == first.array)
+            #expect(kept.array == first.array)
+            let part = predictive.sampleProbabilities(images, samples: 2..<4, seed: 41)
+            #expect(part.array == Array(first.array[(2 * 12 * 10)..<(4 * 12 * 10)]))
+            let other = predictive.sampleProbabilities(images, samples: 0..<6, seed: 42)
+            #expect(other.array != first.array)
+        }
+
         /// The seed of `sampleProbabilities(_:samples:generator:)` is one draw of the generator.
         @Test func generatorGivesTheSeed() {
             let network = initializedMLP(inputs: 30, hidden: 200, seed: 5)
