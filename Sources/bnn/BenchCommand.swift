@@ -22,7 +22,10 @@ struct BenchCommand: ParsableCommand {
     var json = false
     @Option(name: .customLong("cnn-images"), help: "Training images the CNN epoch is timed on (then scaled to a full epoch).")
     var cnnSliceImages: Int = 6_400
-    @Option(help: ArgumentHelp("Measure only these parts, comma-separated: epochs, cnn, evaluate, normals (the default), or gradient-variance (the CNN's gradient variance per estimator, not in the default). The matrix multiplies always run (the other figures are ratios to them).",
+    @Option(name: .customLong("cnn-evaluate-images"),
+            help: "Images the CNN's 30-sample evaluation is timed on (then scaled to 21,000: MNIST test, noise, notMNIST).")
+    var cnnEvaluateImages: Int = 2_100
+    @Option(help: ArgumentHelp("Measure only these parts, comma-separated: epochs, cnn, evaluate, cnn-evaluate, normals (the default), or gradient-variance (the CNN's gradient variance per estimator, not in the default). The matrix multiplies always run (the other figures are ratios to them).",
                                valueName: "parts"),
             transform: BenchPart.list)
     var only: Set<BenchPart> = BenchPart.defaultParts
@@ -32,6 +35,7 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         try requireRange(repeats, 1...100, option: "--repeats")
         try requireRange(cnnSliceImages, 128...55_000, option: "--cnn-images")
+        try requireRange(cnnEvaluateImages, 21...21_000, option: "--cnn-evaluate-images")
         try requireRange(gradientDraws, 2...10_000, option: "--gradient-draws")
     }
 
@@ -84,6 +88,7 @@ struct BenchCommand: ParsableCommand {
                 }
             }
             let bestGEMM = report.gemm.filter { $0.m == 128 && $0.k == 784 }.map(\.gflops).max() ?? 1
+            report.gemmLimitGflops = bestGEMM
 
             // (b) One training epoch per estimator.
             let mnist = try? MNIST.load(dataDirectory: data.dataDirectory, download: false)
@@ -189,6 +194,36 @@ struct BenchCommand: ParsableCommand {
                            test.count, report.evaluateSeconds, report.evaluateCPUSeconds, 100 * report.evaluateGemmFraction))
             }
 
+            // (c′) The CNN's 30-sample evaluation of MNIST's test set, 1,000 noise images and notMNIST
+            // (21,000 images, what `bnn evaluate --arch cnn` classifies): a slice in the same proportions
+            // is timed and scaled. The cost does not depend on the weights, so the network is untrained.
+            if only.contains(.cnnEvaluate) {
+                let network = try ClassifierTraining.makeNetwork(.defaultCNN, inputShape: MNIST.imageShape, classes: MNIST.classCount,
+                                                               generator: &generator)
+                let letters = try? NotMNIST.loadImages(dataDirectory: data.dataDirectory)
+                let images = cnnEvaluationSlice(count: cnnEvaluateImages, test: test, letters: letters, seed: 11)
+                let samples = TrainingConfiguration.defaultCNN.calibrationSamples
+                let predictive = Predictive(network: network)
+                var cpu: [Double] = []
+                let seconds = median((0..<repeats).map { _ in
+                    let cpuStart = processCPUSeconds()
+                    let seconds = time {
+                        _ = PredictiveSummary(probabilities: predictive.sampleProbabilities(images, samples: samples, generator: &generator))
+                    }
+                    cpu.append(processCPUSeconds() - cpuStart)
+                    return seconds
+                })
+                let scale = 21_000 / Double(images.rows)
+                report.cnnEvaluateSeconds = seconds * scale
+                report.cnnEvaluateCPUSeconds = median(cpu) * scale
+                report.cnnEvaluateImagesTimed = images.rows
+                // One product per weight layer and sample: the sampled filters (or weights) times the input.
+                let flops = 21_000 * Double(samples) * sampledForwardFlopsPerExample(network)
+                report.cnnEvaluateGemmFraction = flops / report.cnnEvaluateSeconds / 1e9 / bestGEMM
+                log(String(format: "  cnn evaluation (%d samples × 21,000 images): %.1f s, %.1f CPU s  (timed on %d images and scaled; %.0f%% of the best GEMM's rate)",
+                           samples, report.cnnEvaluateSeconds, report.cnnEvaluateCPUSeconds, images.rows, 100 * report.cnnEvaluateGemmFraction))
+            }
+
             // (d) Normal draws.
             if only.contains(.normals) {
                 let buffer = Tensor(shape: [1 << 24])
@@ -212,10 +247,11 @@ struct BenchError: Error, CustomStringConvertible { let description: String }
 /// The parts of `bnn bench` that `--only` can select.
 enum BenchPart: String, CaseIterable {
     case epochs, cnn, evaluate, normals
+    case cnnEvaluate = "cnn-evaluate"
     case gradientVariance = "gradient-variance"
 
     /// What `bnn bench` measures without `--only`.
-    static let defaultParts: Set<BenchPart> = [.epochs, .cnn, .evaluate, .normals]
+    static let defaultParts: Set<BenchPart> = [.epochs, .cnn, .evaluate, .cnnEvaluate, .normals]
 
     /// Parses a comma-separated list such as "evaluate,normals".
     static func list(_ text: String) throws -> Set<BenchPart> {
@@ -248,6 +284,13 @@ struct BenchReport: Encodable {
     var evaluateSeconds = 0.0
     var evaluateCPUSeconds = 0.0
     var evaluateGemmFraction = 0.0
+    /// The CNN's 30-sample evaluation of 21,000 images, scaled from `cnnEvaluateImagesTimed` images.
+    var cnnEvaluateSeconds = 0.0
+    var cnnEvaluateCPUSeconds = 0.0
+    var cnnEvaluateGemmFraction = 0.0
+    var cnnEvaluateImagesTimed = 0
+    /// The rate every fraction is measured against: the best matrix multiply at the MLP's training shape.
+    var gemmLimitGflops = 0.0
     /// The 1-minute load average at the start and at the end of the run.
     var loadAverage: [Double] = []
     var normalsPerSecond = 0.0
@@ -278,6 +321,11 @@ struct BenchReport: Encodable {
         case evaluateSeconds = "evaluate_seconds"
         case evaluateCPUSeconds = "evaluate_cpu_seconds"
         case evaluateGemmFraction = "evaluate_fraction_of_gemm_limit"
+        case cnnEvaluateSeconds = "cnn_evaluate_seconds"
+        case cnnEvaluateCPUSeconds = "cnn_evaluate_cpu_seconds"
+        case cnnEvaluateGemmFraction = "cnn_evaluate_fraction_of_gemm_limit"
+        case cnnEvaluateImagesTimed = "cnn_evaluate_images_timed"
+        case gemmLimitGflops = "gemm_limit_gflops"
         case loadAverage = "load_average"
         case normalsPerSecond = "normals_per_second"
         case peakRSSMegabytes = "peak_rss_mb"
@@ -306,18 +354,25 @@ func time(_ body: () throws -> Void) rethrows -> Double {
 func trainingStepFlopsPerExample(_ network: Sequential, estimator: GradientEstimator = .local) -> Double {
     var total = 0.0
     for (index, layer) in network.layers.enumerated() {
-        let multiplyAdds: Double
-        switch layer {
-        case let layer as BayesianConv2D:
-            multiplyAdds = Double(layer.filters * layer.geometry.patchSize * layer.geometry.positions)
-        case let layer as BayesianDense:
-            multiplyAdds = Double(layer.inputs * layer.outputs)
-        default:
-            continue
-        }
+        guard let multiplyAdds = bayesianMultiplyAdds(layer) else { continue }
         total += 2 * multiplyAdds * (index == 0 ? 4 : 6) * (estimator == .weights ? 0.5 : 1)
     }
     return total
+}
+
+/// FLOPs of the matrix multiplies of one sampled network's forward pass per example (one product per
+/// Bayesian layer: the sampled weights times its input).
+func sampledForwardFlopsPerExample(_ network: Sequential) -> Double {
+    network.layers.compactMap(bayesianMultiplyAdds).reduce(0) { $0 + 2 * $1 }
+}
+
+/// The multiply-adds of one forward product of a Bayesian weight layer per example, nil for other layers.
+func bayesianMultiplyAdds(_ layer: Layer) -> Double? {
+    switch layer {
+    case let layer as BayesianConv2D: return Double(layer.filters * layer.geometry.patchSize * layer.geometry.positions)
+    case let layer as BayesianDense: return Double(layer.inputs * layer.outputs)
+    default: return nil
+    }
 }
 
 /// The variance over `draws` noise draws of the data term's gradient ∂L/∂μ of every Bayesian layer of the
@@ -414,6 +469,26 @@ func maximumRelativeError(_ a: Tensor, _ b: Tensor) -> Float {
 }
 
 /// Random "digits" (uniform pixels, random labels) with MNIST's shape, when MNIST is not available.
+/// `count` images in the proportions of the CNN's evaluation (10 : 1 : 10 of MNIST test digits, white
+/// noise and notMNIST letters; test digits stand in for the letters when notMNIST is absent).
+func cnnEvaluationSlice(count: Int, test: LabeledImages, letters: UnlabeledImages?, seed: UInt64) -> Tensor {
+    let digits = count * 10 / 21, noise = max(1, count / 21), rest = count - digits - noise
+    let features = test.images.count / max(test.count, 1)
+    let slice = Tensor(shape: [count, features])
+    let noiseImages = WhiteNoise.images(count: noise, seed: seed).images
+    let restSource = letters?.images ?? test.images
+    let parts: [(Tensor, Int)] = [(test.images, digits), (noiseImages, noise), (restSource, rest)]
+    var row = 0
+    for (source, rows) in parts {
+        let available = source.count / features
+        for i in 0..<rows {
+            (slice.pointer + (row + i) * features).update(from: source.pointer + (i % available) * features, count: features)
+        }
+        row += rows
+    }
+    return slice
+}
+
 func syntheticDigits(count: Int) -> LabeledImages {
     var generator = RandomGenerator(seed: 3)
     let images = Tensor(shape: [count, 784])
