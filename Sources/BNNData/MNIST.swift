@@ -96,6 +96,19 @@ public struct MNIST: Sendable {
                         validationCount: validationCount, verifyChecksums: verifyChecksums, log: log)
     }
 
+    /// Loads only the training file's two splits (what training and calibration need; the test split would
+    /// take 31 MB more as floats), found or downloaded like `load`.
+    public static func loadTrainingSplits(
+        dataDirectory: String? = nil, validationCount: Int = 5000, download: Bool = true, verifyChecksums: Bool = true,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        log: (String) -> Void = { _ in }
+    ) throws -> (train: LabeledImages, validation: LabeledImages) {
+        let urls = try locate([trainImagesName, trainLabelsName], dataDirectory: dataDirectory, download: download,
+                              environment: environment, log: log)
+        return try trainingSplits(images: urls[0], labels: urls[1], validationCount: validationCount,
+                                  verifyChecksums: verifyChecksums, log: log)
+    }
+
     /// Loads only the 10,000 test images (what evaluation needs), found or downloaded like `load`.
     public static func loadTest(
         dataDirectory: String? = nil, download: Bool = true, verifyChecksums: Bool = true,
@@ -138,6 +151,15 @@ public struct MNIST: Sendable {
         trainImages: URL, trainLabels: URL, testImages: URL, testLabels: URL, validationCount: Int = 5000,
         verifyChecksums: Bool = true, log: (String) -> Void = { _ in }
     ) throws -> MNIST {
+        let (train, validation) = try trainingSplits(images: trainImages, labels: trainLabels, validationCount: validationCount,
+                                                     verifyChecksums: verifyChecksums, log: log)
+        let test = try loadVerified(images: testImages, labels: testLabels, verify: verifyChecksums, log: log)
+        return MNIST(train: train, validation: validation, test: test)
+    }
+
+    /// The training file's first `count − validationCount` images and its last `validationCount`.
+    static func trainingSplits(images trainImages: URL, labels trainLabels: URL, validationCount: Int, verifyChecksums: Bool,
+                               log: (String) -> Void) throws -> (train: LabeledImages, validation: LabeledImages) {
         precondition(validationCount >= 0, "validationCount must be non-negative, got \(validationCount)")
         // The training file is split while it is converted, so that the 60,000 images never exist as floats
         // twice (a full tensor plus its two copies; docs/performance.md has the memory it saves).
@@ -154,9 +176,7 @@ public struct MNIST: Sendable {
             try LabeledImages(imageFile: trainImageFile, imagesPath: trainImages.path, labelFile: trainLabelFile,
                               labelsPath: trainLabels.path, expectedRows: side, expectedColumns: side, classCount: 10, range: range)
         }
-        let train = try part(0..<split), validation = try part(split..<count)
-        let test = try loadVerified(images: testImages, labels: testLabels, verify: verifyChecksums, log: log)
-        return MNIST(train: train, validation: validation, test: test)
+        return (try part(0..<split), try part(split..<count))
     }
 
     /// Loads one image/label pair, checking content against the known checksums.

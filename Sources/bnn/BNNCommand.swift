@@ -19,6 +19,8 @@ struct BNNCommand: ParsableCommand {
     /// that option and the closest real one ("did you mean '--model'?"), where ArgumentParser would
     /// complain about whatever the typo left missing.
     static func main() {
+        // Freed tensors go back to the system (glibc otherwise keeps them; `Tensor.mapLargeAllocations`).
+        Tensor.mapLargeAllocations()
         let arguments = Array(CommandLine.arguments.dropFirst())
         var command: ParsableCommand
         do {

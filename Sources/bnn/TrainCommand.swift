@@ -145,7 +145,7 @@ struct TrainCommand: ParsableCommand {
                 sets = try loadTrainingData(train: train, validation: validation, labelColumn: sourceOptions.labelColumn,
                                             imageSize: imageSize, seed: compute.seed)
             } else {
-                let splits = try loadMNIST(data)
+                let splits = try MNIST.loadTrainingSplits(dataDirectory: data.dataDirectory, download: mayDownload, log: Console.relay)
                 sets = TrainingData(training: splits.train, validation: splits.validation, classNames: (0..<MNIST.classCount).map(String.init),
                                     preprocessing: .mnist, description: "MNIST digits")
             }
@@ -218,7 +218,7 @@ func loadMNISTTest(_ options: DataOptions) throws -> LabeledImages {
     try MNIST.loadTest(dataDirectory: options.dataDirectory, download: mayDownload, log: Console.relay)
 }
 
-private var mayDownload: Bool { ProcessInfo.processInfo.environment["BNN_NO_DOWNLOAD"] != "1" }
+var mayDownload: Bool { ProcessInfo.processInfo.environment["BNN_NO_DOWNLOAD"] != "1" }
 
 /// The kind of prior `--prior` names.
 enum PriorKind: String, ExpressibleByArgument, CaseIterable {

@@ -1,3 +1,4 @@
+import CBNNKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -32,6 +33,17 @@ public final class Tensor: @unchecked Sendable {
             product = next
         }
         return product <= Int.max / MemoryLayout<Float>.stride ? product : nil
+    }
+
+    /// Asks the C allocator (glibc; elsewhere nothing happens) to map every block of `threshold` bytes or
+    /// more on its own and unmap it when freed, with that threshold fixed. glibc by default raises the
+    /// threshold to the size of the first such block freed, after which large tensors come from its heap
+    /// and their memory stays with the process when they are freed (about 30 MB at `bnn train`'s peak,
+    /// from the buffers of validation and calibration). A process-wide setting, for programs to make at
+    /// start-up; returns whether it was taken.
+    @discardableResult
+    public static func mapLargeAllocations(threshold: Int = 256 << 10) -> Bool {
+        bnn_map_large_allocations(threshold) == 1
     }
 
     /// Creates a tensor of the given shape with every element equal to `value`.

@@ -50,7 +50,7 @@ public struct Predictive {
         Tensor.elementCount(of: [samples, count, classes]).map { $0 * MemoryLayout<Float>.stride }
     }
 
-    public init(network: Sequential, wholeNetworks: Bool = false, chunkSize: Int = 1000) {
+    public init(network: Sequential, wholeNetworks: Bool = false, chunkSize: Int = 256) {
         self.network = network
         self.wholeNetworks = wholeNetworks
         self.chunkSize = chunkSize

@@ -38,10 +38,10 @@ public enum ThresholdCalibration {
         // The seed drawn as `sampleProbabilities(_:samples:generator:)` draws it; it also keys the
         // conformal uniforms, as `Predictive.decide`'s seed does at prediction time.
         let seed = generator.next()
-        let summary = PredictiveSummary(probabilities: predictive.sampleProbabilities(validation.images, samples: 0..<samples, seed: seed))
+        let summary = PredictiveSummary(predictive: predictive, images: validation.images, samples: 0..<samples, seed: seed)
         let outliers = SyntheticOutliers.make(from: validation, shape: SyntheticOutliers.exampleShape(of: validation, networkShape: model.network.inputShape),
                                               count: min(3000, validation.count), generator: &generator)
-        let outlierSummary = PredictiveSummary(probabilities: predictive.sampleProbabilities(outliers, samples: samples, generator: &generator))
+        let outlierSummary = PredictiveSummary(predictive: predictive, images: outliers, samples: 0..<samples, seed: generator.next())
         let correct = (0..<validation.count).map { summary.forcedPrediction($0) == validation.labels[$0] }
 
         let componentCoverage = Double(1 + coverage) / 2

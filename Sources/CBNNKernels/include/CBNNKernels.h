@@ -49,6 +49,14 @@ void bnn_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_
  */
 long bnn_noise_offset(uint64_t key, long identity, long count);
 
+/*
+ * glibc only (elsewhere returns 0 and does nothing): serve every allocation of at least `threshold` bytes
+ * by its own mapping, unmapped when freed, and keep that threshold fixed (glibc otherwise raises it to
+ * the size of the first large block freed, after which freed tensors stay with the process). Returns 1
+ * when the setting was taken.
+ */
+int bnn_map_large_allocations(long threshold);
+
 /* ---------------------------------------------------------------- fused passes (FusedKernels.c) */
 
 /* What `rho_source` of bnn_fused_adam_arguments holds: how the data gradient with respect to ρ is formed. */

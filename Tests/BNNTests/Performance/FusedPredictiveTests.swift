@@ -63,6 +63,24 @@ extension PerformanceTests {
             #expect(other.array != first.array)
         }
 
+        /// A summary drawn chunk by chunk equals the summary of the whole `[S, N, C]` tensor, on the fast
+        /// path and on the whole-network path (a small CNN), with a last chunk shorter than the others.
+        @Test func chunkedSummaryEqualsTheWholeOne() {
+            for (name, predictive, shape) in predictives() {
+                let images = mixedInputs(23, features: shape.reduce(1, *), seed: 4)
+                let whole = PredictiveSummary(probabilities: predictive.sampleProbabilities(images, samples: 0..<7, seed: 9))
+                let chunked = PredictiveSummary(predictive: predictive, images: images, samples: 0..<7, seed: 9, chunk: 5)
+                let pairs: [(Tensor, Tensor)] = [
+                    (whole.meanProbabilities, chunked.meanProbabilities), (whole.medianProbabilities, chunked.medianProbabilities),
+                    (whole.lowerPercentileProbabilities, chunked.lowerPercentileProbabilities),
+                    (whole.percentile5, chunked.percentile5), (whole.percentile95, chunked.percentile95),
+                    (whole.entropy, chunked.entropy), (whole.expectedEntropy, chunked.expectedEntropy),
+                    (whole.mutualInformation, chunked.mutualInformation)]
+                for (a, b) in pairs { #expect(a.array == b.array, "\(name)") }
+                #expect(chunked.count == 23 && chunked.samples == 7)
+            }
+        }
+
         /// The seed of `sampleProbabilities(_:samples:generator:)` is one draw of the generator.
         @Test func generatorGivesTheSeed() {
             let network = initializedMLP(inputs: 30, hidden: 200, seed: 5)
