@@ -107,11 +107,13 @@ static void kernel_avx2(long kc, const float *restrict a, const float *restrict 
 /* ---------------------------------------------------------------- AVX-512 + FMA: MR × 32 */
 
 #ifndef AVX512_MR
-#define AVX512_MR 12
+#define AVX512_MR 8
 #endif
 enum { AVX512_NR = 32 };
 
-/* 2·MR accumulators + 2 B vectors + 1 broadcast must fit the 32 zmm registers (MR ≤ 14). */
+/* 2·MR accumulators + 2 B vectors + 1 broadcast must fit the 32 zmm registers (MR ≤ 14). MR = 8 divides
+   the filter counts of convolutions (32, 64) and common batch sizes, where 12 wasted up to a third of a
+   panel, and measured no slower on square products. */
 __attribute__((target("avx512f,fma")))
 static void kernel_avx512(long kc, const float *restrict a, const float *restrict b, float *c, long rs, long cs,
                           float alpha, float beta, int mr, int nr) {
@@ -225,11 +227,53 @@ static float *scratch_buffer(size_t floats) {
     return space->data;
 }
 
+#if defined(__x86_64__)
+/* Packing that transposes (a panel's rows or columns lie along k in memory) as 8- or 16-lane gathers, one
+   per k step, instead of one scalar move per value. Offsets are 32-bit: callers check the stride. */
+
+/* out[p·8 + r] = a[r·rs + p] for r < 8, p < kc. */
+__attribute__((target("avx512f,avx2")))
+static void gather_panel_8(const float *a, long rs, long kc, float *restrict out) {
+    __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)rs));
+    for (long p = 0; p < kc; p++) _mm256_storeu_ps(out + p * 8, _mm256_i32gather_ps(a + p, offsets, 4));
+}
+
+/* out[p·32 + q] = b[q·cs + p] for q < 32, p < kc. */
+__attribute__((target("avx512f")))
+static void gather_panel_32(const float *b, long cs, long kc, float *restrict out) {
+    __m512i offsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32((int)cs));
+    const float *upper = b + 16 * cs;
+    for (long p = 0; p < kc; p++) {
+        _mm512_storeu_ps(out + p * 32, _mm512_i32gather_ps(offsets, b + p, 4));
+        _mm512_storeu_ps(out + p * 32 + 16, _mm512_i32gather_ps(offsets, upper + p, 4));
+    }
+}
+#endif
+
+/* Whether a panel of `lanes` rows or columns `stride` apart can be gathered with 32-bit offsets. */
+static int gatherable(int lanes, long stride, int wanted) {
+#if defined(__x86_64__)
+    return lanes == wanted && stride > 0 && stride <= INT32_MAX / 32 && bnn_isa_level() == BNN_ISA_AVX512;
+#else
+    (void)lanes; (void)stride; (void)wanted;
+    return 0;
+#endif
+}
+
 /* dst[panel][p][r] = op(A)[i0 + panel·MR + r, p0 + p], zero for rows past mc. */
 static void pack_a(const float *a, long rs, long cs, long mc, long kc, int mr, float *restrict dst) {
+    int gather = cs == 1 && gatherable(mr, rs, 8);
     for (long i = 0; i < mc; i += mr) {
         long rows = mc - i < mr ? mc - i : mr;
         const float *src = a + i * rs;
+#if defined(__x86_64__)
+        if (gather && rows == mr) {
+            gather_panel_8(src, rs, kc, dst);
+            dst += (long)mr * kc;
+            continue;
+        }
+#endif
         if (cs == 1) {
             /* Rows are contiguous in memory: read along them. */
             for (long r = 0; r < rows; r++) {
@@ -267,10 +311,17 @@ static void pack_b(const float *b, long rs, long cs, long kc, long nc, int nr, f
         }
         return;
     }
+    int gather = rs == 1 && gatherable(nr, cs, 32);
     for (long panel = 0; panel < panels; panel++) {
         long j = panel * nr;
         long columns = nc - j < nr ? nc - j : nr;
         float *out = dst + panel * nr * kc;
+#if defined(__x86_64__)
+        if (gather && columns == nr) {
+            gather_panel_32(b + j * cs, cs, kc, out);
+            continue;
+        }
+#endif
         for (long q = 0; q < columns; q++) {
             const float *column = b + (j + q) * cs;
             for (long p = 0; p < kc; p++) out[p * nr + q] = column[p * rs];
