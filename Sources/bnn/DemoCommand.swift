@@ -102,6 +102,6 @@ func comparisonTable(_ result: EvaluationResult, trainingSeconds: Double) -> Str
     for (label, theirs, ours) in rows {
         lines.append(label.padding(toLength: 34, withPad: " ", startingAt: 0) + theirs.padding(toLength: 29, withPad: " ", startingAt: 0) + ours)
     }
-    lines.append("(machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; matrix multiply: \(MatrixMultiply.blasDescription ?? "portable Swift kernels"))")
+    lines.append("(machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; matrix multiply: \(MatrixMultiply.engineDescription))")
     return lines.joined(separator: "\n")
 }

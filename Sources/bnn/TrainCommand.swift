@@ -175,7 +175,7 @@ func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImage
     Console.info("Training \(configuration.architecture.rawValue) (recipe \(configuration.recipe), \(configuration.methodDescription)) "
                  + "on \(training.count) \(what) of \(classNames.count) classes (\(validation.count) held out) for \(configuration.epochs) epochs; "
                  + "\(ComputeSettings.threads) threads, "
-                 + "matrix multiply: \(MatrixMultiply.blasDescription ?? "portable Swift kernels").")
+                 + "matrix multiply: \(MatrixMultiply.engineDescription).")
     let started = Date()
     let model = try ClassifierTraining.train(configuration, training: training, validation: validation, classNames: classNames,
                                              preprocessing: preprocessing) { progress in

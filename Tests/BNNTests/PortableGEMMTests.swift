@@ -142,18 +142,22 @@ import Testing
         #expect(split == whole, "\(testCase)")
     }
 
-    /// Which path `gemm` takes when none is named: OpenBLAS (when present) for products with any of
-    /// m, n, k under 64, the portable kernels for the others; an explicit preference always wins.
+    /// Which path `gemm` takes when none is named: OpenBLAS (when present with vector kernels for this
+    /// CPU) for products with any of m, n, k under 64, the portable kernels for the others and for
+    /// everything when OpenBLAS runs an SSE-only core; an explicit preference always wins.
     @Test func automaticPathRule() {
-        guard MatrixMultiply.availablePaths.contains(.blas) else {
-            #expect(MatrixMultiply.automaticPath(m: 128, n: 1024, k: 784) == .portable)
-            return
-        }
         #expect(MatrixMultiply.automaticPath(m: 128, n: 1024, k: 784) == .portable)
         #expect(MatrixMultiply.automaticPath(m: 784, n: 1024, k: 128) == .portable)
-        #expect(MatrixMultiply.automaticPath(m: 128, n: 10, k: 1024) == .blas)
-        #expect(MatrixMultiply.automaticPath(m: 128, n: 1024, k: 10) == .blas)
-        #expect(MatrixMultiply.automaticPath(m: 32, n: 25_088, k: 25) == .blas)
+        let narrow = BLASLibrary.shared?.hasVectorKernels == true ? MatrixMultiply.Path.blas : .portable
+        #expect(MatrixMultiply.automaticPath(m: 128, n: 10, k: 1024) == narrow)
+        #expect(MatrixMultiply.automaticPath(m: 128, n: 1024, k: 10) == narrow)
+        #expect(MatrixMultiply.automaticPath(m: 32, n: 25_088, k: 25) == narrow)
+        #expect(MatrixMultiply.engineDescription.contains("portable kernels"))
+        if let blas = BLASLibrary.shared {
+            #expect(MatrixMultiply.engineDescription.contains(blas.description))
+            #expect(blas.hasVectorKernels != blas.description.lowercased().contains("(prescott)"))
+        }
+        #expect(BLASLibrary.coresWithoutVectorKernels.contains("prescott") && !BLASLibrary.coresWithoutVectorKernels.contains("skylakex"))
     }
 
     @Test func blasMatchesReferenceWhenAvailable() {

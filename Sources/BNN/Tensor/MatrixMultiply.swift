@@ -22,10 +22,11 @@ public enum MatrixMultiply {
 
     nonisolated(unsafe) private static var _preferred: Path? = nil
 
-    /// The path used by `gemm` when none is named: BLAS when it was found, else `portable`.
-    /// Setting it (for benchmarks and tests) overrides the choice; `nil` restores the default.
+    /// The path used by `gemm` when none is named: BLAS when it was found with kernels for this CPU
+    /// (`BLASLibrary.hasVectorKernels`), else `portable`. Setting it (for benchmarks and tests) overrides
+    /// the choice; `nil` restores the default.
     public static var preferredPath: Path {
-        get { _preferred ?? (BLASLibrary.shared != nil ? .blas : .portable) }
+        get { _preferred ?? (BLASLibrary.shared?.hasVectorKernels == true ? .blas : .portable) }
         set { _preferred = newValue }
     }
 
@@ -37,7 +38,7 @@ public enum MatrixMultiply {
     /// faster (docs/performance.md has the measurements). A fixed rule, not timing at run time, so that
     /// results never depend on the machine's load.
     static func automaticPath(m: Int, n: Int, k: Int) -> Path {
-        guard _preferred == nil, BLASLibrary.shared != nil else { return preferredPath }
+        guard _preferred == nil, BLASLibrary.shared?.hasVectorKernels == true else { return preferredPath }
         return m >= 64 && n >= 64 && k >= 64 ? .portable : .blas
     }
 
@@ -52,8 +53,19 @@ public enum MatrixMultiply {
         BLASLibrary.shared != nil ? [.blas, .portable, .reference] : [.portable, .reference]
     }
 
-    /// A human-readable name of the BLAS library in use, e.g. "OpenBLAS 0.3.21 …", or nil.
+    /// A human-readable name of the BLAS library found, e.g. "openblas 0.3.21 (SkylakeX)", or nil.
     public static var blasDescription: String? { BLASLibrary.shared?.description }
+
+    /// What multiplies matrices by default, for logs: e.g. "openblas 0.3.21 (SkylakeX) and the portable
+    /// kernels (avx512)", or "the portable kernels (avx512); openblas 0.3.21 (Prescott) not used: no vector
+    /// kernels for this CPU".
+    public static var engineDescription: String {
+        let portable = "the portable kernels (\(PortableGEMM.instructionSet))"
+        guard let blas = BLASLibrary.shared else { return portable }
+        if _preferred != nil { return preferredPath == .blas ? blas.description : portable }
+        return blas.hasVectorKernels ? "\(blas.description) and \(portable)"
+            : "\(portable); \(blas.description) not used: no vector kernels for this CPU"
+    }
 
     /// `C = alpha · op(A) · op(B) + beta · C` (row-major), on `path` or the preferred path.
     public static func gemm(
@@ -172,6 +184,16 @@ final class BLASLibrary: @unchecked Sendable {
     let sgemmFunction: SgemmFunction
     let setThreadsFunction: SetThreadsFunction?
     let description: String
+    /// False when OpenBLAS runs the SSE-only kernels of an old core (e.g. "Prescott", what OpenBLAS 0.3.21
+    /// falls back to on CPUs newer than it knows, such as some virtual machines): those are several times
+    /// slower than the portable kernels even on narrow products, so nothing is sent to them by default.
+    let hasVectorKernels: Bool
+
+    /// OpenBLAS core names whose kernels use no AVX (lower-cased).
+    static let coresWithoutVectorKernels: Set<String> = [
+        "prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "opteron", "opteron_sse3", "barcelona",
+        "bobcat", "katmai", "coppermine", "northwood", "banias", "athlon", "generic",
+    ]
 
     /// The BLAS found on this machine, or nil. `BNN_BLAS=none` disables it; `BNN_BLAS=/path/lib.so`
     /// names a library to try first.
@@ -207,19 +229,22 @@ final class BLASLibrary: @unchecked Sendable {
             unsafeBitCast($0, to: SetThreadsFunction.self)
         }
         var name = path
+        var core: String? = nil
         if let configSymbol = dlsym(handle, "openblas_get_config") {
             // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH … Cooperlake MAX_THREADS=64" → "openblas 0.3.21 (Cooperlake)"
             let config = unsafeBitCast(configSymbol, to: GetConfigFunction.self)
             let words = config().map { String(cString: $0) }?.split(separator: " ") ?? []
             name = "openblas" + (words.count > 1 ? " \(words[1])" : "")
             if let coreSymbol = dlsym(handle, "openblas_get_corename"),
-               let core = unsafeBitCast(coreSymbol, to: GetConfigFunction.self)() {
-                name += " (\(String(cString: core)))"
+               let coreName = unsafeBitCast(coreSymbol, to: GetConfigFunction.self)() {
+                core = String(cString: coreName)
+                name += " (\(core!))"
             }
         } else if path.contains("Accelerate") {
             name = "accelerate"
         }
         self.description = name
+        self.hasVectorKernels = core.map { !Self.coresWithoutVectorKernels.contains($0.lowercased()) } ?? true
     }
 
     func setThreads(_ count: Int) {
