@@ -113,7 +113,12 @@ public final class BayesianConv2D: MomentLayer {
             moments(input, mean: mean, standardDeviation: std, path: mode.matrixMultiplyPath)
             let noise = noiseBuffer.tensor(shape: shape)
             generator.fillNormal(noise)
-            Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
+            let (m, s, e, y) = (SendablePointer(mean.pointer), SendablePointer(std.pointer), SendablePointer(noise.pointer),
+                                SendablePointer(output.pointer))
+            Parallel.forElements(output.count) { range in
+                Elementwise.affineNoise(mean: m.pointer + range.lowerBound, std: s.pointer + range.lowerBound, noise: e.pointer + range.lowerBound,
+                                        into: y.pointer + range.lowerBound, count: range.count)
+            }
             return output
         }
         if mode == .train && estimator == .flipout {
@@ -196,7 +201,7 @@ public final class BayesianConv2D: MomentLayer {
             MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weight.mu.value.pointer, lda: patch,
                                 b: columnBuffer.pointer, ldb: width, c: productBuffer.pointer, ldc: width, path: path)
             // The columns of x² are the squares of the columns of x (padding stays zero).
-            Elementwise.square(columnBuffer.pointer, columnBuffer.pointer, count: patch * width)
+            Self.square(columnBuffer.pointer, into: columnBuffer.pointer, count: patch * width)
             MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weightVariance.pointer, lda: patch,
                                 b: columnBuffer.pointer, ldb: width, c: variances.pointer, ldc: width, path: path)
             Im2Col.scatter(productBuffer.pointer, bias: bias.mu.value.pointer, examples: n, filters: filters,
@@ -283,8 +288,12 @@ public final class BayesianConv2D: MomentLayer {
         let noise = noiseBuffer.tensor(shape: shape), std = stdBuffer.tensor(shape: shape)
         // ∂L/∂v in the mean buffer: the means are not needed after the forward pass.
         let varianceGradient = meanBuffer.tensor(shape: shape)
-        let g = outputGradient.pointer, e = noise.pointer, s = std.pointer, gv = varianceGradient.pointer
-        for i in 0..<varianceGradient.count { gv[i] = g[i] * e[i] / (2 * s[i]) }
+        let g = outputGradient.pointer, gv = varianceGradient.pointer
+        let (gs, es, ss, gvs) = (SendablePointer(g), SendablePointer(noise.pointer), SendablePointer(std.pointer), SendablePointer(gv))
+        Parallel.forElements(varianceGradient.count) { range in
+            let (g, e, s, gv) = (gs.pointer, es.pointer, ss.pointer, gvs.pointer)
+            for i in range { gv[i] = g[i] * e[i] / (2 * s[i]) }
+        }
 
         let squared = squaredColumns.tensor(shape: columns.shape)
         let varianceProductBuffer = varianceProduct.tensor(shape: product.shape)
@@ -303,7 +312,7 @@ public final class BayesianConv2D: MomentLayer {
             Im2Col.gather(gv + start * outputPerExample, examples: n, filters: filters, positions: positions,
                           into: varianceProductBuffer.pointer, biasGradient: bias.rho.gradient.pointer)
             Im2Col.columns(input.pointer + start * geometry.inputSize, examples: n, geometry: geometry, into: columns.pointer)
-            Elementwise.square(columns.pointer, squared.pointer, count: patch * width)
+            Self.square(columns.pointer, into: squared.pointer, count: patch * width)
             MatrixMultiply.gemm(transposeB: true, m: filters, n: patch, k: width, a: product.pointer, lda: width,
                                 b: columns.pointer, ldb: width, beta: first, c: weight.mu.gradient.pointer, ldc: patch)
             MatrixMultiply.gemm(transposeB: true, m: filters, n: patch, k: width, a: varianceProductBuffer.pointer, lda: width,
@@ -312,7 +321,11 @@ public final class BayesianConv2D: MomentLayer {
                 let d = gradientColumns.pointer, x = columns.pointer
                 MatrixMultiply.gemm(transposeA: true, m: patch, n: width, k: filters, a: weightVariance.pointer, lda: patch,
                                     b: varianceProductBuffer.pointer, ldb: width, c: d, ldc: width)
-                for i in 0..<patch * width { d[i] *= 2 * x[i] }
+                let (ds, xs) = (SendablePointer(d), SendablePointer(x))
+                Parallel.forElements(patch * width) { range in
+                    let (d, x) = (ds.pointer, xs.pointer)
+                    for i in range { d[i] *= 2 * x[i] }
+                }
                 MatrixMultiply.gemm(transposeA: true, m: patch, n: width, k: filters, a: weight.mu.value.pointer, lda: patch,
                                     b: product.pointer, ldb: width, beta: 1, c: d, ldc: width)
                 Im2Col.images(d, examples: n, geometry: geometry, into: gx.pointer + start * geometry.inputSize)
@@ -321,6 +334,14 @@ public final class BayesianConv2D: MomentLayer {
         }
         weight.rhoGradient = .variance
         bias.rhoGradient = .variance
+    }
+
+    /// `destination[i] = source[i]²` on the worker threads (the im2col buffers hold millions of values).
+    private static func square(_ source: UnsafeMutablePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        let (from, to) = (SendablePointer(source), SendablePointer(destination))
+        Parallel.forElements(count) { range in
+            Elementwise.square(from.pointer + range.lowerBound, to.pointer + range.lowerBound, count: range.count)
+        }
     }
 
     /// The im2col and GEMM-output buffers for one block of this batch size (reused between steps).

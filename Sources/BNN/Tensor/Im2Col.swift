@@ -154,47 +154,56 @@ enum Im2Col {
     /// batch-first.
     static func scatter(_ product: UnsafePointer<Float>, bias: UnsafePointer<Float>, examples: Int, filters: Int,
                         positions: Int, into output: UnsafeMutablePointer<Float>) {
-        let leading = examples * positions
-        for b in 0..<examples {
-            for f in 0..<filters {
-                let source = product + f * leading + b * positions
-                let destination = output + (b * filters + f) * positions
-                let offset = bias[f]
-                for p in 0..<positions { destination[p] = source[p] + offset }
-            }
-        }
+        scatterPlanes(product, offsets: bias, squareRoot: false, examples: examples, filters: filters, positions: positions, into: output)
     }
 
     /// `std[b, f, p] = sqrt(product[f, b · positions + p] + biasVariance[f])`: the local-reparameterisation
     /// standard deviation from the variance GEMM.
     static func scatterStandardDeviation(_ product: UnsafePointer<Float>, biasVariance: UnsafePointer<Float>, examples: Int,
                                          filters: Int, positions: Int, into std: UnsafeMutablePointer<Float>) {
+        scatterPlanes(product, offsets: biasVariance, squareRoot: true, examples: examples, filters: filters, positions: positions, into: std)
+    }
+
+    /// `output[b, f, p] = product[f, b · positions + p] + offsets[f]`, or its square root; the planes
+    /// (b, f) are split between the worker threads.
+    private static func scatterPlanes(_ product: UnsafePointer<Float>, offsets: UnsafePointer<Float>, squareRoot: Bool, examples: Int,
+                                      filters: Int, positions: Int, into output: UnsafeMutablePointer<Float>) {
         let leading = examples * positions
-        for b in 0..<examples {
-            for f in 0..<filters {
-                let source = product + f * leading + b * positions
-                let destination = std + (b * filters + f) * positions
-                let offset = biasVariance[f]
-                for p in 0..<positions { destination[p] = (source[p] + offset).squareRoot() }
+        let source = SendablePointer(UnsafeMutablePointer(mutating: product)), destination = SendablePointer(output)
+        let shift = SendablePointer(UnsafeMutablePointer(mutating: offsets))
+        Parallel.forChunks(of: examples * filters, minimumChunk: max(1, (1 << 15) / max(1, positions))) { range in
+            for plane in range {
+                let b = plane / filters, f = plane % filters
+                let from = UnsafePointer(source.pointer) + f * leading + b * positions, to = destination.pointer + plane * positions
+                let offset = shift.pointer[f]
+                if squareRoot {
+                    for p in 0..<positions { to[p] = (from[p] + offset).squareRoot() }
+                } else {
+                    for p in 0..<positions { to[p] = from[p] + offset }
+                }
             }
         }
     }
 
     /// `product[f, b · positions + p] = gradient[b, f, p]` (the transpose of `scatter`), adding each
-    /// filter's sum to `biasGradient[f]`.
+    /// filter's sum to `biasGradient[f]`. Filters are split between the worker threads.
     static func gather(_ gradient: UnsafePointer<Float>, examples: Int, filters: Int, positions: Int,
                        into product: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>) {
         let leading = examples * positions
-        for b in 0..<examples {
-            for f in 0..<filters {
-                let source = gradient + (b * filters + f) * positions
-                let destination = product + f * leading + b * positions
-                var sum: Float = 0
-                for p in 0..<positions {
-                    destination[p] = source[p]
-                    sum += source[p]
+        let source = SendablePointer(UnsafeMutablePointer(mutating: gradient)), destination = SendablePointer(product)
+        let sums = SendablePointer(biasGradient)
+        Parallel.forChunks(of: filters, minimumChunk: max(1, (1 << 15) / max(1, leading))) { range in
+            for f in range {
+                for b in 0..<examples {
+                    let from = UnsafePointer(source.pointer) + (b * filters + f) * positions
+                    let to = destination.pointer + f * leading + b * positions
+                    var sum: Float = 0
+                    for p in 0..<positions {
+                        to[p] = from[p]
+                        sum += from[p]
+                    }
+                    sums.pointer[f] += sum
                 }
-                biasGradient[f] += sum
             }
         }
     }

@@ -50,6 +50,14 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// `forChunks` for element-wise passes over large buffers: pieces of at least 32,768 elements, so
+    /// that smaller loops stay on the calling thread.
+    public static func forElements(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        forChunks(of: count, minimumChunk: 1 << 15, body)
+    }
+}
+
 /// A pointer that may cross into `@Sendable` closures of parallel loops. Each parallel task must
 /// touch a disjoint part of the memory; the type only states that the caller guarantees it.
 public struct SendablePointer<Pointee>: @unchecked Sendable {

@@ -42,7 +42,7 @@ public final class Tensor: @unchecked Sendable {
     /// from the buffers of validation and calibration). A process-wide setting, for programs to make at
     /// start-up; returns whether it was taken.
     @discardableResult
-    public static func mapLargeAllocations(threshold: Int = 256 << 10) -> Bool {
+    public static func mapLargeAllocations(threshold: Int = 4 << 20) -> Bool {
         bnn_map_large_allocations(threshold) == 1
     }
 
