@@ -75,11 +75,17 @@ public final class MaxPool2D: Layer {
         let argmax = SendablePointer(indices)
         let height = height, width = width, size = size, stride = stride
         let outputHeight = outputHeight, outputWidth = outputWidth
+        let recordsArgmax = mode == .train
         Parallel.forChunks(of: planes, minimumChunk: max(1, 16384 / max(1, height * width))) { range in
             for plane in range {
                 let x = UnsafePointer(source.pointer) + plane * height * width
                 let y = destination.pointer + plane * outputPlane
                 let index = argmax.pointer + plane * outputPlane
+                if size == 2 && stride == 2 {
+                    Self.pool2x2(x, width: width, outputHeight: outputHeight, outputWidth: outputWidth, into: y,
+                                 argmax: recordsArgmax ? index : nil)
+                    continue
+                }
                 for oh in 0..<outputHeight {
                     for ow in 0..<outputWidth {
                         let corner = oh * stride * width + ow * stride
@@ -97,6 +103,33 @@ public final class MaxPool2D: Layer {
             }
         }
         return output
+    }
+
+    /// The 2 × 2, stride 2 windows of one plane (the CNN's pooling), unrolled, with the same first-maximum
+    /// rule as the general loop; the argmax only when training needs it.
+    @inline(__always)
+    private static func pool2x2(_ x: UnsafePointer<Float>, width: Int, outputHeight: Int, outputWidth: Int,
+                                into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
+        for oh in 0..<outputHeight {
+            let top = x + 2 * oh * width, bottom = top + width, row = y + oh * outputWidth
+            if let argmax {
+                let indexRow = argmax + oh * outputWidth, corner = 2 * oh * width
+                for ow in 0..<outputWidth {
+                    let j = 2 * ow
+                    var best = top[j], position = corner + j
+                    if top[j + 1] > best { best = top[j + 1]; position = corner + j + 1 }
+                    if bottom[j] > best { best = bottom[j]; position = corner + width + j }
+                    if bottom[j + 1] > best { best = bottom[j + 1]; position = corner + width + j + 1 }
+                    row[ow] = best
+                    indexRow[ow] = Int32(position)
+                }
+            } else {
+                for ow in 0..<outputWidth {
+                    let j = 2 * ow
+                    row[ow] = max(max(top[j], top[j + 1]), max(bottom[j], bottom[j + 1]))
+                }
+            }
+        }
     }
 
     /// ∂L/∂x[argmax] += ∂L/∂y; every other input gets 0.

@@ -1,3 +1,4 @@
+import CBNNKernels
 /// The shape arithmetic of a 2-D convolution or pooling window over `[channels, height, width]` inputs.
 ///
 /// Concretely, with kernel `k`, stride `s` and zero padding `p` on every side,
@@ -83,10 +84,16 @@ enum Im2Col {
         let outputHeight = g.outputHeight, outputWidth = g.outputWidth, positions = g.positions
         let leading = examples * positions
         // One task per (example, channel): it owns k·k rows × `positions` columns of the matrix.
+        // Stride 1 with "same"-style padding (the CNN's layers) goes to the C kernel, which copies whole runs.
+        let fast = stride == 1 && padding < k
         Parallel.forChunks(of: examples * channels, minimumChunk: max(1, 4096 / max(1, k * k * positions))) { range in
             for task in range {
                 let b = task / channels, c = task % channels
                 let plane = UnsafePointer(source.pointer) + (b * channels + c) * height * width
+                if fast, bnn_im2col_plane_stride1(plane, height, width, k, padding,
+                                                  destination.pointer + c * k * k * leading + b * positions, leading) == 1 {
+                    continue
+                }
                 for i in 0..<k {
                     for j in 0..<k {
                         let row = destination.pointer + ((c * k + i) * k + j) * leading + b * positions

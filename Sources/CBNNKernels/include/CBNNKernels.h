@@ -50,6 +50,15 @@ void bnn_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_
 long bnn_noise_offset(uint64_t key, long identity, long count);
 
 /*
+ * im2col of one image plane for a stride-1 convolution with a k × k kernel and `padding` zeros on every
+ * side (padding < k): row r = i·k + j of the plane's k² rows (at rows + r·leading) receives the
+ * outputHeight × outputWidth window x[oh − padding + i, ow − padding + j] (zero outside the image), with
+ * outputHeight = height + 2·padding − k + 1 and likewise for the width. Returns 0 (writing nothing) for a
+ * geometry outside that case or when a large plane's buffer cannot be allocated, else 1.
+ */
+int bnn_im2col_plane_stride1(const float *plane, long height, long width, long k, long padding, float *rows, long leading);
+
+/*
  * glibc only (elsewhere returns 0 and does nothing): serve every allocation of at least `threshold` bytes
  * by its own mapping, unmapped when freed, and keep that threshold fixed (glibc otherwise raises it to
  * the size of the first large block freed, after which freed tensors stay with the process). Returns 1

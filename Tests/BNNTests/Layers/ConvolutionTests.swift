@@ -42,6 +42,69 @@ import Testing
         #expect(difference < 1e-4, "largest difference \(difference)")
     }
 
+    /// The columns of stride-1 geometries (the C kernel's case: no padding, "same" padding, padding k − 1,
+    /// a plane larger than its stack buffer, a 1 × 1 kernel) and of a stride-2 one (the Swift loop) equal
+    /// the definition x[b, c, oh·s − p + i, ow·s − p + j], zero outside the image, entry by entry.
+    @Test(arguments: [(3, 7, 6, 3, 1, 0), (2, 14, 14, 5, 1, 2), (1, 5, 9, 3, 1, 2), (1, 100, 97, 3, 1, 1), (2, 6, 6, 1, 1, 0),
+                      (2, 9, 8, 3, 2, 1)])
+    func columnsMatchTheDefinition(shape: (channels: Int, height: Int, width: Int, k: Int, stride: Int, padding: Int)) {
+        let g = ConvolutionGeometry(channels: shape.channels, height: shape.height, width: shape.width, kernelSize: shape.k,
+                                    stride: shape.stride, padding: shape.padding)
+        let examples = 3
+        let input = randomTensor([examples, g.inputSize], seed: 12)
+        let leading = examples * g.positions
+        let columns = Tensor(shape: [g.patchSize, leading], repeating: .nan)
+        Im2Col.columns(input.pointer, examples: examples, geometry: g, into: columns.pointer)
+        var mismatches = 0
+        for b in 0..<examples {
+            for c in 0..<g.channels {
+                for i in 0..<g.kernelSize {
+                    for j in 0..<g.kernelSize {
+                        for oh in 0..<g.outputHeight {
+                            for ow in 0..<g.outputWidth {
+                                let ih = oh * g.stride - g.padding + i, iw = ow * g.stride - g.padding + j
+                                let inside = ih >= 0 && ih < g.height && iw >= 0 && iw < g.width
+                                let expected = inside ? input[(b * g.channels + c) * g.height * g.width + ih * g.width + iw] : 0
+                                let row = (c * g.kernelSize + i) * g.kernelSize + j
+                                if columns[row * leading + b * g.positions + oh * g.outputWidth + ow] != expected { mismatches += 1 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(mismatches == 0, "\(mismatches) wrong column entries for \(shape)")
+    }
+
+    /// The unrolled 2 × 2 pooling gives the general rule's maxima in every mode and, when training, routes
+    /// each gradient to the first maximum of its window (ties included); odd sides drop the last row and column.
+    @Test func twoByTwoPoolingKeepsTheFirstMaximum() {
+        let layer = MaxPool2D(channels: 2, height: 5, width: 7)
+        var generator = RandomGenerator(seed: 3)
+        // Values on a coarse grid, so that windows often hold ties.
+        let values = (0..<(2 * 2 * 5 * 7)).map { _ in Float(generator.integer(below: 4)) }
+        let input = Tensor(shape: [2, 2 * 5 * 7], values: values)
+        let evaluated = layer.forward(input, mode: .mean, generator: &generator).array
+        let trained = layer.forward(input, mode: .train, generator: &generator).array
+        let gradient = layer.backward(Tensor(shape: [2, 2, 2, 3], values: (0..<24).map { Float($0 + 1) }), needsInputGradient: true)!
+        var expectedGradient = [Float](repeating: 0, count: input.count)
+        for plane in 0..<4 {
+            for oh in 0..<2 {
+                for ow in 0..<3 {
+                    var best = -Float.infinity, position = 0
+                    for (i, j) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                        let at = plane * 35 + (2 * oh + i) * 7 + 2 * ow + j
+                        if values[at] > best { best = values[at]; position = at }
+                    }
+                    let o = plane * 6 + oh * 3 + ow
+                    #expect(evaluated[o] == best && trained[o] == best)
+                    expectedGradient[position] += Float(o + 1)
+                }
+            }
+        }
+        #expect(gradient.array == expectedGradient)
+    }
+
     /// A batch larger than one im2col block exercises the block loop and the partial last block.
     @Test func convolutionAcrossSeveralBlocks() {
         let geometry = ConvolutionGeometry(channels: 32, height: 14, width: 14, kernelSize: 5, stride: 1, padding: 2)
