@@ -55,14 +55,16 @@ public final class MeanFieldNormal: @unchecked Sendable {
     private let klNoise: Tensor?
     /// The number of inputs each parameter's unit sums over, for He initialisation; 0 for biases (μ = 0).
     public let fanIn: Int
-    /// ε of the last `sample` call.
-    public let noise: Tensor
+    /// ε of the last `sample` call. Allocated on first use: training with local reparameterisation and
+    /// the MLP's fast predictive path never sample weights (3.2 MB saved on the MLP's first layer).
+    public private(set) lazy var noise = Tensor(shape: mu.value.shape)
     /// The form of the data gradient in `rho.gradient`, set by the layer's backward pass.
     public var rhoGradient: RhoGradient = .rho
 
     private let sigmaValues: Tensor
     private let varianceValues: Tensor
-    private let sigmoidValues: Tensor
+    /// Allocated when first read (only the `weights` estimator and the scale-mixture prior read it).
+    private lazy var sigmoidValues = Tensor(shape: mu.value.shape)
 
     /// Which values derived from ρ are up to date. Each reader refreshes only what it reads, so that the
     /// fused training step (which writes σ² or σ itself) never pays for the others.
@@ -90,10 +92,8 @@ public final class MeanFieldNormal: @unchecked Sendable {
         self.fanIn = fanIn
         mu = Parameter(name: "\(name).mu", value: Tensor(shape: shape))
         rho = Parameter(name: "\(name).rho", value: Tensor(shape: shape))
-        noise = Tensor(shape: shape)
         sigmaValues = Tensor(shape: shape)
         varianceValues = Tensor(shape: shape)
-        sigmoidValues = Tensor(shape: shape)
     }
 
     /// The number of parameters.
@@ -133,13 +133,13 @@ public final class MeanFieldNormal: @unchecked Sendable {
         let count = rho.value.count
         let rhoPointer = SendablePointer(rho.value.pointer)
         let sigma = SendablePointer(sigmaValues.pointer), variance = SendablePointer(varianceValues.pointer)
-        let sigmoid = SendablePointer(sigmoidValues.pointer)
+        let sigmoid = missing.contains(.sigmoid) ? SendablePointer(sigmoidValues.pointer) : nil
         // Whole cache lines per thread, so that the two threads never write the same line.
         Parallel.forChunks(of: (count + 15) / 16, minimumChunk: 1 << 12) { blocks in
             let first = blocks.lowerBound * 16, last = min(count, blocks.upperBound * 16)
             bnn_fused_refresh(rhoPointer.pointer + first, missing.contains(.sigma) ? sigma.pointer + first : nil,
                               missing.contains(.variance) ? variance.pointer + first : nil,
-                              missing.contains(.sigmoid) ? sigmoid.pointer + first : nil, last - first)
+                              sigmoid.map { $0.pointer + first }, last - first)
         }
         current.formUnion(missing)
     }
