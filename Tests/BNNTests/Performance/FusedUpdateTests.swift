@@ -79,6 +79,30 @@ extension PerformanceTests {
             #expect(abs(fused.klDivergence() - reference.klDivergence()) <= 1e-5 * abs(reference.klDivergence()))
         }
 
+        /// The fused step takes subnormal gradients and moments as zero (a prior-only weight's gradients sink
+        /// there): its result equals the step with those values zeroed, and the calling thread's arithmetic
+        /// keeps its subnormals afterwards (the flush mode is restored).
+        @Test func subnormalValuesActAsZeroAndTheModeIsRestored() {
+            let layers = [makeLayer(.local, inputs: 19, outputs: 7), makeLayer(.local, inputs: 19, outputs: 7)]
+            let optimizers = layers.map { Adam(parameters: [], blocks: $0.posteriorBlocks, learningRate: 0.01) }
+            let tiny = Float.leastNormalMagnitude / 8
+            for (index, layer) in layers.enumerated() {
+                for block in layer.posteriorBlocks {
+                    block.mu.gradient.fill(index == 0 ? tiny : 0)
+                    block.rho.gradient.fill(index == 0 ? -tiny : 0)
+                    block.rhoGradient = .rho
+                }
+                optimizers[index].step(klScale: 0)
+            }
+            for (a, b) in zip(layers[0].parameters, layers[1].parameters) {
+                #expect(a.value.array == b.value.array, "\(a.name)")
+            }
+            // Computed at run time (not folded by the compiler): still a subnormal, not zero.
+            let half = Tensor(shape: [1], values: [Float.leastNormalMagnitude])
+            half.pointer[0] *= 0.5
+            #expect(half.pointer[0] > 0 && half.pointer[0] < Float.leastNormalMagnitude)
+        }
+
         @Test func fusedRefreshMatchesVectorMath() {
             for count in [1, 15, 16, 17, 100, 1000] {
                 let rho = randomTensor([count], seed: UInt64(count), scale: 6)
