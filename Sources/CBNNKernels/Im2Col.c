@@ -12,8 +12,27 @@
 #include <immintrin.h>
 #endif
 
+typedef void (*copy_run)(float *dst, const float *src, long count);
+
+/* Row i·k + j of the column matrix, window row oh: the padded plane's row oh + i from column j on. Inlined
+   into each instruction set's caller with its own `copy`. */
+static inline __attribute__((always_inline)) void write_rows(const float *padded, long paddedWidth, long k, long outputHeight,
+                                                              long outputWidth, float *rows, long leading, copy_run copy) {
+    for (long i = 0; i < k; i++)
+        for (long j = 0; j < k; j++) {
+            float *row = rows + (i * k + j) * leading;
+            for (long oh = 0; oh < outputHeight; oh++)
+                copy(row + oh * outputWidth, padded + (oh + i) * paddedWidth + j, outputWidth);
+        }
+}
+
 /* dst[0..<count] = src[0..<count]. */
 static inline void copy_run_plain(float *dst, const float *src, long count) { memcpy(dst, src, (size_t)count * sizeof(float)); }
+
+static void rows_plain(const float *padded, long paddedWidth, long k, long outputHeight, long outputWidth, float *rows,
+                       long leading) {
+    write_rows(padded, paddedWidth, k, outputHeight, outputWidth, rows, leading, copy_run_plain);
+}
 
 #if defined(__x86_64__)
 __attribute__((target("avx512f")))
@@ -29,24 +48,9 @@ static inline void copy_run_avx512(float *dst, const float *src, long count) {
 __attribute__((target("avx512f")))
 static void rows_avx512(const float *padded, long paddedWidth, long k, long outputHeight, long outputWidth, float *rows,
                         long leading) {
-    for (long i = 0; i < k; i++)
-        for (long j = 0; j < k; j++) {
-            float *row = rows + (i * k + j) * leading;
-            for (long oh = 0; oh < outputHeight; oh++)
-                copy_run_avx512(row + oh * outputWidth, padded + (oh + i) * paddedWidth + j, outputWidth);
-        }
+    write_rows(padded, paddedWidth, k, outputHeight, outputWidth, rows, leading, copy_run_avx512);
 }
 #endif
-
-static void rows_plain(const float *padded, long paddedWidth, long k, long outputHeight, long outputWidth, float *rows,
-                       long leading) {
-    for (long i = 0; i < k; i++)
-        for (long j = 0; j < k; j++) {
-            float *row = rows + (i * k + j) * leading;
-            for (long oh = 0; oh < outputHeight; oh++)
-                copy_run_plain(row + oh * outputWidth, padded + (oh + i) * paddedWidth + j, outputWidth);
-        }
-}
 
 int bnn_im2col_plane_stride1(const float *plane, long height, long width, long k, long padding, float *rows, long leading) {
     long outputHeight = height + 2 * padding - k + 1, outputWidth = width + 2 * padding - k + 1;
