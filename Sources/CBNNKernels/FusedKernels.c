@@ -74,9 +74,8 @@
 
 /* Adam with subnormal values taken as zero (x86: MXCSR's DAZ and FTZ bits, restored afterwards). Weights
    that only the prior moves converge to it, their gradients and Adam's moments sink below 10⁻³⁸, and
-   every operation on such a value takes a microcode assist: from the fourth epoch on, this pass took
-   half again as long and the MLP's epochs 35% longer. A moment that small moves no weight (the step is
-   m/(√v + ε̂) with ε̂ ≈ 10⁻⁸), so the trained weights are the same bit for bit. */
+   every operation on such a value takes a slow microcode assist. A moment that small moves no weight
+   (the step is m/(√v + ε̂) with ε̂ ≈ 10⁻⁸). */
 void bnn_fused_bayes_adam(const bnn_fused_adam_arguments *arguments, long start, long end) {
     if (end <= start) return;
 #if defined(__x86_64__)

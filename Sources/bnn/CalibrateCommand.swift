@@ -64,7 +64,7 @@ struct CalibrateCommand: ParsableCommand {
                 let all = try loadLabeledSet(train, for: classifier, labelColumn: sourceOptions.labelColumn)
                 validationSet = all.stratifiedSplit(validationFraction: heldOutValidationFraction, seed: classifier.training.seed).validation
             } else if readsMNIST(classifier) {
-                validationSet = try MNIST.loadTrainingSplits(dataDirectory: data.dataDirectory, download: mayDownload, log: Console.relay).validation
+                validationSet = try loadMNISTTrainingSplits(data).validation
             } else {
                 throw ValidationError("This model reads \(describe(classifier.preprocessing)), not MNIST digits: name its validation set with --validation SOURCE, or its training set with --train SOURCE.")
             }

@@ -145,7 +145,7 @@ struct TrainCommand: ParsableCommand {
                 sets = try loadTrainingData(train: train, validation: validation, labelColumn: sourceOptions.labelColumn,
                                             imageSize: imageSize, seed: compute.seed)
             } else {
-                let splits = try MNIST.loadTrainingSplits(dataDirectory: data.dataDirectory, download: mayDownload, log: Console.relay)
+                let splits = try loadMNISTTrainingSplits(data)
                 sets = TrainingData(training: splits.train, validation: splits.validation, classNames: (0..<MNIST.classCount).map(String.init),
                                     preprocessing: .mnist, description: "MNIST digits")
             }
@@ -213,12 +213,18 @@ func loadMNIST(_ options: DataOptions) throws -> MNIST {
     try MNIST.load(dataDirectory: options.dataDirectory, download: mayDownload, log: Console.relay)
 }
 
+/// MNIST's training and validation splits only (training and calibration need nothing else), found or
+/// downloaded like `loadMNIST`.
+func loadMNISTTrainingSplits(_ options: DataOptions) throws -> (train: LabeledImages, validation: LabeledImages) {
+    try MNIST.loadTrainingSplits(dataDirectory: options.dataDirectory, download: mayDownload, log: Console.relay)
+}
+
 /// MNIST's test split only (evaluation needs nothing else), found or downloaded like `loadMNIST`.
 func loadMNISTTest(_ options: DataOptions) throws -> LabeledImages {
     try MNIST.loadTest(dataDirectory: options.dataDirectory, download: mayDownload, log: Console.relay)
 }
 
-var mayDownload: Bool { ProcessInfo.processInfo.environment["BNN_NO_DOWNLOAD"] != "1" }
+private var mayDownload: Bool { ProcessInfo.processInfo.environment["BNN_NO_DOWNLOAD"] != "1" }
 
 /// The kind of prior `--prior` names.
 enum PriorKind: String, ExpressibleByArgument, CaseIterable {

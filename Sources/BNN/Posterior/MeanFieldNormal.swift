@@ -56,7 +56,7 @@ public final class MeanFieldNormal: @unchecked Sendable {
     /// The number of inputs each parameter's unit sums over, for He initialisation; 0 for biases (μ = 0).
     public let fanIn: Int
     /// ε of the last `sample` call. Allocated on first use: training with local reparameterisation and
-    /// the MLP's fast predictive path never sample weights (3.2 MB saved on the MLP's first layer).
+    /// the MLP's fast predictive path never sample weights.
     public private(set) lazy var noise = Tensor(shape: mu.value.shape)
     /// The form of the data gradient in `rho.gradient`, set by the layer's backward pass.
     public var rhoGradient: RhoGradient = .rho

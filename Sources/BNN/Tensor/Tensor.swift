@@ -38,8 +38,8 @@ public final class Tensor: @unchecked Sendable {
     /// Asks the C allocator (glibc; elsewhere nothing happens) to map every block of `threshold` bytes or
     /// more on its own and unmap it when freed, with that threshold fixed. glibc by default raises the
     /// threshold to the size of the first such block freed, after which large tensors come from its heap
-    /// and their memory stays with the process when they are freed (about 30 MB at `bnn train`'s peak,
-    /// from the buffers of validation and calibration). A process-wide setting, for programs to make at
+    /// and their memory stays with the process when they are freed (the buffers of validation and
+    /// calibration then added to the peak of training). A process-wide setting, for programs to make at
     /// start-up; returns whether it was taken.
     @discardableResult
     public static func mapLargeAllocations(threshold: Int = 4 << 20) -> Bool {
