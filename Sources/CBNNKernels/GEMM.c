@@ -342,8 +342,24 @@ static void scale_c(long m, long n, float beta, float *c, long rs, long cs) {
         }
 }
 
-static void driver(const gemm_isa *isa, long m, long n, long k, float alpha, const float *a, long ars, long acs,
-                   const float *b, long brs, long bcs, float beta, float *c, long crs, long ccs) {
+/* Packs the kc × nc block of op(B) at row p0 and column j0 into NR-column micro-panels (as pack_b). */
+typedef void (*b_packer)(const void *source, long p0, long kc, long j0, long nc, int nr, float *restrict dst);
+
+/* op(B) stored in memory: op(B)[p, j] = b[p·rs + j·cs]. */
+typedef struct {
+    const float *b;
+    long rs, cs;
+} strided_matrix;
+
+static void pack_strided(const void *source, long p0, long kc, long j0, long nc, int nr, float *restrict dst) {
+    const strided_matrix *matrix = source;
+    pack_b(matrix->b + p0 * matrix->rs + j0 * matrix->cs, matrix->rs, matrix->cs, kc, nc, nr, dst);
+}
+
+/* C = alpha·op(A)·op(B) + beta·C with op(B) supplied by `packB`; returns 0 (C untouched) when the packing
+   buffers cannot be allocated. */
+static int driver(const gemm_isa *isa, long m, long n, long k, float alpha, const float *a, long ars, long acs,
+                  b_packer packB, const void *b, float beta, float *c, long crs, long ccs) {
     const int mr = isa->mr, nr = isa->nr;
     /* Balance the k slabs (784 → 2 × 392, not 384 + 384 + 16). */
     long slabs = (k + block_kc - 1) / block_kc;
@@ -351,17 +367,7 @@ static void driver(const gemm_isa *isa, long m, long n, long k, float alpha, con
     long mcMax = block_mc < round_up(m, mr) ? round_up(block_mc, mr) : round_up(m, mr);
     long ncMax = block_nc < round_up(n, nr) ? round_up(block_nc, nr) : round_up(n, nr);
     float *buffer = scratch_buffer((size_t)(mcMax * kcMax + kcMax * ncMax) + 64);
-    if (!buffer) {
-        /* Out of memory for packing: fall back to the unpacked plain loop rather than crash. */
-        for (long i = 0; i < m; i++)
-            for (long j = 0; j < n; j++) {
-                float sum = 0.0f;
-                for (long p = 0; p < k; p++) sum += a[i * ars + p * acs] * b[p * brs + j * bcs];
-                float *target = c + i * crs + j * ccs;
-                *target = beta == 0.0f ? alpha * sum : alpha * sum + beta * *target;
-            }
-        return;
-    }
+    if (!buffer) return 0;
     float *packedA = buffer;
     float *packedB = buffer + round_up(mcMax * kcMax, 16);
     for (long pc = 0; pc < k; pc += kcMax) {
@@ -373,7 +379,7 @@ static void driver(const gemm_isa *isa, long m, long n, long k, float alpha, con
             pack_a(a + ic * ars + pc * acs, ars, acs, mc, kc, mr, packedA);
             for (long jc = 0; jc < n; jc += ncMax) {
                 long nc = n - jc < ncMax ? n - jc : ncMax;
-                pack_b(b + pc * brs + jc * bcs, brs, bcs, kc, nc, nr, packedB);
+                packB(b, pc, kc, jc, nc, nr, packedB);
                 for (long ir = 0; ir < mc; ir += mr) {
                     const float *panelA = packedA + (ir / mr) * mr * kc;
                     int rows = (int)(mc - ir < mr ? mc - ir : mr);
@@ -387,6 +393,19 @@ static void driver(const gemm_isa *isa, long m, long n, long k, float alpha, con
             }
         }
     }
+    return 1;
+}
+
+/* The unpacked plain loop, for when there is no memory for packing: slow, but no crash. */
+static void unpacked_gemm(long m, long n, long k, float alpha, const float *a, long ars, long acs, const float *b,
+                          long brs, long bcs, float beta, float *c, long crs, long ccs) {
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++) {
+            float sum = 0.0f;
+            for (long p = 0; p < k; p++) sum += a[i * ars + p * acs] * b[p * brs + j * bcs];
+            float *target = c + i * crs + j * ccs;
+            *target = beta == 0.0f ? alpha * sum : alpha * sum + beta * *target;
+        }
 }
 
 void bnn_sgemm(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
@@ -406,10 +425,143 @@ void bnn_sgemm(int transposeA, int transposeB, long m, long n, long k, float alp
     long swappedWork = round_up(n, isa.mr) * round_up(m, isa.nr);
     /* The transposed form writes C through the scalar strided path, so it must save a good deal. */
     if (swappedWork * 3 < work * 2) {
-        driver(&isa, n, m, k, alpha, b, bcs, brs, a, acs, ars, beta, c, 1, ldc);
+        strided_matrix transposedA = {a, acs, ars};
+        if (!driver(&isa, n, m, k, alpha, b, bcs, brs, pack_strided, &transposedA, beta, c, 1, ldc))
+            unpacked_gemm(n, m, k, alpha, b, bcs, brs, a, acs, ars, beta, c, 1, ldc);
     } else {
-        driver(&isa, m, n, k, alpha, a, ars, acs, b, brs, bcs, beta, c, ldc, 1);
+        strided_matrix matrixB = {b, brs, bcs};
+        if (!driver(&isa, m, n, k, alpha, a, ars, acs, pack_strided, &matrixB, beta, c, ldc, 1))
+            unpacked_gemm(m, n, k, alpha, a, ars, acs, b, brs, bcs, beta, c, ldc, 1);
     }
+}
+
+/* ---------------------------------------------------------------- implicit im2col */
+
+/*
+ * Packing straight from the zero-padded input planes of a stride-1 convolution, so the column matrix X
+ * of im2col never exists in memory (for the CNN's second layer it was 8 MB a block, written out and read
+ * back from beyond the L2 cache). The packed values equal what pack_b makes of X, so the products are the
+ * same to the bit. A column run (one output row's positions, cut at panel boundaries and at 16 values)
+ * reads the same padded-plane offsets for every patch row p, shifted by offset[p] = c·plane + i·pW + j;
+ * runs go outside and patch rows inside, so each run is one masked copy per p.
+ */
+typedef void (*run_copier)(float *restrict out, long outStride, const float *source, const long *offsets, long rows,
+                           long length, int squared);
+
+/* The convolution's columns from `first_column` on: the packer's column j is column first_column + j of X. */
+typedef struct {
+    const bnn_conv_columns *x;
+    long first_column;
+} conv_operand;
+
+static inline __attribute__((always_inline)) void pack_conv_columns(const conv_operand *operand, long p0, long kc, long j0,
+                                                                     long nc, int nr, float *restrict dst, long *offsets,
+                                                                     run_copier copy) {
+    const bnn_conv_columns *x = operand->x;
+    const long k = x->kernel_size, paddedWidth = x->padded_width, plane = x->padded_height * paddedWidth;
+    const long outputWidth = x->output_width, outputHeight = x->output_height, positions = outputHeight * outputWidth;
+    /* Patch row p = (c·k + i)·k + j reads plane c at row oh + i, column ow + j. */
+    long c = p0 / (k * k), i = p0 % (k * k) / k, j = p0 % k;
+    for (long p = 0; p < kc; p++) {
+        offsets[p] = c * plane + i * paddedWidth + j;
+        if (++j == k) {
+            j = 0;
+            if (++i == k) { i = 0; c++; }
+        }
+    }
+    /* Column first_column + j0 + q is example b, output row oh, output column ow. */
+    long column = operand->first_column + j0;
+    long b = column / positions, position = column % positions, oh = position / outputWidth, ow = position % outputWidth;
+    for (long q = 0; q < nc;) {
+        long panel = q / nr, lane = q % nr;
+        long length = outputWidth - ow;
+        if (length > nc - q) length = nc - q;
+        if (length > nr - lane) length = nr - lane;
+        if (length > 16) length = 16;
+        const float *source = x->padded + b * x->channels * plane + oh * paddedWidth + ow;
+        copy(dst + panel * nr * kc + lane, nr, source, offsets, kc, length, x->squared);
+        q += length;
+        ow += length;
+        if (ow == outputWidth) {
+            ow = 0;
+            if (++oh == outputHeight) { oh = 0; b++; }
+        }
+    }
+    long tail = nc % nr;
+    if (tail)
+        for (long p = 0; p < kc; p++)
+            memset(dst + (nc / nr) * nr * kc + p * nr + tail, 0, (size_t)(nr - tail) * sizeof(float));
+}
+
+/* out[p·outStride + t] = source[offsets[p] + t] (squared when asked) for p < rows, t < length. */
+static void copy_runs_plain(float *restrict out, long outStride, const float *source, const long *offsets, long rows,
+                            long length, int squared) {
+    for (long p = 0; p < rows; p++) {
+        const float *from = source + offsets[p];
+        float *to = out + p * outStride;
+        if (squared)
+            for (long t = 0; t < length; t++) to[t] = from[t] * from[t];
+        else
+            for (long t = 0; t < length; t++) to[t] = from[t];
+    }
+}
+
+static void pack_conv_plain(const void *source, long p0, long kc, long j0, long nc, int nr, float *restrict dst) {
+    long offsets[kc];
+    pack_conv_columns(source, p0, kc, j0, nc, nr, dst, offsets, copy_runs_plain);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f")))
+static inline void copy_runs_avx512(float *restrict out, long outStride, const float *source, const long *offsets,
+                                    long rows, long length, int squared) {
+    __mmask16 mask = (__mmask16)((1u << length) - 1u);
+    if (squared)
+        for (long p = 0; p < rows; p++) {
+            __m512 v = _mm512_maskz_loadu_ps(mask, source + offsets[p]);
+            _mm512_mask_storeu_ps(out + p * outStride, mask, _mm512_mul_ps(v, v));
+        }
+    else
+        for (long p = 0; p < rows; p++)
+            _mm512_mask_storeu_ps(out + p * outStride, mask, _mm512_maskz_loadu_ps(mask, source + offsets[p]));
+}
+
+__attribute__((target("avx512f")))
+static void pack_conv_avx512(const void *source, long p0, long kc, long j0, long nc, int nr, float *restrict dst) {
+    long offsets[kc];
+    pack_conv_columns(source, p0, kc, j0, nc, nr, dst, offsets, copy_runs_avx512);
+}
+#endif
+
+int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x, long first_column,
+                          float *c, long ldc) {
+    if (m <= 0 || n <= 0) return 1;
+    if (x->kernel_size <= 0 || x->output_width <= 0 || x->output_height <= 0 || k != x->channels * x->kernel_size * x->kernel_size
+        || x->padded_width < x->output_width + x->kernel_size - 1 || x->padded_height < x->output_height + x->kernel_size - 1)
+        return 0;
+    gemm_isa isa = current_isa();
+    b_packer packer = pack_conv_plain;
+#if defined(__x86_64__)
+    if (bnn_isa_level() == BNN_ISA_AVX512) packer = pack_conv_avx512;
+#endif
+    conv_operand operand = {x, first_column};
+    if (driver(&isa, m, n, k, 1.0f, a, lda, 1, packer, &operand, 0.0f, c, ldc, 1)) return 1;
+    /* No memory for packing: the unpacked loop, reading X's entries from the planes. */
+    const long kernel = x->kernel_size, plane = x->padded_height * x->padded_width;
+    const long positions = x->output_height * x->output_width;
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j < n; j++) {
+            long column = first_column + j, b = column / positions, oh = column % positions / x->output_width;
+            long ow = column % x->output_width;
+            float sum = 0.0f;
+            for (long p = 0; p < k; p++) {
+                long channel = p / (kernel * kernel), row = p % (kernel * kernel) / kernel, shift = p % kernel;
+                float value = x->padded[(b * x->channels + channel) * plane + (oh + row) * x->padded_width + ow + shift];
+                sum += a[i * lda + p] * (x->squared ? value * value : value);
+            }
+            c[i * ldc + j] = sum;
+        }
+    return 1;
 }
 
 void bnn_sgemm_micro_tile(int *mr, int *nr) {

@@ -197,13 +197,22 @@ public final class BayesianConv2D: MomentLayer {
         while start < batch {
             let n = min(block, batch - start)
             let width = n * positions
-            Im2Col.columns(input.pointer + start * geometry.inputSize, examples: n, geometry: geometry, into: columnBuffer.pointer)
-            MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weight.mu.value.pointer, lda: patch,
-                                b: columnBuffer.pointer, ldb: width, c: productBuffer.pointer, ldc: width, path: path)
-            // The columns of x² are the squares of the columns of x (padding stays zero).
-            Self.square(columnBuffer.pointer, into: columnBuffer.pointer, count: patch * width)
-            MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weightVariance.pointer, lda: patch,
-                                b: columnBuffer.pointer, ldb: width, c: variances.pointer, ldc: width, path: path)
+            let examples = input.pointer + start * geometry.inputSize
+            if ImplicitIm2Col.applies(geometry: geometry, filters: filters, width: width, path: path) {
+                ImplicitIm2Col.pad(examples, examples: n, geometry: geometry, into: columnBuffer.pointer)
+                ImplicitIm2Col.multiply(weight.mu.value.pointer, filters: filters, padded: columnBuffer.pointer, examples: n,
+                                        geometry: geometry, squared: false, into: productBuffer.pointer)
+                ImplicitIm2Col.multiply(weightVariance.pointer, filters: filters, padded: columnBuffer.pointer, examples: n,
+                                        geometry: geometry, squared: true, into: variances.pointer)
+            } else {
+                Im2Col.columns(examples, examples: n, geometry: geometry, into: columnBuffer.pointer)
+                MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weight.mu.value.pointer, lda: patch,
+                                    b: columnBuffer.pointer, ldb: width, c: productBuffer.pointer, ldc: width, path: path)
+                // The columns of x² are the squares of the columns of x (padding stays zero).
+                Self.square(columnBuffer.pointer, into: columnBuffer.pointer, count: patch * width)
+                MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weightVariance.pointer, lda: patch,
+                                    b: columnBuffer.pointer, ldb: width, c: variances.pointer, ldc: width, path: path)
+            }
             Im2Col.scatter(productBuffer.pointer, bias: bias.mu.value.pointer, examples: n, filters: filters,
                            positions: positions, into: mean.pointer + start * outputPerExample)
             Im2Col.scatterStandardDeviation(variances.pointer, biasVariance: biasVariance.pointer, examples: n, filters: filters,

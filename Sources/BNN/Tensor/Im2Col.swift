@@ -226,9 +226,16 @@ enum Im2Col {
         var start = 0
         while start < batch {
             let n = min(block, batch - start)
-            Self.columns(input + start * g.inputSize, examples: n, geometry: g, into: columns.pointer)
-            MatrixMultiply.gemm(m: filters, n: n * positions, k: patch, a: weight, lda: patch,
-                                b: columns.pointer, ldb: n * positions, c: product.pointer, ldc: n * positions, path: path)
+            if ImplicitIm2Col.applies(geometry: g, filters: filters, width: n * positions, path: path) {
+                // The padded planes take the columns' place (they are never larger).
+                ImplicitIm2Col.pad(input + start * g.inputSize, examples: n, geometry: g, into: columns.pointer)
+                ImplicitIm2Col.multiply(weight, filters: filters, padded: columns.pointer, examples: n, geometry: g,
+                                        squared: false, into: product.pointer)
+            } else {
+                Self.columns(input + start * g.inputSize, examples: n, geometry: g, into: columns.pointer)
+                MatrixMultiply.gemm(m: filters, n: n * positions, k: patch, a: weight, lda: patch,
+                                    b: columns.pointer, ldb: n * positions, c: product.pointer, ldc: n * positions, path: path)
+            }
             scatter(product.pointer, bias: bias, examples: n, filters: filters, positions: positions,
                     into: output + start * filters * positions)
             start += n

@@ -165,8 +165,8 @@ public enum MatrixMultiply {
     }
 }
 
-/// The operands of one multiply, shared by the threads of `splitAcrossThreads` (each writes its own block of C).
-private struct SendableOperands: @unchecked Sendable {
+/// The operands of one multiply, shared by the threads that split it (each writes its own block of C).
+struct SendableOperands: @unchecked Sendable {
     let a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
 }
 

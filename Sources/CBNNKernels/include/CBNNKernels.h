@@ -18,6 +18,28 @@ const char *bnn_kernels_isa_name(void);
 void bnn_sgemm(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
                const float *b, long ldb, float beta, float *c, long ldc);
 
+/*
+ * The im2col matrix X of a stride-1 convolution, described instead of stored: the inputs' planes already
+ * zero-padded, padded[(b·channels + c)·paddedHeight·paddedWidth + y·paddedWidth + x] for example b and
+ * channel c. Row p = (c·k + i)·k + j and column b·positions + oh·outputWidth + ow of X (positions =
+ * outputHeight·outputWidth) hold padded plane (b, c) at row oh + i, column ow + j — squared when `squared`.
+ */
+typedef struct {
+    const float *padded;
+    long channels, padded_height, padded_width, kernel_size, output_height, output_width;
+    int squared;
+} bnn_conv_columns;
+
+/*
+ * C = A·X[:, first_column ..< first_column + n] (row-major, A m × k with k = channels·k², C m × n), single-
+ * threaded, packing X's panels straight from the padded planes: the same values, to the bit, as
+ * bnn_sgemm(0, 0, m, n, k, 1, A, lda, X + first_column, ·, 0, C, ldc) on the stored X (unless that call
+ * takes its transposed form, which it does only for C much narrower than tall). Returns 0 (C untouched)
+ * for an inconsistent geometry, else 1.
+ */
+int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x, long first_column,
+                          float *c, long ldc);
+
 /* The register tile (rows × columns of C) of the kernel in use, for aligning work splits. */
 void bnn_sgemm_micro_tile(int *mr, int *nr);
 
