@@ -13,7 +13,11 @@ public final class ReLU: ActivationLayer {
 
     public func forward(_ input: Tensor, mode: ForwardMode, generator: inout RandomGenerator) -> Tensor {
         let output = outputBuffer.tensor(shape: input.shape)
-        Elementwise.relu(input.pointer, output.pointer, count: input.count)
+        // A convolution's output is millions of values: split over the threads (small ones stay on this one).
+        let (x, y) = (SendablePointer(input.pointer), SendablePointer(output.pointer))
+        Parallel.forElements(input.count) { range in
+            Elementwise.relu(x.pointer + range.lowerBound, y.pointer + range.lowerBound, count: range.count)
+        }
         if mode == .train { savedOutput = output }
         return output
     }
@@ -23,7 +27,11 @@ public final class ReLU: ActivationLayer {
         guard needsInputGradient else { return nil }
         guard let output = savedOutput else { preconditionFailure("ReLU.backward called before a training forward pass") }
         let gx = inputGradient.tensor(shape: output.shape)
-        Elementwise.reluGradient(output: output.pointer, gradient: outputGradient.pointer, into: gx.pointer, count: output.count)
+        let (y, g, d) = (SendablePointer(output.pointer), SendablePointer(outputGradient.pointer), SendablePointer(gx.pointer))
+        Parallel.forElements(output.count) { range in
+            let start = range.lowerBound
+            Elementwise.reluGradient(output: y.pointer + start, gradient: g.pointer + start, into: d.pointer + start, count: range.count)
+        }
         return gx
     }
 }
