@@ -192,27 +192,13 @@ public final class BayesianConv2D: MomentLayer {
         let (columnBuffer, productBuffer) = scratch(batch: batch)
         let variances = varianceProduct.tensor(shape: productBuffer.shape)
         let block = Im2Col.blockSize(batch: batch, geometry: geometry)
-        let positions = geometry.positions, patch = geometry.patchSize
+        let positions = geometry.positions
         var start = 0
         while start < batch {
             let n = min(block, batch - start)
-            let width = n * positions
-            let examples = input.pointer + start * geometry.inputSize
-            if ImplicitIm2Col.applies(geometry: geometry, filters: filters, width: width, path: path) {
-                ImplicitIm2Col.pad(examples, examples: n, geometry: geometry, into: columnBuffer.pointer)
-                ImplicitIm2Col.multiply(weight.mu.value.pointer, filters: filters, padded: columnBuffer.pointer, examples: n,
-                                        geometry: geometry, squared: false, into: productBuffer.pointer)
-                ImplicitIm2Col.multiply(weightVariance.pointer, filters: filters, padded: columnBuffer.pointer, examples: n,
-                                        geometry: geometry, squared: true, into: variances.pointer)
-            } else {
-                Im2Col.columns(examples, examples: n, geometry: geometry, into: columnBuffer.pointer)
-                MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weight.mu.value.pointer, lda: patch,
-                                    b: columnBuffer.pointer, ldb: width, c: productBuffer.pointer, ldc: width, path: path)
-                // The columns of x² are the squares of the columns of x (padding stays zero).
-                Self.square(columnBuffer.pointer, into: columnBuffer.pointer, count: patch * width)
-                MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weightVariance.pointer, lda: patch,
-                                    b: columnBuffer.pointer, ldb: width, c: variances.pointer, ldc: width, path: path)
-            }
+            Im2Col.products(input.pointer + start * geometry.inputSize, examples: n, geometry: geometry, filters: filters,
+                            weight: weight.mu.value.pointer, into: productBuffer.pointer,
+                            variance: (UnsafePointer(weightVariance.pointer), variances.pointer), columns: columnBuffer.pointer, path: path)
             Im2Col.scatter(productBuffer.pointer, bias: bias.mu.value.pointer, examples: n, filters: filters,
                            positions: positions, into: mean.pointer + start * outputPerExample)
             Im2Col.scatterStandardDeviation(variances.pointer, biasVariance: biasVariance.pointer, examples: n, filters: filters,
@@ -321,7 +307,7 @@ public final class BayesianConv2D: MomentLayer {
             Im2Col.gather(gv + start * outputPerExample, examples: n, filters: filters, positions: positions,
                           into: varianceProductBuffer.pointer, biasGradient: bias.rho.gradient.pointer)
             Im2Col.columns(input.pointer + start * geometry.inputSize, examples: n, geometry: geometry, into: columns.pointer)
-            Self.square(columns.pointer, into: squared.pointer, count: patch * width)
+            Im2Col.square(columns.pointer, into: squared.pointer, count: patch * width)
             MatrixMultiply.gemm(transposeB: true, m: filters, n: patch, k: width, a: product.pointer, lda: width,
                                 b: columns.pointer, ldb: width, beta: first, c: weight.mu.gradient.pointer, ldc: patch)
             MatrixMultiply.gemm(transposeB: true, m: filters, n: patch, k: width, a: varianceProductBuffer.pointer, lda: width,
@@ -343,14 +329,6 @@ public final class BayesianConv2D: MomentLayer {
         }
         weight.rhoGradient = .variance
         bias.rhoGradient = .variance
-    }
-
-    /// `destination[i] = source[i]²` on the worker threads (the im2col buffers hold millions of values).
-    private static func square(_ source: UnsafeMutablePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
-        let (from, to) = (SendablePointer(source), SendablePointer(destination))
-        Parallel.forElements(count) { range in
-            Elementwise.square(from.pointer + range.lowerBound, to.pointer + range.lowerBound, count: range.count)
-        }
     }
 
     /// The im2col and GEMM-output buffers for one block of this batch size (reused between steps).

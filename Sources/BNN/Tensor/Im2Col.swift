@@ -215,6 +215,44 @@ enum Im2Col {
         }
     }
 
+    /// `product = weight · X` and, when `variance` is given, `variance.into = variance.weight · X²`, X the
+    /// columns of `examples` inputs (`[filters, examples · positions]` each): packed straight from padded
+    /// planes when `ImplicitIm2Col.applies`, else through the stored columns, which `columns` (sized for
+    /// them) holds either way: the padded planes, or X, squared in place when `variance` is given.
+    static func products(_ input: UnsafePointer<Float>, examples: Int, geometry g: ConvolutionGeometry, filters: Int,
+                         weight: UnsafePointer<Float>, into product: UnsafeMutablePointer<Float>,
+                         variance: (weight: UnsafePointer<Float>, into: UnsafeMutablePointer<Float>)? = nil,
+                         columns: UnsafeMutablePointer<Float>, path: MatrixMultiply.Path?) {
+        let width = examples * g.positions, patch = g.patchSize
+        if ImplicitIm2Col.applies(geometry: g, filters: filters, width: width, path: path) {
+            ImplicitIm2Col.pad(input, examples: examples, geometry: g, into: columns)
+            ImplicitIm2Col.multiply(weight, filters: filters, padded: columns, examples: examples, geometry: g,
+                                    squared: false, into: product)
+            if let variance {
+                ImplicitIm2Col.multiply(variance.weight, filters: filters, padded: columns, examples: examples, geometry: g,
+                                        squared: true, into: variance.into)
+            }
+            return
+        }
+        Self.columns(input, examples: examples, geometry: g, into: columns)
+        MatrixMultiply.gemm(m: filters, n: width, k: patch, a: weight, lda: patch, b: columns, ldb: width,
+                            c: product, ldc: width, path: path)
+        if let variance {
+            // The columns of x² are the squares of the columns of x (padding stays zero).
+            square(columns, into: columns, count: patch * width)
+            MatrixMultiply.gemm(m: filters, n: width, k: patch, a: variance.weight, lda: patch, b: columns, ldb: width,
+                                c: variance.into, ldc: width, path: path)
+        }
+    }
+
+    /// `destination[i] = source[i]²` on the worker threads (the im2col buffers hold millions of values).
+    static func square(_ source: UnsafeMutablePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        let (from, to) = (SendablePointer(source), SendablePointer(destination))
+        Parallel.forElements(count) { range in
+            Elementwise.square(from.pointer + range.lowerBound, to.pointer + range.lowerBound, count: range.count)
+        }
+    }
+
     /// `y = conv(x, W) + bias` for a whole batch, block by block. `columns` holds at least
     /// `patchSize · block · positions` values and `product` at least `filters · block · positions`, with
     /// `block = blockSize(batch:geometry:)`.
@@ -222,20 +260,12 @@ enum Im2Col {
                          weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, filters: Int,
                          columns: Tensor, product: Tensor, output: UnsafeMutablePointer<Float>, path: MatrixMultiply.Path? = nil) {
         let block = blockSize(batch: batch, geometry: g)
-        let positions = g.positions, patch = g.patchSize
+        let positions = g.positions
         var start = 0
         while start < batch {
             let n = min(block, batch - start)
-            if ImplicitIm2Col.applies(geometry: g, filters: filters, width: n * positions, path: path) {
-                // The padded planes take the columns' place (they are never larger).
-                ImplicitIm2Col.pad(input + start * g.inputSize, examples: n, geometry: g, into: columns.pointer)
-                ImplicitIm2Col.multiply(weight, filters: filters, padded: columns.pointer, examples: n, geometry: g,
-                                        squared: false, into: product.pointer)
-            } else {
-                Self.columns(input + start * g.inputSize, examples: n, geometry: g, into: columns.pointer)
-                MatrixMultiply.gemm(m: filters, n: n * positions, k: patch, a: weight, lda: patch,
-                                    b: columns.pointer, ldb: n * positions, c: product.pointer, ldc: n * positions, path: path)
-            }
+            products(input + start * g.inputSize, examples: n, geometry: g, filters: filters, weight: weight,
+                     into: product.pointer, columns: columns.pointer, path: path)
             scatter(product.pointer, bias: bias, examples: n, filters: filters, positions: positions,
                     into: output + start * filters * positions)
             start += n

@@ -52,30 +52,20 @@ enum ImplicitIm2Col {
     }
 
     /// `product[f, j] = Σ_p weight[f, p] · X[p, j]` (X², when `squared`) for the `examples` inputs that
-    /// `pad` wrote into `padded`; `product` is `[filters, examples · positions]`. Split over the threads by
-    /// columns in whole micro-tiles, as `PortableGEMM.multiply` splits the stored product.
+    /// `pad` wrote into `padded`; `product` is `[filters, examples · positions]`. Split over the threads as
+    /// `PortableGEMM.multiply` splits the stored product.
     static func multiply(_ weight: UnsafePointer<Float>, filters: Int, padded: UnsafePointer<Float>, examples: Int,
                          geometry g: ConvolutionGeometry, squared: Bool, into product: UnsafeMutablePointer<Float>) {
         let width = examples * g.positions, patch = g.patchSize
-        let shared = SendableOperands(a: weight, b: padded, c: product)
-        let run: @Sendable (Int, Int) -> Void = { first, count in
-            var columns = bnn_conv_columns(padded: shared.b, channels: g.channels, padded_height: g.height + 2 * g.padding,
+        let planes = SendablePointer(UnsafeMutablePointer(mutating: padded))
+        // Split like the stored product; B's pointer is not read (`bnn_conv_columns` describes the planes).
+        PortableGEMM.forEachBlock(transposeA: false, transposeB: false, m: filters, n: width, k: patch, a: weight, lda: patch,
+                                  b: padded, ldb: width, c: product, ldc: width) { part in
+            var columns = bnn_conv_columns(padded: planes.pointer, channels: g.channels, padded_height: g.height + 2 * g.padding,
                                            padded_width: g.width + 2 * g.padding, kernel_size: g.kernelSize,
                                            output_height: g.outputHeight, output_width: g.outputWidth, squared: squared ? 1 : 0)
-            let done = bnn_sgemm_convolution(filters, count, patch, shared.a, patch, &columns, first, shared.c + first, width)
+            let done = bnn_sgemm_convolution(part.m, part.n, patch, part.a, patch, &columns, part.firstColumn, part.c, width)
             precondition(done == 1, "ImplicitIm2Col: inconsistent geometry \(g)")
-        }
-        let threads = ComputeSettings.threads
-        if threads == 1 || filters * width * patch < PortableGEMM.parallelThreshold {
-            run(0, width)
-            return
-        }
-        var tileRows: Int32 = 0, tileColumns: Int32 = 0
-        bnn_sgemm_micro_tile(&tileRows, &tileColumns)
-        let step = Int(tileColumns)
-        Parallel.forChunks(of: (width + step - 1) / step, minimumChunk: 1) { pieces in
-            let first = pieces.lowerBound * step
-            run(first, min(width, pieces.upperBound * step) - first)
         }
     }
 }

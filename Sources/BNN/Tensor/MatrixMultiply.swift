@@ -108,6 +108,8 @@ public enum MatrixMultiply {
     struct Part {
         var m: Int, n: Int
         var a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>
+        /// Where the block starts in C.
+        var firstRow = 0, firstColumn = 0
     }
 
     /// Runs a single-threaded multiply on each of `ComputeSettings.threads` blocks of C, on the threads of
@@ -135,11 +137,11 @@ public enum MatrixMultiply {
             if byColumns {
                 let last = min(n, range.upperBound * step)
                 multiply(Part(m: m, n: last - first, a: shared.a, b: transposeB ? shared.b + first * ldb : shared.b + first,
-                              c: shared.c + first))
+                              c: shared.c + first, firstColumn: first))
             } else {
                 let last = min(m, range.upperBound * step)
                 multiply(Part(m: last - first, n: n, a: transposeA ? shared.a + first : shared.a + first * lda, b: shared.b,
-                              c: shared.c + first * ldc))
+                              c: shared.c + first * ldc, firstRow: first))
             }
         }
     }

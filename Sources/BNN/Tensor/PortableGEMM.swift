@@ -25,22 +25,31 @@ public enum PortableGEMM {
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "PortableGEMM: negative size m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
-        let threads = ComputeSettings.threads
-        if threads == 1 || m * n * max(k, 1) < parallelThreshold {
-            bnn_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        forEachBlock(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                     c: c, ldc: ldc) { part in
+            bnn_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, part.m, part.n, k, alpha, part.a, lda, part.b, ldb, beta, part.c, ldc)
+        }
+    }
+
+    /// Runs `multiply` on all of C on the calling thread when one thread is set or the product is small,
+    /// else on blocks of C split over the threads in whole micro-tiles (so that no tile straddles two
+    /// threads), each block with the matching parts of A and B.
+    static func forEachBlock(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        _ multiply: @Sendable (MatrixMultiply.Part) -> Void
+    ) {
+        if ComputeSettings.threads == 1 || m * n * max(k, 1) < parallelThreshold {
+            multiply(MatrixMultiply.Part(m: m, n: n, a: a, b: b, c: c))
             return
         }
         var tileRows: Int32 = 0
         var tileColumns: Int32 = 0
         bnn_sgemm_micro_tile(&tileRows, &tileColumns)
-        // Whole micro-tiles per thread, every tile-sized piece worth a thread (the threshold above already
-        // kept small problems on the calling thread).
+        // Every tile-sized piece is worth a thread (the threshold above already kept small problems here).
         MatrixMultiply.splitAcrossThreads(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-            pieceRows: Int(tileRows), pieceColumns: Int(tileColumns), minimumPieces: 1
-        ) { part in
-            bnn_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, part.m, part.n, k, alpha, part.a, lda, part.b, ldb, beta, part.c, ldc)
-        }
+            pieceRows: Int(tileRows), pieceColumns: Int(tileColumns), minimumPieces: 1, multiply)
     }
 
     /// The instruction set the kernels run with on this machine: "avx512", "avx2" or "plain".
