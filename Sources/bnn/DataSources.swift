@@ -87,9 +87,19 @@ func loadLabeledSet(_ argument: String, for model: BayesianClassifier, labelColu
 
 /// An unlabelled set (`--ood`) named on the command line, read the way `model` reads inputs.
 func loadUnlabeledSet(_ argument: String, for model: BayesianClassifier, labelColumn: String) throws -> Tensor {
+    try loadUnlabeledSet(argument, preprocessing: model.preprocessing, classNames: model.classNames, labelColumn: labelColumn)
+}
+
+/// An unlabelled set read with `preprocessing` (a table standardised with its fitted statistics). For MNIST
+/// digits, a bare image file or folder and an IDX file of any size are prepared as `bnn predict` prepares a
+/// digit (`UnlabeledImages.load(outOfDistribution:)`).
+func loadUnlabeledSet(_ argument: String, preprocessing: InputPreprocessing, classNames: [String], labelColumn: String) throws -> Tensor {
+    if preprocessing == .mnist, !argument.contains(","), !argument.lowercased().hasSuffix(".csv") {
+        return try UnlabeledImages.load(outOfDistribution: argument).images
+    }
     let set = try DataSource(argument: argument, labelColumn: labelColumn)
-        .load(for: model.preprocessing, classNames: model.classNames, labelled: false, progress: loadProgress("reading \(argument)"))
-    model.preprocessing.standardize(set.inputs)
+        .load(for: preprocessing, classNames: classNames, labelled: false, progress: loadProgress("reading \(argument)"))
+    preprocessing.standardize(set.inputs)
     return set.inputs
 }
 
@@ -139,12 +149,7 @@ func outOfDistributionSets(model: BayesianClassifier, data: DataOptions, extra: 
         }
     }
     for entry in extra {
-        // An MNIST model keeps reading a bare image file or folder of digits the way it always did.
-        if readsMNIST(model), !entry.path.contains(","), !entry.path.lowercased().hasSuffix(".csv") {
-            sets.append((entry.name, try UnlabeledImages.load(outOfDistribution: entry.path).images))
-        } else {
-            sets.append((entry.name, try loadUnlabeledSet(entry.path, for: model, labelColumn: labelColumn)))
-        }
+        sets.append((entry.name, try loadUnlabeledSet(entry.path, for: model, labelColumn: labelColumn)))
     }
     return sets
 }

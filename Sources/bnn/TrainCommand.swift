@@ -48,6 +48,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("outlier-weight"),
             help: "Outlier exposure: weight of the uniform-target loss on synthetic outliers added to each minibatch (0 = off; default: the recipe's on MNIST, \(TrainingConfiguration.ownDataOutlierWeight) on --train data).")
     var outlierWeight: Float?
+    @Option(help: ArgumentHelp("Outlier exposure against these real non-examples (\(sourceHelpText); for MNIST also an IDX file of any image size, prepared as `predict` prepares a digit) instead of outliers made from the training examples; turns outlier exposure on at weight \(TrainingConfiguration.ownDataOutlierWeight) unless --outlier-weight is given.", valueName: "source"))
+    var outliers: String?
     @Option(help: "Random shape changes of training images: none, or digits (rotation, shear, aspect and stroke thickness; for ink on a dark background). Default: the recipe's.")
     var augmentation: AugmentationChoice?
     @Option(help: "Gradient estimator: local (local reparameterisation), weights (one weight sample per minibatch) or flipout (one weight perturbation per minibatch, sign-flipped per example).")
@@ -83,6 +85,8 @@ struct TrainCommand: ParsableCommand {
         try requireRange(initialSigma, positive, option: "--initial-sigma")
         try requireRange(klWeight, 0...Float.greatestFiniteMagnitude, option: "--kl-weight")
         try requireRange(outlierWeight, 0...Float.greatestFiniteMagnitude, option: "--outlier-weight")
+        if outliers != nil && outlierWeight == 0 { throw ValidationError("--outliers needs outlier exposure; --outlier-weight 0 turns it off.") }
+        try refuseOverwritingInputs(output, option: "--output", inputs: [outliers].compactMap { $0 })
         try priorOptions.validate(priorSigma: priorSigma)
         try validateMethod()
     }
@@ -127,6 +131,10 @@ struct TrainCommand: ParsableCommand {
         if let klWeight { configuration.klWeight = klWeight }
         if let estimator { configuration.estimator = estimator }
         if let outlierWeight { configuration.outlierWeight = outlierWeight }
+        if let outliers {
+            configuration.outlierSource = URL(fileURLWithPath: outliers).lastPathComponent
+            if configuration.outlierWeight ?? 0 == 0 { configuration.outlierWeight = TrainingConfiguration.ownDataOutlierWeight }
+        }
         if let augmentation { configuration.augmentation = augmentation.setting }
         priorOptions.apply(to: &configuration)
         configuration.seed = compute.seed
@@ -163,22 +171,27 @@ struct TrainCommand: ParsableCommand {
                 configuration = configuration.withOwnDataDefaults()
                 if epochs == nil { configuration.epochs = configuration.scaledEpochs(trainingCount: training.count) }
             }
+            let pool = try outliers.map {
+                try loadUnlabeledSet($0, preprocessing: sets.preprocessing, classNames: sets.classNames, labelColumn: sourceOptions.labelColumn)
+            }
             _ = try trainAndSave(configuration, training: training, validation: sets.validation, classNames: sets.classNames,
-                                 preprocessing: sets.preprocessing, what: sets.description, output: URL(fileURLWithPath: output))
+                                 preprocessing: sets.preprocessing, what: sets.description, outlierPool: pool,
+                                 output: URL(fileURLWithPath: output))
         }
     }
 }
 
 /// Trains with progress on stderr, saves atomically, and prints a summary line.
 func trainAndSave(_ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages,
-                  classNames: [String], preprocessing: InputPreprocessing, what: String, output: URL) throws -> BayesianClassifier {
+                  classNames: [String], preprocessing: InputPreprocessing, what: String, outlierPool: Tensor? = nil,
+                  output: URL) throws -> BayesianClassifier {
     Console.info("Training \(configuration.architecture.rawValue) (recipe \(configuration.recipe), \(configuration.methodDescription)) "
                  + "on \(training.count) \(what) of \(classNames.count) classes (\(validation.count) held out) for \(configuration.epochs) epochs; "
                  + "\(ComputeSettings.threads) threads, "
                  + "matrix multiply: \(MatrixMultiply.engineDescription).")
     let started = Date()
     let model = try ClassifierTraining.train(configuration, training: training, validation: validation, classNames: classNames,
-                                             preprocessing: preprocessing) { progress in
+                                             preprocessing: preprocessing, outlierPool: outlierPool) { progress in
         let member = progress.member.map { "member \($0)/\(progress.members ?? 0)  " } ?? ""
         if let record = progress.record {
             let outliers = record.outlierTerm.map { String(format: "  outliers %.4f", $0) } ?? ""

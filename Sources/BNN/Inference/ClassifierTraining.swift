@@ -41,14 +41,14 @@ public enum ClassifierTraining {
     /// (whose count is the number of classes).
     public static func train(
         _ configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
-        classNames: [String], preprocessing: InputPreprocessing,
+        classNames: [String], preprocessing: InputPreprocessing, outlierPool: Tensor? = nil,
         progress: (TrainingProgress) -> Void = { _ in }
     ) throws -> BayesianClassifier {
         precondition(training.images.columns == preprocessing.valueCount,
                      "training rows have \(training.images.columns) values, the preprocessing \(preprocessing.valueCount)")
         let network = try buildNetwork(configuration, inputShape: preprocessing.shape, classes: classNames.count)
         return fit(network, configuration: configuration, training: training, validation: validation, classNames: classNames,
-                   preprocessing: preprocessing, progress: progress)
+                   preprocessing: preprocessing, outlierPool: outlierPool, progress: progress)
     }
 
     /// Initialises `network` from the configuration's seed, fits it, and calibrates the rule on `validation`
@@ -58,7 +58,8 @@ public enum ClassifierTraining {
     /// (`EpochRecord.combining`).
     static func fit(
         _ network: Sequential, configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
-        classNames: [String]?, preprocessing: InputPreprocessing, progress: (TrainingProgress) -> Void
+        classNames: [String]?, preprocessing: InputPreprocessing, outlierPool: Tensor? = nil,
+        progress: (TrainingProgress) -> Void
     ) -> BayesianClassifier {
         let settings = configuration
         var generator = RandomGenerator(seed: settings.seed)
@@ -69,15 +70,15 @@ public enum ClassifierTraining {
                 let memberSettings = settings.memberConfiguration(index)
                 var memberGenerator = RandomGenerator(seed: memberSettings.seed)
                 return fitNetwork(member, configuration: memberSettings, training: training, validation: validation,
-                                  generator: &memberGenerator) { report in
+                                  outlierPool: outlierPool, generator: &memberGenerator) { report in
                     var report = report
                     (report.member, report.members) = (index + 1, count)
                     progress(report)
                 }
             })
         } else {
-            history = fitNetwork(network, configuration: settings, training: training, validation: validation, generator: &generator,
-                                 progress: progress)
+            history = fitNetwork(network, configuration: settings, training: training, validation: validation,
+                                 outlierPool: outlierPool, generator: &generator, progress: progress)
         }
         let model = BayesianClassifier(network: network, training: settings, history: history, classNames: classNames,
                                        preprocessing: preprocessing)
@@ -94,11 +95,11 @@ public enum ClassifierTraining {
     /// its training curve.
     private static func fitNetwork(
         _ network: Sequential, configuration: TrainingConfiguration, training: LabeledImages, validation: LabeledImages?,
-        generator: inout RandomGenerator, progress: (TrainingProgress) -> Void
+        outlierPool: Tensor?, generator: inout RandomGenerator, progress: (TrainingProgress) -> Void
     ) -> [EpochRecord] {
         NetworkBuilder.initialize(network, configuration: configuration, generator: &generator)
         let trainer = Trainer(network: network, configuration: configuration, generator: generator.split())
-        trainer.train(on: training, validation: validation, progress: progress)
+        trainer.train(on: training, validation: validation, outlierPool: outlierPool, progress: progress)
         return trainer.history
     }
 }

@@ -78,21 +78,26 @@ public final class Trainer {
     }
 
     /// Runs `configuration.epochs` epochs over `training`, reporting progress. `validation` (optional) is
-    /// scored after each epoch.
+    /// scored after each epoch. Under outlier exposure, `outlierPool` (rows of the network's input size:
+    /// real non-examples, such as letters for a digit model) supplies each minibatch's outliers, drawn at
+    /// random and changed by the configuration's augmentation; without it they are made from the batch's
+    /// own examples (`SyntheticOutliers.exposure`).
     public func train(
-        on training: LabeledImages, validation: LabeledImages?, reportEvery: Int = 50,
+        on training: LabeledImages, validation: LabeledImages?, outlierPool: Tensor? = nil, reportEvery: Int = 50,
         progress: (TrainingProgress) -> Void = { _ in }
     ) {
         let count = training.count
         let features = network.inputCount
         precondition(training.images.columns == features, "training images have \(training.images.columns) values, the network expects \(features)")
+        precondition(outlierPool.map { $0.columns == features && $0.rows > 0 } ?? true,
+                     "outlier pool rows must be non-empty with \(features) values each")
         let batchSize = min(configuration.batchSize, count)
         let batches = (count + batchSize - 1) / batchSize
         let klScale: Float = configuration.klScaling == .perExample
             ? configuration.klWeight / Float(count) : configuration.klWeight / Float(batchSize)
         var order = Array(0..<count)
-        // Outlier exposure: synthetic outliers follow the examples in every minibatch (rows size..<size + outliers),
-        // made from the batch's own examples (`SyntheticOutliers.exposure`).
+        // Outlier exposure: outliers follow the examples in every minibatch (rows size..<size + outliers), drawn
+        // from the pool or made from the batch's own examples.
         let outliers = configuration.outliersPerBatch
         let outlierShape = SyntheticOutliers.exampleShape(of: training, networkShape: network.inputShape)
         let outlierScale = outliers > 0 ? (configuration.outlierWeight ?? 0) / Float(outliers) : 0
@@ -118,14 +123,22 @@ public final class Trainer {
                     (images.pointer + row * features).update(from: training.images.pointer + source * features, count: features)
                     batchLabels[row] = training.labels[source]
                 }
+                if let outlierPool {
+                    for row in size..<size + outliers {
+                        let source = generator.integer(below: outlierPool.rows)
+                        (images.pointer + row * features).update(from: outlierPool.pointer + source * features, count: features)
+                    }
+                }
                 if let augmentation = configuration.augmentation, SyntheticOutliers.isImage(outlierShape) {
-                    for row in 0..<size {
+                    for row in 0..<size + (outlierPool == nil ? 0 : outliers) {
                         augmentation.apply(to: images.pointer + row * features, channels: outlierShape[0], height: outlierShape[1],
                                            width: outlierShape[2], scratch: scratch.pointer, generator: &generator)
                     }
                 }
-                SyntheticOutliers.exposure(from: images.pointer, rows: size, shape: outlierShape, into: images.pointer + size * features,
-                                           count: outliers, generator: &generator)
+                if outlierPool == nil {
+                    SyntheticOutliers.exposure(from: images.pointer, rows: size, shape: outlierShape, into: images.pointer + size * features,
+                                               count: outliers, generator: &generator)
+                }
                 if logitsGradient.rows != size + outliers { logitsGradient = Tensor(shape: [size + outliers, classes]) }
                 optimizer.learningRate = configuration.learningRate(epoch: epoch, progress: Double(batch) / Double(batches))
 

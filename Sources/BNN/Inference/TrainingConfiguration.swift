@@ -66,6 +66,10 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// target is the uniform distribution, and the data term gains this weight times their mean
     /// cross-entropy to it. Nil (also in model files written before it existed) means off.
     public var outlierWeight: Float? = nil
+    /// Under outlier exposure: the name of the file or folder of real non-examples the outliers were drawn
+    /// from (`bnn train --outliers`); nil (also in model files written before it existed) means they were
+    /// made from the training examples.
+    public var outlierSource: String? = nil
     /// Random shape changes of the training images (`ImageAugmentation`), applied to each minibatch's
     /// images before outlier exposure draws from them; nil (also in model files written before it existed)
     /// means none.

@@ -104,6 +104,29 @@ extension CommandLineTests {
         #expect(answers.count == 10)
         #expect(answers.filter { ($0["class_names"] as? [String]) == ["right"] }.count >= 8, "\(predicted.stdout)")
 
+        // Outlier exposure against a folder of real non-examples (both halves lit: neither class), read at
+        // the training images' size; the model records where its outliers came from. A missing source is
+        // one line naming it, and --outlier-weight 0 with --outliers is a usage error.
+        let outliers = folder.appendingPathComponent("outliers")
+        try FileManager.default.createDirectory(at: outliers, withIntermediateDirectories: true)
+        for index in 0..<6 {
+            let samples = [UInt8](repeating: UInt8(180 + index * 10), count: 14 * 14 * 3)
+            try Data(PNGEncoder.encode(rgb: samples, width: 14, height: 14)).write(to: outliers.appendingPathComponent("\(index).png"))
+        }
+        let exposed = folder.appendingPathComponent("exposed.safetensors")
+        let withOutliers = try run(["train", "--train", folder.appendingPathComponent("train").path, "--hidden", "16", "--epochs", "10",
+                                    "--outliers", outliers.path, "--output", exposed.path])
+        #expect(withOutliers.status == 0, "\(withOutliers.stderr)")
+        let exposedModel = try BayesianClassifier.load(from: exposed)
+        #expect(exposedModel.training.outlierSource == "outliers" && exposedModel.training.outlierWeight == 0.25)
+        #expect(exposedModel.history.last?.outlierTerm != nil)
+        let missing = folder.appendingPathComponent("no-such-outliers").path
+        expectCleanError(try run(["train", "--train", folder.appendingPathComponent("train").path, "--outliers", missing,
+                                  "--output", model + "3"]), naming: missing)
+        let off = try run(["train", "--train", folder.appendingPathComponent("train").path, "--outliers", outliers.path,
+                           "--outlier-weight", "0", "--output", model + "4"])
+        #expect(off.status == 64 && off.stderr.contains("--outliers needs outlier exposure"), "\(off.stderr)")
+
         // A class folder without images is one clear line naming it.
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("train/empty"), withIntermediateDirectories: true)
         expectCleanError(try run(["train", "--train", folder.appendingPathComponent("train").path, "--output", model + "2"]),

@@ -86,6 +86,45 @@ import Testing
         }
     }
 
+    /// With a pool, the outliers are the pool's rows: a network trained against a pool of one image gives
+    /// that image nearly uniform probabilities and the recorded outlier term falls towards ln C, while the
+    /// same training without outlier exposure leaves the network sure of a class there.
+    @Test func trainerDrawsOutliersFromThePool() throws {
+        var configuration = handCheckedConfiguration(outlierWeight: 1)
+        configuration.epochs = 30
+        configuration.learningRate = 1e-2
+        let count = 96, features = 784, classes = 3
+        // Three classes: ink across the top, middle or bottom third. The outlier is the top third's left
+        // half only: without exposure to it, a class-0 image.
+        let images = Tensor(shape: [count, features])
+        for row in 0..<count {
+            let band = row % classes
+            for y in (band * 9)..<(band * 9 + 9) { for x in 0..<28 { images.pointer[row * features + y * 28 + x] = 1 } }
+        }
+        let data = LabeledImages(images: images, labels: (0..<count).map { $0 % classes }, rows: 28, columns: 28)
+        let outlier = Tensor(shape: [1, features])
+        for y in 0..<9 { for x in 0..<14 { outlier.pointer[y * 28 + x] = 1 } }
+
+        func trained(pool: Tensor?, weight: Float) throws -> (largest: Float, outlierTerm: Double?) {
+            var settings = configuration
+            settings.outlierWeight = weight
+            let network = try identicalNetworks(settings, count: 1, classes: classes)[0]
+            let trainer = Trainer(network: network, configuration: settings, generator: RandomGenerator(seed: 5))
+            trainer.train(on: data, validation: nil, outlierPool: pool)
+            var generator = RandomGenerator(seed: 6)
+            let sampled = Predictive(network: network).sampleProbabilities(outlier, samples: 20, generator: &generator)
+            var mean = [Float](repeating: 0, count: classes)
+            for s in 0..<20 { for c in 0..<classes { mean[c] += sampled.pointer[s * classes + c] / 20 } }
+            return (mean.max()!, trainer.history.last?.outlierTerm)
+        }
+        let pooled = try trained(pool: outlier, weight: 1)
+        let unexposed = try trained(pool: nil, weight: 0)
+        #expect(pooled.largest < 0.45, "largest probability \(pooled.largest) on the pool's image")
+        let term = try #require(pooled.outlierTerm)
+        #expect(abs(term - log(Double(classes))) < 0.05, "outlier term \(term)")
+        #expect(unexposed.largest > 0.8, "without outlier exposure: largest probability \(unexposed.largest)")
+    }
+
     /// Model files written before outlier exposure existed (no key) decode with it off.
     @Test func configurationWithoutOutlierWeightDecodes() throws {
         var json = try String(decoding: JSONEncoder().encode(TrainingConfiguration.default), as: UTF8.self)
