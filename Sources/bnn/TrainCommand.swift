@@ -45,6 +45,8 @@ struct TrainCommand: ParsableCommand {
     var initialSigma: Float?
     @Option(name: .customLong("kl-weight"), help: "Weight of the KL term in the ELBO (1 = the true ELBO).")
     var klWeight: Float?
+    @Option(name: .customLong("extra-train"), help: ArgumentHelp("Labelled examples added to the training split (MNIST's or --train's), read the way the training data is (for MNIST, an IDX pair of any image size or a folder of class folders 0–9, each image prepared as `predict` prepares a digit): e.g. digits in other hands or fonts. Never held out for validation.", valueName: "source"))
+    var extraTrain: String?
     @Option(name: .customLong("outlier-weight"),
             help: "Outlier exposure: weight of the uniform-target loss on synthetic outliers added to each minibatch (0 = off; default: the recipe's on MNIST, \(TrainingConfiguration.ownDataOutlierWeight) on --train data).")
     var outlierWeight: Float?
@@ -86,7 +88,7 @@ struct TrainCommand: ParsableCommand {
         try requireRange(klWeight, 0...Float.greatestFiniteMagnitude, option: "--kl-weight")
         try requireRange(outlierWeight, 0...Float.greatestFiniteMagnitude, option: "--outlier-weight")
         if outliers != nil && outlierWeight == 0 { throw ValidationError("--outliers needs outlier exposure; --outlier-weight 0 turns it off.") }
-        try refuseOverwritingInputs(output, option: "--output", inputs: [outliers].compactMap { $0 })
+        try refuseOverwritingInputs(output, option: "--output", inputs: [outliers, extraTrain].compactMap { $0 })
         try priorOptions.validate(priorSigma: priorSigma)
         try validateMethod()
     }
@@ -131,6 +133,7 @@ struct TrainCommand: ParsableCommand {
         if let klWeight { configuration.klWeight = klWeight }
         if let estimator { configuration.estimator = estimator }
         if let outlierWeight { configuration.outlierWeight = outlierWeight }
+        if let extraTrain { configuration.extraTrainingSource = URL(fileURLWithPath: extraTrain).lastPathComponent }
         if let outliers {
             configuration.outlierSource = URL(fileURLWithPath: outliers).lastPathComponent
             if configuration.outlierWeight ?? 0 == 0 { configuration.outlierWeight = TrainingConfiguration.ownDataOutlierWeight }
@@ -159,6 +162,12 @@ struct TrainCommand: ParsableCommand {
             }
             var training = sets.training
             if let trainCount { training = training.subset(0..<min(trainCount, training.count)) }
+            if let extraTrain {
+                let extra = try DataSource(argument: extraTrain, labelColumn: sourceOptions.labelColumn)
+                    .load(for: sets.preprocessing, classNames: sets.classNames, labelled: true, progress: loadProgress("reading \(extraTrain)"))
+                sets.preprocessing.standardize(extra.inputs)
+                training = training.appending(extra.labeled)
+            }
             if configuration.architecture == .cnn {
                 guard let (_, height, width) = sets.preprocessing.imageShape, height >= 8, width >= 8 else {
                     throw ValidationError("--arch cnn needs images of at least 8×8; the data is \(sets.description).")

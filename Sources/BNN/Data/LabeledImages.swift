@@ -39,6 +39,17 @@ public struct LabeledImages: Sendable {
         return LabeledImages(images: result, labels: Array(labels[range]), rows: rows, columns: columns)
     }
 
+    /// This set followed by `other` (a copy of both); `other` must have the same image size.
+    public func appending(_ other: LabeledImages) -> LabeledImages {
+        precondition(other.rows == rows && other.columns == columns,
+                     "appending \(other.rows)×\(other.columns) images to a set of \(rows)×\(columns)")
+        let size = rows * columns
+        let result = Tensor(shape: [count + other.count, size])
+        result.pointer.update(from: images.pointer, count: count * size)
+        (result.pointer + count * size).update(from: other.images.pointer, count: other.count * size)
+        return LabeledImages(images: result, labels: labels + other.labels, rows: rows, columns: columns)
+    }
+
     /// A copy of the images and labels at `indices`, in that order (repeats allowed).
     public func subset(indices: [Int]) -> LabeledImages {
         let size = rows * columns

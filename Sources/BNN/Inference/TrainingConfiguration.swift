@@ -70,6 +70,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// from (`bnn train --outliers`); nil (also in model files written before it existed) means they were
     /// made from the training examples.
     public var outlierSource: String? = nil
+    /// The name of the file or folder of labelled examples added to the training split (`bnn train
+    /// --extra-train`); nil (also in model files written before it existed) means none.
+    public var extraTrainingSource: String? = nil
     /// Random shape changes of the training images (`ImageAugmentation`), applied to each minibatch's
     /// images before outlier exposure draws from them; nil (also in model files written before it existed)
     /// means none.

@@ -127,6 +127,19 @@ extension CommandLineTests {
                            "--outlier-weight", "0", "--output", model + "4"])
         #expect(off.status == 64 && off.stderr.contains("--outliers needs outlier exposure"), "\(off.stderr)")
 
+        // Labelled examples added to the training split (never held out): the test folder's 20 join the 72
+        // training images left after the 10% validation split; a class the data does not have is named.
+        let extended = folder.appendingPathComponent("extended.safetensors")
+        let withExtra = try run(["train", "--train", folder.appendingPathComponent("train").path, "--hidden", "16", "--epochs", "2",
+                                 "--extra-train", folder.appendingPathComponent("test").path, "--output", extended.path])
+        #expect(withExtra.status == 0 && withExtra.stderr.contains("on 92 12×12 RGB images of 2 classes (8 held out)"), "\(withExtra.stderr)")
+        #expect(try BayesianClassifier.load(from: extended).training.extraTrainingSource == "test")
+        let stranger = folder.appendingPathComponent("stranger/middle")
+        try FileManager.default.createDirectory(at: stranger, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("test/left/0.png"), to: stranger.appendingPathComponent("0.png"))
+        expectCleanError(try run(["train", "--train", folder.appendingPathComponent("train").path, "--extra-train",
+                                  folder.appendingPathComponent("stranger").path, "--output", model + "5"]), naming: "middle")
+
         // A class folder without images is one clear line naming it.
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("train/empty"), withIntermediateDirectories: true)
         expectCleanError(try run(["train", "--train", folder.appendingPathComponent("train").path, "--output", model + "2"]),
