@@ -181,15 +181,17 @@ def write_idx(path, array):
         f.write(header + array.tobytes())
 
 
-def write_preview(path, images, labels=None):
-    """A 10×10 contact sheet of the first 100 images on grey, with the label under each labelled one."""
-    images = images[:100]
+def write_preview(path, images, labels=None, count=100, columns=10):
+    """A contact sheet of the first `count` images on grey, `columns` to a row (10×10 by default), with
+    the label under each labelled one."""
+    images = images[:count]
     side = images.shape[1]
+    rows = -(-len(images) // columns)
     cell_h = side + (11 if labels is not None else 0)
-    sheet = Image.new("L", (10 * (side + 2) + 2, 10 * (cell_h + 2) + 2), 128)
+    sheet = Image.new("L", (columns * (side + 2) + 2, rows * (cell_h + 2) + 2), 128)
     draw = ImageDraw.Draw(sheet)
     for i, image in enumerate(images):
-        x, y = 2 + (i % 10) * (side + 2), 2 + (i // 10) * (cell_h + 2)
+        x, y = 2 + (i % columns) * (side + 2), 2 + (i // columns) * (cell_h + 2)
         sheet.paste(Image.fromarray(image), (x, y))
         if labels is not None:
             draw.text((x + side // 2 - 3, y + side), str(int(labels[i])), fill=255)
