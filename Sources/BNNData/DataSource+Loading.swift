@@ -64,17 +64,16 @@ extension DataSource {
                 throw DataError.badDataSet(path: imagesPath, reason: "a bare IDX images file has no labels; training needs an IDX pair IMAGES,LABELS")
             }
             let images = try IDXFile.read(from: URL(fileURLWithPath: imagesPath))
-            let set = try LabeledImages(imageFile: images, imagesPath: imagesPath,
-                                        labelFile: IDXFile.read(from: URL(fileURLWithPath: labelsPath)), labelsPath: labelsPath,
-                                        expectedRows: nil, expectedColumns: nil, classCount: nil)
-            let classCount = (set.labels.max() ?? 0) + 1
+            let (rows, columns) = try images.imageSize(path: imagesPath, expectedRows: nil, expectedColumns: nil)
+            let labels = try IDXFile.read(from: URL(fileURLWithPath: labelsPath)).labels(for: images, path: labelsPath, classCount: nil)
+            let classCount = (labels.max() ?? 0) + 1
             guard classCount >= 2 else {
                 throw DataError.badDataSet(path: labelsPath, reason: "every label is 0: training needs at least 2 classes")
             }
-            let size = imageSize ?? (set.rows, set.columns)
+            let size = imageSize ?? (rows, columns)
             let preprocessing = InputPreprocessing.greyImages(height: size.height, width: size.width)
-            let inputs = try DataSource.convertIDX(set.images, rows: set.rows, columns: set.columns, to: preprocessing, path: imagesPath)
-            dataset = Dataset(inputs: inputs, labels: set.labels, classNames: (0..<classCount).map(String.init),
+            let inputs = try DataSource.convertIDX(images, rows: rows, columns: columns, to: preprocessing, path: imagesPath)
+            dataset = Dataset(inputs: inputs, labels: labels, classNames: (0..<classCount).map(String.init),
                               preprocessing: preprocessing)
         }
         return dataset
@@ -156,16 +155,14 @@ extension DataSource {
             try DataSource.requireImages(preprocessing, path: imagesPath, found: "IDX images")
             let file = try IDXFile.read(from: URL(fileURLWithPath: imagesPath))
             var labels: [Int]? = nil
-            let rows: Int, columns: Int, images: Tensor
+            let (rows, columns) = try file.imageSize(path: imagesPath, expectedRows: nil, expectedColumns: nil)
             if labelled {
                 guard let labelsPath else {
                     throw DataError.badDataSet(path: imagesPath, reason: "a bare IDX images file has no labels; give an IDX pair IMAGES,LABELS")
                 }
-                let set = try LabeledImages(imageFile: file, imagesPath: imagesPath,
-                                            labelFile: IDXFile.read(from: URL(fileURLWithPath: labelsPath)), labelsPath: labelsPath,
-                                            expectedRows: nil, expectedColumns: nil, classCount: nil)
+                let fileLabels = try IDXFile.read(from: URL(fileURLWithPath: labelsPath)).labels(for: file, path: labelsPath, classCount: nil)
                 var map: [Int: Int] = [:]
-                labels = try set.labels.enumerated().map { position, label in
+                labels = try fileLabels.enumerated().map { position, label in
                     if let index = map[label] { return index }
                     guard let index = DataSource.classIndex(of: String(label), in: classNames) else {
                         throw DataError.badDataSet(path: labelsPath, reason: "label \(label) (item \(position)) is not one of the model's classes (\(CSVTable.list(classNames)))")
@@ -173,12 +170,8 @@ extension DataSource {
                     map[label] = index
                     return index
                 }
-                (rows, columns, images) = (set.rows, set.columns, set.images)
-            } else {
-                let set = try UnlabeledImages(file: file, path: imagesPath, expectedRows: nil, expectedColumns: nil)
-                (rows, columns, images) = (set.rows, set.columns, set.images)
             }
-            let inputs = try DataSource.convertIDX(images, rows: rows, columns: columns, to: preprocessing, path: imagesPath)
+            let inputs = try DataSource.convertIDX(file, rows: rows, columns: columns, to: preprocessing, path: imagesPath)
             return Dataset(inputs: inputs, labels: labels, classNames: classNames, preprocessing: preprocessing)
         }
     }
@@ -298,12 +291,14 @@ extension DataSource {
     /// IDX images (`[count, rows·columns]` grey) in `preprocessing`'s shape: as they are when it matches
     /// (an MNIST-format file is already in MNIST's form); other sizes for a digit model prepared the way
     /// MNIST was made (`DigitNormalizer`), else by `DecodedImage.converted`.
-    static func convertIDX(_ images: Tensor, rows: Int, columns: Int, to preprocessing: InputPreprocessing, path: String) throws -> Tensor {
-        if preprocessing.shape == [1, rows, columns] { return images }
-        let count = images.shape[0], size = rows * columns
+    static func convertIDX(_ file: IDXFile, rows: Int, columns: Int, to preprocessing: InputPreprocessing, path: String) throws -> Tensor {
+        if preprocessing.shape == [1, rows, columns] { return file.unitTensor() }
+        // Image by image from the file's bytes: the whole file as floats would be 4 bytes per pixel at its
+        // own size (a pool of 20,000 64×64 images: 328 MB) for a few moments.
+        let count = file.dimensions[0]
         let inputs = try makeInputs(count: count, valueCount: preprocessing.valueCount, path: path)
         for item in 0..<count {
-            let pixels = Array(UnsafeBufferPointer(start: images.pointer + item * size, count: size))
+            let pixels = file.unitValues(item: item)
             store(preprocessing.digitNormalization
                   ? DigitNormalizer.normalize(GreyImage(width: columns, height: rows, pixels: pixels))
                   : DecodedImage(width: columns, height: rows, channels: 1, pixels: pixels).converted(to: preprocessing),

@@ -167,6 +167,13 @@ public struct IDXFile: Sendable, Equatable {
     /// The data as Float values in [0, 1] (byte / 255), shaped [dimensions[0], product of the rest].
     public func unitTensor() -> Tensor { unitTensor(rows: 0..<(dimensions.first ?? 0)) }
 
+    /// Item `item` (along the first dimension) as values in 0…1.
+    public func unitValues(item: Int) -> [Float] {
+        let size = dimensions.dropFirst().reduce(1, *)
+        precondition(item >= 0 && item < (dimensions.first ?? 0), "item \(item) out of range")
+        return bytes[(item * size)..<((item + 1) * size)].map { IDXFile.byteToUnit[Int($0)] }
+    }
+
     /// Items `rows` (along the first dimension) as values in 0…1, `[rows.count, item size]`.
     public func unitTensor(rows: Range<Int>) -> Tensor {
         let columns = dimensions.dropFirst().reduce(1, *)

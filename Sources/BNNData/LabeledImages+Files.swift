@@ -59,9 +59,10 @@ extension UnlabeledImages {
         let head = FileHandle(forReadingAtPath: path).map { [UInt8]($0.readData(ofLength: 8)) } ?? []
         if ImageFile.isSupported(head) { return try digits(fromImageFiles: [path]) }
         do {
-            let set = try load(images: URL(fileURLWithPath: path), expectedRows: nil, expectedColumns: nil)
+            let file = try IDXFile.read(from: URL(fileURLWithPath: path))
+            let (rows, columns) = try file.imageSize(path: path, expectedRows: nil, expectedColumns: nil)
             let side = DigitNormalizer.side
-            let images = try DataSource.convertIDX(set.images, rows: set.rows, columns: set.columns, to: .mnist, path: path)
+            let images = try DataSource.convertIDX(file, rows: rows, columns: columns, to: .mnist, path: path)
             return UnlabeledImages(images: images, rows: side, columns: side)
         } catch DataError.badMagic(let path, _, let found) {
             throw DataError.badMagic(path: path, expected: setKinds, found: found)

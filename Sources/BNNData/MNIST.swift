@@ -226,23 +226,32 @@ extension LabeledImages {
     init(imageFile: IDXFile, imagesPath: String, labelFile: IDXFile, labelsPath: String,
          expectedRows: Int?, expectedColumns: Int?, classCount: Int?, range: Range<Int>? = nil) throws {
         let (rows, columns) = try imageFile.imageSize(path: imagesPath, expectedRows: expectedRows, expectedColumns: expectedColumns)
-        guard labelFile.dimensions.count == 1 else {
-            throw DataError.wrongDimensions(
-                path: labelsPath, expected: "a 1-D label file (magic 0x00000801)",
-                found: "\(labelFile.dimensions.count) dimensions \(labelFile.dimensions)")
-        }
-        guard labelFile.dimensions[0] == imageFile.dimensions[0] else {
-            throw DataError.wrongDimensions(
-                path: labelsPath, expected: "\(imageFile.dimensions[0]) labels, one per image",
-                found: "\(labelFile.dimensions[0]) labels")
-        }
-        if let classCount, let bad = labelFile.bytes.firstIndex(where: { Int($0) >= classCount }) {
-            throw DataError.wrongDimensions(
-                path: labelsPath, expected: "labels 0–\(classCount - 1)",
-                found: "label \(labelFile.bytes[bad]) at position \(bad)")
-        }
+        let labels = try labelFile.labels(for: imageFile, path: labelsPath, classCount: classCount)
         let range = range ?? 0..<imageFile.dimensions[0]
         precondition(range.lowerBound >= 0 && range.upperBound <= imageFile.dimensions[0], "image range \(range) out of bounds")
-        self.init(images: imageFile.unitTensor(rows: range), labels: labelFile.bytes[range].map { Int($0) }, rows: rows, columns: columns)
+        self.init(images: imageFile.unitTensor(rows: range), labels: Array(labels[range]), rows: rows, columns: columns)
+    }
+}
+
+extension IDXFile {
+    /// This file's labels, read as the labels of `imageFile` (a 3-D image file): checked to be 1-D, one per
+    /// image, and below `classCount` when given. `path` names this file in errors.
+    func labels(for imageFile: IDXFile, path: String, classCount: Int?) throws -> [Int] {
+        guard dimensions.count == 1 else {
+            throw DataError.wrongDimensions(
+                path: path, expected: "a 1-D label file (magic 0x00000801)",
+                found: "\(dimensions.count) dimensions \(dimensions)")
+        }
+        guard dimensions[0] == imageFile.dimensions[0] else {
+            throw DataError.wrongDimensions(
+                path: path, expected: "\(imageFile.dimensions[0]) labels, one per image",
+                found: "\(dimensions[0]) labels")
+        }
+        if let classCount, let bad = bytes.firstIndex(where: { Int($0) >= classCount }) {
+            throw DataError.wrongDimensions(
+                path: path, expected: "labels 0–\(classCount - 1)",
+                found: "label \(bytes[bad]) at position \(bad)")
+        }
+        return bytes.map { Int($0) }
     }
 }
