@@ -52,6 +52,9 @@ struct TrainCommand: ParsableCommand {
     var outlierWeight: Float?
     @Option(help: ArgumentHelp("Outlier exposure against these real non-examples (\(sourceHelpText); for MNIST also an IDX file of any image size, prepared as `predict` prepares a digit) instead of outliers made from the training examples; turns outlier exposure on at weight \(TrainingConfiguration.ownDataOutlierWeight) unless --outlier-weight is given.", valueName: "source"))
     var outliers: String?
+    @Option(name: .customLong("outlier-pool-share"),
+            help: ArgumentHelp("With --outliers: the share (0…1) of each minibatch's outliers drawn from that source; the rest are made from the training examples as without it (default 1).", valueName: "share"))
+    var outlierPoolShare: Float?
     @Option(help: "Random shape changes of training images: none, or digits (rotation, shear, aspect and stroke thickness; for ink on a dark background). Default: the recipe's.")
     var augmentation: AugmentationChoice?
     @Option(help: "Gradient estimator: local (local reparameterisation), weights (one weight sample per minibatch) or flipout (one weight perturbation per minibatch, sign-flipped per example).")
@@ -87,6 +90,8 @@ struct TrainCommand: ParsableCommand {
         try requireRange(initialSigma, positive, option: "--initial-sigma")
         try requireRange(klWeight, 0...Float.greatestFiniteMagnitude, option: "--kl-weight")
         try requireRange(outlierWeight, 0...Float.greatestFiniteMagnitude, option: "--outlier-weight")
+        try requireRange(outlierPoolShare, 0...1, option: "--outlier-pool-share")
+        if outlierPoolShare != nil && outliers == nil { throw ValidationError("--outlier-pool-share needs --outliers.") }
         if outliers != nil && outlierWeight == 0 { throw ValidationError("--outliers needs outlier exposure; --outlier-weight 0 turns it off.") }
         try refuseOverwritingInputs(output, option: "--output", inputs: [outliers, extraTrain].compactMap { $0 })
         try priorOptions.validate(priorSigma: priorSigma)
@@ -136,6 +141,7 @@ struct TrainCommand: ParsableCommand {
         if let extraTrain { configuration.extraTrainingSource = URL(fileURLWithPath: extraTrain).lastPathComponent }
         if let outliers {
             configuration.outlierSource = URL(fileURLWithPath: outliers).lastPathComponent
+            configuration.outlierPoolShare = outlierPoolShare
             if configuration.outlierWeight ?? 0 == 0 { configuration.outlierWeight = TrainingConfiguration.ownDataOutlierWeight }
         }
         if let augmentation { configuration.augmentation = augmentation.setting }

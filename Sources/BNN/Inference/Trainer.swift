@@ -79,9 +79,9 @@ public final class Trainer {
 
     /// Runs `configuration.epochs` epochs over `training`, reporting progress. `validation` (optional) is
     /// scored after each epoch. Under outlier exposure, `outlierPool` (rows of the network's input size:
-    /// real non-examples, such as letters for a digit model) supplies each minibatch's outliers, drawn at
-    /// random and changed by the configuration's augmentation; without it they are made from the batch's
-    /// own examples (`SyntheticOutliers.exposure`).
+    /// real non-examples, such as letters for a digit model) supplies each minibatch's outliers (or the
+    /// configuration's `pooledOutliersPerBatch` of them), drawn at random and changed by the configuration's
+    /// augmentation; the others are made from the batch's own examples (`SyntheticOutliers.exposure`).
     public func train(
         on training: LabeledImages, validation: LabeledImages?, outlierPool: Tensor? = nil, reportEvery: Int = 50,
         progress: (TrainingProgress) -> Void = { _ in }
@@ -96,9 +96,10 @@ public final class Trainer {
         let klScale: Float = configuration.klScaling == .perExample
             ? configuration.klWeight / Float(count) : configuration.klWeight / Float(batchSize)
         var order = Array(0..<count)
-        // Outlier exposure: outliers follow the examples in every minibatch (rows size..<size + outliers), drawn
-        // from the pool or made from the batch's own examples.
+        // Outlier exposure: outliers follow the examples in every minibatch (rows size..<size + outliers), first
+        // those drawn from the pool, then those made from the batch's own examples.
         let outliers = configuration.outliersPerBatch
+        let pooled = outlierPool == nil ? 0 : configuration.pooledOutliersPerBatch
         let outlierShape = SyntheticOutliers.exampleShape(of: training, networkShape: network.inputShape)
         let outlierScale = outliers > 0 ? (configuration.outlierWeight ?? 0) / Float(outliers) : 0
         let classes = network.classes
@@ -124,20 +125,21 @@ public final class Trainer {
                     batchLabels[row] = training.labels[source]
                 }
                 if let outlierPool {
-                    for row in size..<size + outliers {
+                    for row in size..<size + pooled {
                         let source = generator.integer(below: outlierPool.rows)
                         (images.pointer + row * features).update(from: outlierPool.pointer + source * features, count: features)
                     }
                 }
                 if let augmentation = configuration.augmentation, SyntheticOutliers.isImage(outlierShape) {
-                    for row in 0..<size + (outlierPool == nil ? 0 : outliers) {
+                    for row in 0..<size + pooled {
                         augmentation.apply(to: images.pointer + row * features, channels: outlierShape[0], height: outlierShape[1],
                                            width: outlierShape[2], scratch: scratch.pointer, generator: &generator)
                     }
                 }
-                if outlierPool == nil {
-                    SyntheticOutliers.exposure(from: images.pointer, rows: size, shape: outlierShape, into: images.pointer + size * features,
-                                               count: outliers, generator: &generator)
+                if pooled < outliers {
+                    SyntheticOutliers.exposure(from: images.pointer, rows: size, shape: outlierShape,
+                                               into: images.pointer + (size + pooled) * features, count: outliers - pooled,
+                                               generator: &generator)
                 }
                 if logitsGradient.rows != size + outliers { logitsGradient = Tensor(shape: [size + outliers, classes]) }
                 optimizer.learningRate = configuration.learningRate(epoch: epoch, progress: Double(batch) / Double(batches))

@@ -70,6 +70,11 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// from (`bnn train --outliers`); nil (also in model files written before it existed) means they were
     /// made from the training examples.
     public var outlierSource: String? = nil
+    /// Under `outlierSource`: the share of each minibatch's outliers drawn from it, the rest made from the
+    /// batch's own examples as without a source (`SyntheticOutliers.exposure`), so that a model learns both
+    /// real non-examples and the rearranged strokes that give away noise and frame-filling shapes. Nil (also
+    /// in model files written before it existed) means all of them.
+    public var outlierPoolShare: Float? = nil
     /// The name of the file or folder of labelled examples added to the training split (`bnn train
     /// --extra-train`); nil (also in model files written before it existed) means none.
     public var extraTrainingSource: String? = nil
@@ -159,6 +164,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     public var outliersPerBatch: Int {
         guard let outlierWeight, outlierWeight > 0 else { return 0 }
         return max(1, batchSize / 16)
+    }
+
+    /// Of `outliersPerBatch`, how many are drawn from a pool of real non-examples when one is given
+    /// (`outlierPoolShare` of them, rounded; all when it is nil).
+    public var pooledOutliersPerBatch: Int {
+        let outliers = outliersPerBatch
+        guard let outlierPoolShare else { return outliers }
+        return min(outliers, Int((Float(outliers) * outlierPoolShare).rounded()))
     }
 
     /// Posterior samples of the validation accuracy recorded after each epoch: 10, or 5 for the CNN,
@@ -251,6 +264,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
             return "calibrationSamples is \(calibrationSamples); must be 1…\(Predictive.maximumSamples)"
         }
         if let outlierWeight, !nonNegative(outlierWeight) { return "outlierWeight is \(outlierWeight); must be a number ≥ 0" }
+        if let outlierPoolShare, !(outlierPoolShare.isFinite && (0...1).contains(outlierPoolShare)) {
+            return "outlierPoolShare is \(outlierPoolShare); must be in 0…1"
+        }
         if let problem = augmentation?.invalidSetting { return "augmentation: \(problem)" }
         if let dropoutRate, !(dropoutRate.isFinite && dropoutRate > 0 && dropoutRate < 1) {
             return "dropoutRate is \(dropoutRate); must be in (0, 1)"

@@ -106,7 +106,8 @@ extension CommandLineTests {
 
         // Outlier exposure against a folder of real non-examples (both halves lit: neither class), read at
         // the training images' size; the model records where its outliers came from. A missing source is
-        // one line naming it, and --outlier-weight 0 with --outliers is a usage error.
+        // one line naming it; --outlier-weight 0 with --outliers, and --outlier-pool-share without it or
+        // outside 0…1, are usage errors.
         let outliers = folder.appendingPathComponent("outliers")
         try FileManager.default.createDirectory(at: outliers, withIntermediateDirectories: true)
         for index in 0..<6 {
@@ -115,10 +116,11 @@ extension CommandLineTests {
         }
         let exposed = folder.appendingPathComponent("exposed.safetensors")
         let withOutliers = try run(["train", "--train", folder.appendingPathComponent("train").path, "--hidden", "16", "--epochs", "10",
-                                    "--outliers", outliers.path, "--output", exposed.path])
+                                    "--outliers", outliers.path, "--outlier-pool-share", "0.5", "--output", exposed.path])
         #expect(withOutliers.status == 0, "\(withOutliers.stderr)")
         let exposedModel = try BayesianClassifier.load(from: exposed)
         #expect(exposedModel.training.outlierSource == "outliers" && exposedModel.training.outlierWeight == 0.25)
+        #expect(exposedModel.training.outlierPoolShare == 0.5)
         #expect(exposedModel.history.last?.outlierTerm != nil)
         let missing = folder.appendingPathComponent("no-such-outliers").path
         expectCleanError(try run(["train", "--train", folder.appendingPathComponent("train").path, "--outliers", missing,
@@ -126,6 +128,12 @@ extension CommandLineTests {
         let off = try run(["train", "--train", folder.appendingPathComponent("train").path, "--outliers", outliers.path,
                            "--outlier-weight", "0", "--output", model + "4"])
         #expect(off.status == 64 && off.stderr.contains("--outliers needs outlier exposure"), "\(off.stderr)")
+        let shareAlone = try run(["train", "--train", folder.appendingPathComponent("train").path, "--outlier-pool-share", "0.5",
+                                  "--output", model + "4"])
+        #expect(shareAlone.status == 64 && shareAlone.stderr.contains("--outlier-pool-share needs --outliers"), "\(shareAlone.stderr)")
+        let shareTooLarge = try run(["train", "--train", folder.appendingPathComponent("train").path, "--outliers", outliers.path,
+                                     "--outlier-pool-share", "2", "--output", model + "4"])
+        #expect(shareTooLarge.status == 64 && shareTooLarge.stderr.contains("--outlier-pool-share"), "\(shareTooLarge.stderr)")
 
         // Labelled examples added to the training split (never held out): the test folder's 20 join the 72
         // training images left after the 10% validation split; a class the data does not have is named.

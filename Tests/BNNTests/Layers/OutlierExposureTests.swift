@@ -105,9 +105,10 @@ import Testing
         let outlier = Tensor(shape: [1, features])
         for y in 0..<9 { for x in 0..<14 { outlier.pointer[y * 28 + x] = 1 } }
 
-        func trained(pool: Tensor?, weight: Float) throws -> (largest: Float, outlierTerm: Double?) {
+        func trained(pool: Tensor?, weight: Float, poolShare: Float? = nil) throws -> (largest: Float, outlierTerm: Double?) {
             var settings = configuration
             settings.outlierWeight = weight
+            settings.outlierPoolShare = poolShare
             let network = try identicalNetworks(settings, count: 1, classes: classes)[0]
             let trainer = Trainer(network: network, configuration: settings, generator: RandomGenerator(seed: 5))
             trainer.train(on: data, validation: nil, outlierPool: pool)
@@ -123,6 +124,28 @@ import Testing
         let term = try #require(pooled.outlierTerm)
         #expect(abs(term - log(Double(classes))) < 0.05, "outlier term \(term)")
         #expect(unexposed.largest > 0.8, "without outlier exposure: largest probability \(unexposed.largest)")
+        // Half from the pool, half made from the batch: the pool's image is still learned as a non-example,
+        // and none of the pool at all leaves it a class-0 image.
+        let halfPooled = try trained(pool: outlier, weight: 1, poolShare: 0.5)
+        #expect(halfPooled.largest < 0.45, "half from the pool: largest probability \(halfPooled.largest)")
+        let nonePooled = try trained(pool: outlier, weight: 1, poolShare: 0)
+        #expect(nonePooled.largest > 0.8, "none from the pool: largest probability \(nonePooled.largest)")
+    }
+
+    /// `outlierPoolShare` splits each minibatch's outliers between the pool and the batch's own examples.
+    @Test func poolShareSplitsTheOutliers() {
+        var configuration = TrainingConfiguration.defaultCNN
+        configuration.batchSize = 128
+        #expect(configuration.outliersPerBatch == 8 && configuration.pooledOutliersPerBatch == 8)
+        for (share, pooled) in [(Float(1), 8), (0.5, 4), (0.3, 2), (0, 0)] {
+            configuration.outlierPoolShare = share
+            #expect(configuration.pooledOutliersPerBatch == pooled, "share \(share)")
+            #expect(configuration.invalidSetting == nil)
+        }
+        for share in [Float(-0.1), 1.5, .nan] {
+            configuration.outlierPoolShare = share
+            #expect(configuration.invalidSetting?.contains("outlierPoolShare") == true, "share \(share)")
+        }
     }
 
     /// Model files written before outlier exposure existed (no key) decode with it off.
