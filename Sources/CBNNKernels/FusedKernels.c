@@ -26,13 +26,7 @@
 #endif
 
 #define BNN_FUSED_BODY
-/* bnn_sparse_moments: vectors per column block, and rows per block of non-zero lists. */
-#ifndef BNN_SPARSE_VECTORS
-#define BNN_SPARSE_VECTORS 2
-#endif
-#ifndef BNN_SPARSE_ROWS
-#define BNN_SPARSE_ROWS 4
-#endif
+/* bnn_sparse_moments: rows per block of non-zero lists. */
 #define BNN_SPARSE_ROW_BLOCK 256
 /* VectorMathBody.h also defines the whole-buffer kernels (vexp, …) that this file does not use. */
 #pragma clang diagnostic push
@@ -121,6 +115,15 @@ void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long 
 #define VF BNN_NAME(vf)
 #define VI BNN_NAME(vi)
 #define BNN_INLINE static inline __attribute__((always_inline)) BNN_ATTR
+
+/* bnn_sparse_moments: vectors per column block and rows per group. Their 2·V·R accumulators must stay in
+   registers: 16 of AVX-512's 32; with 16 registers (AVX2, SSE) two vectors per block spilled on every entry. */
+#define BNN_SPARSE_VECTORS 2
+#if BNN_WIDTH == 16
+#define BNN_SPARSE_ROWS 4
+#else
+#define BNN_SPARSE_ROWS 2
+#endif
 
 /*
  * One Adam step of μ and ρ for BNN_WIDTH weights, with the data gradients turned into full gradients
@@ -452,51 +455,50 @@ BNN_INLINE float BNN_NAME(lane_sum)(VF x) {
 }
 
 /*
- * For two rows of activations h₀, h₁ (zero-padded to `width`, a multiple of BNN_WIDTH) and the
- * BNN_FUSED_CLASS_GROUP classes from `class0`: adds Σ_j h[j]·μᵀ[c, j] to mean[row][c] and Σ_j h[j]²·σ²ᵀ[c, j]
- * to variance[row][c]. Two rows share every weight load and the 4·G accumulators stay in registers, so the
- * loop is bound by its FMAs rather than by loads.
+ * For BNN_FUSED_ROWS rows x_r (zero-padded to `width`, a multiple of BNN_WIDTH) and the
+ * BNN_FUSED_CLASS_GROUP classes from `class0`: adds Σ_j x_r[j]·wᵀ[c, j] to sum[r][c]. The rows share every
+ * weight load (the weights stream from L2: 80 KB for 1,024 hidden units and 10 classes), and the R·G
+ * accumulators plus the R inputs stay in registers (13 of AVX2's 16), so the loop is bound by its FMAs.
+ * The means (x = h, w = μ) and the variances (x = h², w = σ²) take a sweep each: one sweep for both needs
+ * twice the accumulators, which spill to the stack with 16 vector registers.
  */
-BNN_INLINE void BNN_NAME(moment_group)(const float *h0, const float *h1, const float *muT, const float *varianceT,
-                                       long stride, long width, long class0,
-                                       float mean[2][BNN_FUSED_PADDED_CLASSES], float variance[2][BNN_FUSED_PADDED_CLASSES]) {
-    enum { G = BNN_FUSED_CLASS_GROUP };
-    VF m0[G], m1[G], v0[G], v1[G];
-    for (int g = 0; g < G; g++) m0[g] = m1[g] = v0[g] = v1[g] = (VF){};
+BNN_INLINE void BNN_NAME(dot_group)(const float *const x[BNN_FUSED_ROWS], const float *weightT, long stride, long width,
+                                    long class0, float sum[BNN_FUSED_ROWS][BNN_FUSED_PADDED_CLASSES]) {
+    enum { G = BNN_FUSED_CLASS_GROUP, R = BNN_FUSED_ROWS };
+    VF s[R][G];
+    for (int r = 0; r < R; r++)
+        for (int g = 0; g < G; g++) s[r][g] = (VF){};
     for (long j = 0; j < width; j += BNN_WIDTH) {
-        VF a0 = BNN_NAME(load)(h0 + j), a1 = BNN_NAME(load)(h1 + j);
-        VF s0 = a0 * a0, s1 = a1 * a1;
+        VF input[R];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < R; r++) input[r] = BNN_NAME(load)(x[r] + j);
 #pragma clang loop unroll(full)
         for (int g = 0; g < G; g++) {
-            VF w = BNN_NAME(load)(muT + (class0 + g) * stride + j);
-            VF u = BNN_NAME(load)(varianceT + (class0 + g) * stride + j);
-            m0[g] += a0 * w;
-            m1[g] += a1 * w;
-            v0[g] += s0 * u;
-            v1[g] += s1 * u;
+            VF w = BNN_NAME(load)(weightT + (class0 + g) * stride + j);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < R; r++) s[r][g] += input[r] * w;
         }
     }
-    for (int g = 0; g < G; g++) {
-        mean[0][class0 + g] += BNN_NAME(lane_sum)(m0[g]);
-        mean[1][class0 + g] += BNN_NAME(lane_sum)(m1[g]);
-        variance[0][class0 + g] += BNN_NAME(lane_sum)(v0[g]);
-        variance[1][class0 + g] += BNN_NAME(lane_sum)(v1[g]);
-    }
+    for (int r = 0; r < R; r++)
+        for (int g = 0; g < G; g++) sum[r][class0 + g] += BNN_NAME(lane_sum)(s[r][g]);
 }
 
-/* h = max(mean + deviation·ε, 0) for one block of hidden units, with ε a slice of the sample's noise. */
-BNN_INLINE void BNN_NAME(hidden_block)(float *h, const float *mean, const float *deviation, const float *noise,
-                                       long width, long padded) {
+/* h = max(mean + deviation·ε, 0) and h² for one block of hidden units, with ε a slice of the sample's noise. */
+BNN_INLINE void BNN_NAME(hidden_block)(float *h, float *squares, const float *mean, const float *deviation,
+                                       const float *noise, long width, long padded) {
     long j = 0;
     for (; j + BNN_WIDTH <= width; j += BNN_WIDTH) {
         VF x = BNN_NAME(load)(mean + j) + BNN_NAME(load)(deviation + j) * BNN_NAME(load)(noise + j);
-        BNN_NAME(store)(h + j, BNN_NAME(select)(x > 0.0f, x, (VF){}));
+        VF y = BNN_NAME(select)(x > 0.0f, x, (VF){});
+        BNN_NAME(store)(h + j, y);
+        BNN_NAME(store)(squares + j, y * y);
     }
     for (; j < width; j++) {
         float x = mean[j] + deviation[j] * noise[j];
         h[j] = x > 0.0f ? x : 0.0f;
+        squares[j] = h[j] * h[j];
     }
-    for (; j < padded; j++) h[j] = 0.0f;
+    for (; j < padded; j++) h[j] = squares[j] = 0.0f;
 }
 
 /*
@@ -507,35 +509,42 @@ BNN_INLINE void BNN_NAME(hidden_block)(float *h, const float *mean, const float 
  * z = m₂ + sqrt(v₂)·ε₂ with ε₂ a slice of the sample's output noise vector at the input's second offset;
  * softmax. The offsets come from the input's identity, not its row, so an input's samples do not depend
  * on the other inputs of the batch. The loop over samples is inside a small block of rows, so that the
- * block's moments (re-read by every sample) stay in L2; the hidden activations never leave L1. Rows go in
- * pairs (an odd last row is paired with itself and written once).
+ * block's moments (re-read by every sample) stay in L2. Rows go in groups of BNN_FUSED_ROWS, which share
+ * every load of the second layer's weights.
  */
 BNN_ATTR static void BNN_NAME(sample_mlp)(const bnn_fused_mlp_sample_arguments *a, long firstRow, long endRow) {
-    enum { HIDDEN_BLOCK = 1024, ROW_BLOCK = 8 };
+    enum { HIDDEN_BLOCK = 1024, ROW_BLOCK = 8, R = BNN_FUSED_ROWS };
     const long hidden = a->hidden, classes = a->classes, stride = a->transposed_stride;
     const long outputLength = a->output_noise_length;
     const long classGroups = (classes + BNN_FUSED_CLASS_GROUP - 1) / BNN_FUSED_CLASS_GROUP;
-    float h[2][HIDDEN_BLOCK] __attribute__((aligned(64)));
+    float h[R][HIDDEN_BLOCK] __attribute__((aligned(64))), squares[R][HIDDEN_BLOCK] __attribute__((aligned(64)));
     for (long blockStart = firstRow; blockStart < endRow; blockStart += ROW_BLOCK) {
         long blockEnd = blockStart + ROW_BLOCK < endRow ? blockStart + ROW_BLOCK : endRow;
         for (long sample = 0; sample < a->samples; sample++) {
             const float *noise = a->hidden_noise + sample * 2 * hidden;
             const float *outputNoise = a->output_noise + sample * 2 * outputLength;
-            for (long r = blockStart; r < blockEnd; r += 2) {
-                long rows = r + 1 < blockEnd ? 2 : 1;
-                float sumMean[2][BNN_FUSED_PADDED_CLASSES] = {{0}}, sumVariance[2][BNN_FUSED_PADDED_CLASSES] = {{0}};
-                long offset[2] = {bnn_noise_offset(a->hidden_keys[sample], (long)a->identities[r], hidden),
-                                  rows == 2 ? bnn_noise_offset(a->hidden_keys[sample], (long)a->identities[r + 1], hidden) : 0};
+            for (long r = blockStart; r < blockEnd; r += R) {
+                long rows = blockEnd - r < R ? blockEnd - r : R;
+                float sumMean[R][BNN_FUSED_PADDED_CLASSES] = {{0}}, sumVariance[R][BNN_FUSED_PADDED_CLASSES] = {{0}};
+                /* A short last group repeats its first row in the missing places and writes it once. */
+                const float *activations[R], *squared[R];
+                for (long k = 0; k < R; k++) {
+                    activations[k] = h[k < rows ? k : 0];
+                    squared[k] = squares[k < rows ? k : 0];
+                }
                 for (long j0 = 0; j0 < hidden; j0 += HIDDEN_BLOCK) {
                     long width = hidden - j0 < HIDDEN_BLOCK ? hidden - j0 : HIDDEN_BLOCK;
                     long padded = (width + BNN_WIDTH - 1) / BNN_WIDTH * BNN_WIDTH;
-                    for (long k = 0; k < rows; k++)
-                        BNN_NAME(hidden_block)(h[k], a->mean + (r + k) * hidden + j0, a->deviation + (r + k) * hidden + j0,
-                                               noise + offset[k] + j0, width, padded);
-                    const float *second = rows == 2 ? h[1] : h[0];
-                    for (long group = 0; group < classGroups; group++)
-                        BNN_NAME(moment_group)(h[0], second, a->mu_transposed + j0, a->variance_transposed + j0, stride,
-                                               padded, group * BNN_FUSED_CLASS_GROUP, sumMean, sumVariance);
+                    for (long k = 0; k < rows; k++) {
+                        long offset = bnn_noise_offset(a->hidden_keys[sample], (long)a->identities[r + k], hidden);
+                        BNN_NAME(hidden_block)(h[k], squares[k], a->mean + (r + k) * hidden + j0,
+                                               a->deviation + (r + k) * hidden + j0, noise + offset + j0, width, padded);
+                    }
+                    for (long group = 0; group < classGroups; group++) {
+                        long class0 = group * BNN_FUSED_CLASS_GROUP;
+                        BNN_NAME(dot_group)(activations, a->mu_transposed + j0, stride, padded, class0, sumMean);
+                        BNN_NAME(dot_group)(squared, a->variance_transposed + j0, stride, padded, class0, sumVariance);
+                    }
                 }
                 for (long k = 0; k < rows; k++) {
                     /* Logits z_c = m_c + sqrt(v_c)·ε_c, then a max-shifted softmax. */
@@ -565,5 +574,7 @@ BNN_ATTR static void BNN_NAME(sample_mlp)(const bnn_fused_mlp_sample_arguments *
 #undef VF
 #undef VI
 #undef BNN_INLINE
+#undef BNN_SPARSE_VECTORS
+#undef BNN_SPARSE_ROWS
 
 #endif

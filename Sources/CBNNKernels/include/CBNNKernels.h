@@ -40,6 +40,13 @@ typedef struct {
 int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x, long first_column,
                           float *c, long ldc);
 
+/*
+ * For tests: packs rows p0 ..< p0 + kc and columns first_column ..< first_column + nc of X into 16-column
+ * panels with every packer this CPU can run (plain C, AVX2, AVX-512) and returns how many of them wrote
+ * panels different from the plain packer's (0 when all agree), or −1 without memory.
+ */
+int bnn_conv_packers_disagreeing(const bnn_conv_columns *x, long first_column, long p0, long kc, long nc);
+
 /* The register tile (rows × columns of C) of the kernel in use, for aligning work splits. */
 void bnn_sgemm_micro_tile(int *mr, int *nr);
 
@@ -161,10 +168,11 @@ void bnn_fused_sample_weights(const float *mu, const float *sigma, float *noise,
 void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, const float *variance, long n,
                         const float *bias_mu, const float *bias_variance, float *mean, float *deviation);
 
-/* The most classes bnn_fused_sample_mlp handles, and the class blocking of its inner loop. */
+/* The most classes bnn_fused_sample_mlp handles, and the class and row blocking of its inner loop. */
 #define BNN_FUSED_MAX_CLASSES 16
-#define BNN_FUSED_CLASS_GROUP 5
-#define BNN_FUSED_PADDED_CLASSES 20 /* BNN_FUSED_MAX_CLASSES rounded up to whole groups */
+#define BNN_FUSED_CLASS_GROUP 2
+#define BNN_FUSED_ROWS 4
+#define BNN_FUSED_PADDED_CLASSES 16 /* BNN_FUSED_MAX_CLASSES rounded up to whole groups */
 
 /*
  * Posterior samples of the class probabilities of a Bayesian MLP whose first layer's output moments are
