@@ -445,8 +445,8 @@ void bnn_sgemm(int transposeA, int transposeB, long m, long n, long k, float alp
  * reads the same padded-plane offsets for every patch row p, shifted by offset[p] = c·plane + i·pW + j;
  * runs go outside and patch rows inside, so each run is one masked copy per p.
  */
-typedef void (*run_copier)(float *restrict out, long outStride, const float *source, const long *offsets, long rows,
-                           long length, int squared);
+typedef void (*run_copier)(float *restrict row, long outStride, long lane, const float *source, const long *offsets,
+                           long rows, long length, int squared);
 
 /* The convolution's columns from `first_column` on: the packer's column j is column first_column + j of X. */
 typedef struct {
@@ -479,7 +479,7 @@ static inline __attribute__((always_inline)) void pack_conv_columns(const conv_o
         if (length > nr - lane) length = nr - lane;
         if (length > 16) length = 16;
         const float *source = x->padded + b * x->channels * plane + oh * paddedWidth + ow;
-        copy(dst + panel * nr * kc + lane, nr, source, offsets, kc, length, x->squared);
+        copy(dst + panel * nr * kc, nr, lane, source, offsets, kc, length, x->squared);
         q += length;
         ow += length;
         if (ow == outputWidth) {
@@ -493,9 +493,10 @@ static inline __attribute__((always_inline)) void pack_conv_columns(const conv_o
             memset(dst + (nc / nr) * nr * kc + p * nr + tail, 0, (size_t)(nr - tail) * sizeof(float));
 }
 
-/* out[p·outStride + t] = source[offsets[p] + t] (squared when asked) for p < rows, t < length. */
-static void copy_runs_plain(float *restrict out, long outStride, const float *source, const long *offsets, long rows,
-                            long length, int squared) {
+/* row[p·outStride + lane + t] = source[offsets[p] + t] (squared when asked) for p < rows, t < length. */
+static void copy_runs_plain(float *restrict row, long outStride, long lane, const float *source, const long *offsets,
+                            long rows, long length, int squared) {
+    float *out = row + lane;
     for (long p = 0; p < rows; p++) {
         const float *from = source + offsets[p];
         float *to = out + p * outStride;
@@ -513,8 +514,9 @@ static void pack_conv_plain(const void *source, long p0, long kc, long j0, long 
 
 #if defined(__x86_64__)
 __attribute__((target("avx512f")))
-static inline void copy_runs_avx512(float *restrict out, long outStride, const float *source, const long *offsets,
-                                    long rows, long length, int squared) {
+static inline void copy_runs_avx512(float *restrict row, long outStride, long lane, const float *source,
+                                    const long *offsets, long rows, long length, int squared) {
+    float *out = row + lane;
     __mmask16 mask = (__mmask16)((1u << length) - 1u);
     if (squared)
         for (long p = 0; p < rows; p++) {
@@ -531,6 +533,41 @@ static void pack_conv_avx512(const void *source, long p0, long kc, long j0, long
     long offsets[kc];
     pack_conv_columns(source, p0, kc, j0, nc, nr, dst, offsets, copy_runs_avx512);
 }
+
+/*
+ * The same with AVX2, for 16-lane panel rows (AVX2_NR): each 8-lane half of a panel row that the run
+ * touches is one masked load (lanes outside the run are not read) and one whole store. Lanes below the
+ * run keep what earlier runs wrote (blended back in); lanes above it are written again by the runs that
+ * follow, or zeroed with the panel's tail. (AMD cores take many cycles for a masked store; a whole
+ * store does not.)
+ */
+__attribute__((target("avx2")))
+static inline void copy_runs_avx2(float *restrict row, long outStride, long lane, const float *source,
+                                  const long *offsets, long rows, long length, int squared) {
+    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (long half = lane / 8; half < 2 && half * 8 < lane + length; half++) {
+        /* Lane L = 8·half + l of the row takes source[L − lane] for lane ≤ L < lane + length. */
+        __m256i shifted = _mm256_sub_epi32(_mm256_add_epi32(index, _mm256_set1_epi32((int)(half * 8))),
+                                           _mm256_set1_epi32((int)lane));
+        __m256i inside = _mm256_and_si256(_mm256_cmpgt_epi32(shifted, _mm256_set1_epi32(-1)),
+                                          _mm256_cmpgt_epi32(_mm256_set1_epi32((int)length), shifted));
+        const long shift = half * 8 - lane;
+        float *to = row + half * 8;
+        int keepLower = lane > half * 8;
+        for (long p = 0; p < rows; p++) {
+            __m256 v = _mm256_maskload_ps(source + offsets[p] + shift, inside);
+            if (squared) v = _mm256_mul_ps(v, v);
+            if (keepLower) v = _mm256_blendv_ps(_mm256_loadu_ps(to + p * outStride), v, _mm256_castsi256_ps(inside));
+            _mm256_storeu_ps(to + p * outStride, v);
+        }
+    }
+}
+
+__attribute__((target("avx2")))
+static void pack_conv_avx2(const void *source, long p0, long kc, long j0, long nc, int nr, float *restrict dst) {
+    long offsets[kc];
+    pack_conv_columns(source, p0, kc, j0, nc, nr, dst, offsets, copy_runs_avx2);
+}
 #endif
 
 int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x, long first_column,
@@ -543,6 +580,7 @@ int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, cons
     b_packer packer = pack_conv_plain;
 #if defined(__x86_64__)
     if (bnn_isa_level() == BNN_ISA_AVX512) packer = pack_conv_avx512;
+    if (bnn_isa_level() == BNN_ISA_AVX2 && isa.nr == 16) packer = pack_conv_avx2;
 #endif
     conv_operand operand = {x, first_column};
     if (driver(&isa, m, n, k, 1.0f, a, lda, 1, packer, &operand, 0.0f, c, ldc, 1)) return 1;
@@ -562,6 +600,35 @@ int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, cons
             c[i * ldc + j] = sum;
         }
     return 1;
+}
+
+int bnn_conv_packers_disagreeing(const bnn_conv_columns *x, long first_column, long p0, long kc, long nc) {
+    enum { NR = 16 };
+    const long floats = (nc + NR - 1) / NR * NR * kc;
+    float *expected = malloc(sizeof(float) * (size_t)(floats + 1)), *packed = malloc(sizeof(float) * (size_t)(floats + 1));
+    if (!expected || !packed) {
+        free(expected);
+        free(packed);
+        return -1;
+    }
+    conv_operand operand = {x, 0};
+    b_packer packers[2] = {0, 0};
+#if defined(__x86_64__)
+    if (bnn_isa_level() >= BNN_ISA_AVX2) packers[0] = pack_conv_avx2;
+    if (bnn_isa_level() >= BNN_ISA_AVX512) packers[1] = pack_conv_avx512;
+#endif
+    pack_conv_plain(&operand, p0, kc, first_column, nc, NR, expected);
+    int disagreeing = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!packers[i]) continue;
+        /* Every float written over: a value the packer leaves alone shows up as a NaN. */
+        for (long f = 0; f < floats; f++) packed[f] = __builtin_nanf("");
+        packers[i](&operand, p0, kc, first_column, nc, NR, packed);
+        disagreeing += memcmp(expected, packed, sizeof(float) * (size_t)floats) != 0;
+    }
+    free(expected);
+    free(packed);
+    return disagreeing;
 }
 
 void bnn_sgemm_micro_tile(int *mr, int *nr) {

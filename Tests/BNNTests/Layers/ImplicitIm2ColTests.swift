@@ -53,6 +53,30 @@ import Testing
         #expect(mismatches == 0, "\(mismatches) entries differ from column \(first) on, \(shape)")
     }
 
+    /// Every packer this CPU can run (the AVX2 one on an AVX-512 machine too) writes the plain packer's
+    /// panels: runs that start and end inside a panel row's 8-lane halves, straddle them, and fill a panel
+    /// only partly; from the first patch row and from the middle of one; squared and not.
+    @Test(arguments: shapes, [false, true])
+    func everyPackerWritesThePlainPanels(shape: (Int, Int, Int, Int, Int, Int, Int), squared: Bool) {
+        let (channels, height, width, _, k, padding, examples) = shape
+        let g = ConvolutionGeometry(channels: channels, height: height, width: width, kernelSize: k, padding: padding)
+        let input = randomTensor([examples, g.inputSize], seed: 5)
+        let padded = Tensor(shape: [ImplicitIm2Col.paddedCount(examples: examples, geometry: g)])
+        ImplicitIm2Col.pad(input.pointer, examples: examples, geometry: g, into: padded.pointer)
+        var described = bnn_conv_columns(padded: padded.pointer, channels: channels, padded_height: height + 2 * padding,
+                                         padded_width: width + 2 * padding, kernel_size: k, output_height: g.outputHeight,
+                                         output_width: g.outputWidth, squared: squared ? 1 : 0)
+        let columns = examples * g.positions
+        for first in [0, 3, 13, g.outputWidth + 5] where first < columns {
+            for (p0, kc) in [(0, g.patchSize), (g.patchSize / 2, g.patchSize - g.patchSize / 2)] where kc > 0 {
+                for nc in [columns - first, min(columns - first, 37)] {
+                    #expect(bnn_conv_packers_disagreeing(&described, first, p0, kc, nc) == 0,
+                            "\(shape), squared \(squared), columns \(first)+\(nc), rows \(p0)+\(kc)")
+                }
+            }
+        }
+    }
+
     /// The padded planes: the input in the middle, zeros around it.
     @Test func padSurroundsEachPlaneWithZeros() {
         let g = ConvolutionGeometry(channels: 2, height: 3, width: 4, kernelSize: 5, padding: 2)
