@@ -251,6 +251,48 @@ static void gather_panel_32(const float *b, long cs, long kc, float *restrict ou
 }
 #endif
 
+#if defined(__x86_64__)
+/* out[p·16 + q] = b[q·cs + p] for q < 16, p < kc: 8 × 8 blocks transposed in registers (eight contiguous
+   loads, 24 shuffles, eight stores), AVX2's way to pack a panel whose columns lie along k in memory. */
+__attribute__((target("avx2")))
+static void transpose_panel_16(const float *b, long cs, long kc, float *restrict out) {
+    long p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        for (int half = 0; half < 2; half++) {
+            const float *column = b + (long)half * 8 * cs + p;
+            __m256 r0 = _mm256_loadu_ps(column), r1 = _mm256_loadu_ps(column + cs);
+            __m256 r2 = _mm256_loadu_ps(column + 2 * cs), r3 = _mm256_loadu_ps(column + 3 * cs);
+            __m256 r4 = _mm256_loadu_ps(column + 4 * cs), r5 = _mm256_loadu_ps(column + 5 * cs);
+            __m256 r6 = _mm256_loadu_ps(column + 6 * cs), r7 = _mm256_loadu_ps(column + 7 * cs);
+            /* Pairs of columns interleaved, then quads, then the 128-bit halves: o_t[i] = r_i[t]. */
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+            float *to = out + p * 16 + half * 8;
+            _mm256_storeu_ps(to, _mm256_permute2f128_ps(s0, s4, 0x20));
+            _mm256_storeu_ps(to + 16, _mm256_permute2f128_ps(s1, s5, 0x20));
+            _mm256_storeu_ps(to + 32, _mm256_permute2f128_ps(s2, s6, 0x20));
+            _mm256_storeu_ps(to + 48, _mm256_permute2f128_ps(s3, s7, 0x20));
+            _mm256_storeu_ps(to + 64, _mm256_permute2f128_ps(s0, s4, 0x31));
+            _mm256_storeu_ps(to + 80, _mm256_permute2f128_ps(s1, s5, 0x31));
+            _mm256_storeu_ps(to + 96, _mm256_permute2f128_ps(s2, s6, 0x31));
+            _mm256_storeu_ps(to + 112, _mm256_permute2f128_ps(s3, s7, 0x31));
+        }
+    }
+    for (; p < kc; p++)
+        for (long q = 0; q < 16; q++) out[p * 16 + q] = b[q * cs + p];
+}
+#endif
+
 /* Whether a panel of `lanes` rows or columns `stride` apart can be gathered with 32-bit offsets. */
 static int gatherable(int lanes, long stride, int wanted) {
 #if defined(__x86_64__)
@@ -312,6 +354,9 @@ static void pack_b(const float *b, long rs, long cs, long kc, long nc, int nr, f
         return;
     }
     int gather = rs == 1 && gatherable(nr, cs, 32);
+#if defined(__x86_64__)
+    int transpose = rs == 1 && nr == 16 && bnn_isa_level() == BNN_ISA_AVX2;
+#endif
     for (long panel = 0; panel < panels; panel++) {
         long j = panel * nr;
         long columns = nc - j < nr ? nc - j : nr;
@@ -319,6 +364,10 @@ static void pack_b(const float *b, long rs, long cs, long kc, long nc, int nr, f
 #if defined(__x86_64__)
         if (gather && columns == nr) {
             gather_panel_32(b + j * cs, cs, kc, out);
+            continue;
+        }
+        if (transpose && columns == nr) {
+            transpose_panel_16(b + j * cs, cs, kc, out);
             continue;
         }
 #endif
@@ -629,6 +678,23 @@ int bnn_conv_packers_disagreeing(const bnn_conv_columns *x, long first_column, l
     free(expected);
     free(packed);
     return disagreeing;
+}
+
+int bnn_transposing_pack_disagrees(const float *b, long cs, long kc) {
+#if defined(__x86_64__)
+    if (bnn_isa_level() < BNN_ISA_AVX2) return 0;
+    float *packed = malloc(sizeof(float) * (size_t)(16 * kc + 1));
+    if (!packed) return -1;
+    transpose_panel_16(b, cs, kc, packed);
+    int disagrees = 0;
+    for (long p = 0; p < kc; p++)
+        for (long q = 0; q < 16; q++) disagrees |= memcmp(&packed[p * 16 + q], &b[q * cs + p], sizeof(float)) != 0;
+    free(packed);
+    return disagrees;
+#else
+    (void)b; (void)cs; (void)kc;
+    return 0;
+#endif
 }
 
 void bnn_sgemm_micro_tile(int *mr, int *nr) {

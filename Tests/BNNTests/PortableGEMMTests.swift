@@ -1,3 +1,4 @@
+import CBNNKernels
 import Foundation
 import Testing
 @testable import BNN
@@ -158,6 +159,16 @@ import Testing
             #expect(blas.hasVectorKernels != blas.description.lowercased().contains("(prescott)"))
         }
         #expect(BLASLibrary.coresWithoutVectorKernels.contains("prescott") && !BLASLibrary.coresWithoutVectorKernels.contains("skylakex"))
+    }
+
+    /// AVX2's in-register 8 × 8 transposes pack a panel whose columns lie along k exactly as the columns
+    /// read one value at a time: whole blocks of 8 and a tail, columns apart by more than their length.
+    /// (It runs wherever the CPU has AVX2, also where the AVX-512 kernels are in use.)
+    @Test(arguments: [1, 7, 8, 9, 16, 61])
+    func transposingPackCopiesEveryColumn(kc: Int) {
+        let stride = kc + 5
+        let b = Self.values(16 * stride, seed: UInt64(kc))
+        #expect(b.withUnsafeBufferPointer { bnn_transposing_pack_disagrees($0.baseAddress, stride, kc) } == 0)
     }
 
     @Test func blasMatchesReferenceWhenAvailable() {

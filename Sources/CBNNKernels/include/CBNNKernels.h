@@ -47,6 +47,13 @@ int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, cons
  */
 int bnn_conv_packers_disagreeing(const bnn_conv_columns *x, long first_column, long p0, long kc, long nc);
 
+/*
+ * For tests: whether AVX2's in-register transposing pack of a 16-column panel (column q of the panel at
+ * b + q·cs, kc values each) differs from the panel itself (1), agrees (0), or cannot run here (0; −1 without
+ * memory). Runs on any CPU with AVX2, whichever kernels it uses.
+ */
+int bnn_transposing_pack_disagrees(const float *b, long cs, long kc);
+
 /* The register tile (rows × columns of C) of the kernel in use, for aligning work splits. */
 void bnn_sgemm_micro_tile(int *mr, int *nr);
 
