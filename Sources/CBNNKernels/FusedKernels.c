@@ -110,6 +110,12 @@ void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long 
     BNN_FUSED_DISPATCH(sample_mlp, arguments, first_row, end_row)
 }
 
+void bnn_sparse_transposed_product(const float *x, long rows, long k, const float *g, long n, float *c, long first_column,
+                                   long end_column) {
+    if (k <= 0 || end_column <= first_column) return;
+    BNN_FUSED_DISPATCH(sparse_transposed_product, x, rows, k, g, n, c, first_column, end_column)
+}
+
 #else /* ------------------------------------------------------------------ body, once per instruction set */
 
 #define VF BNN_NAME(vf)
@@ -434,6 +440,74 @@ BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k,
     free(index);
     free(value);
     free(panel);
+}
+
+/*
+ * c[p, j] = Σ_b x[b, p]·g[b, j] over the non-zero x[b, p] only, b increasing, for columns j of
+ * [firstColumn, endColumn) (see bnn_sparse_transposed_product). The non-zero inputs are first listed per
+ * input p (b and value); then, for a block of columns, every p sums its list's rows of g, whose block
+ * (rows × 64 columns with AVX2) stays in L1 while all p run through it.
+ */
+BNN_ATTR static void BNN_NAME(sparse_transposed_product)(const float *x, long rows, long k, const float *g, long n,
+                                                         float *c, long firstColumn, long endColumn) {
+    enum { V = 8, COLUMNS = V * BNN_WIDTH };
+    long *start = malloc(sizeof(long) * (size_t)(2 * k + 1));
+    int *index = malloc(sizeof(int) * (size_t)(rows * k + 1));
+    float *value = malloc(sizeof(float) * (size_t)(rows * k + 1));
+    if (!start || !index || !value) {
+        /* No memory for the lists: the same sums in the same order, read in place. */
+        for (long p = 0; p < k; p++)
+            for (long j = firstColumn; j < endColumn; j++) {
+                float sum = 0.0f;
+                for (long b = 0; b < rows; b++)
+                    if (x[b * k + p] != 0.0f) sum += x[b * k + p] * g[b * n + j];
+                c[p * n + j] = sum;
+            }
+        free(start);
+        free(index);
+        free(value);
+        return;
+    }
+    /* Input p's list: entries start[p] ..< start[p + 1] of index (b) and value (x[b, p]). */
+    long *fill = start + k + 1;
+    for (long p = 0; p <= k; p++) start[p] = 0;
+    for (long b = 0; b < rows; b++)
+        for (long p = 0; p < k; p++) start[p + 1] += x[b * k + p] != 0.0f;
+    for (long p = 0; p < k; p++) {
+        start[p + 1] += start[p];
+        fill[p] = start[p];
+    }
+    for (long b = 0; b < rows; b++)
+        for (long p = 0; p < k; p++) {
+            const float v = x[b * k + p];
+            if (v == 0.0f) continue;
+            index[fill[p]] = (int)b;
+            value[fill[p]++] = v;
+        }
+    long column = firstColumn;
+    for (; column + COLUMNS <= endColumn; column += COLUMNS)
+        for (long p = 0; p < k; p++) {
+            VF sum[V];
+#pragma clang loop unroll(full)
+            for (int i = 0; i < V; i++) sum[i] = (VF){};
+            for (long e = start[p]; e < start[p + 1]; e++) {
+                const float v = value[e];
+                const float *row = g + (long)index[e] * n + column;
+#pragma clang loop unroll(full)
+                for (int i = 0; i < V; i++) sum[i] += v * BNN_NAME(load)(row + i * BNN_WIDTH);
+            }
+#pragma clang loop unroll(full)
+            for (int i = 0; i < V; i++) BNN_NAME(store)(c + p * n + column + i * BNN_WIDTH, sum[i]);
+        }
+    for (long p = 0; p < k; p++)
+        for (long j = column; j < endColumn; j++) {
+            float sum = 0.0f;
+            for (long e = start[p]; e < start[p + 1]; e++) sum += value[e] * g[(long)index[e] * n + j];
+            c[p * n + j] = sum;
+        }
+    free(start);
+    free(index);
+    free(value);
 }
 
 /* Sum of the lanes of a vector, as a tree: the upper half added to the lower, until one lane is left. */

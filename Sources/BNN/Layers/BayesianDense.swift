@@ -259,6 +259,31 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
         return Double(nonzero) <= sparseMomentsDensityLimit * Double(count)
     }
 
+    /// Whether the weight gradients of this batch take `bnn_sparse_transposed_product`: the rule of the
+    /// sparse moments (the network's own mostly-zero input), and at most 384 rows, where its sums are the
+    /// portable matrix multiply's to the bit (so training gives the same weights either way).
+    private func prefersSparseGradients(_ input: Tensor) -> Bool {
+        readsNetworkInput && input.rows <= 384 && Self.prefersSparseMoments(input.pointer, count: input.count)
+    }
+
+    /// `c = aᵀ·g` for a [rows, inputs] and g [rows, outputs]: the weight gradient, over the non-zero
+    /// entries of `a` only when `sparse`, split over the threads by blocks of columns.
+    private func transposedProduct(_ a: UnsafePointer<Float>, _ g: UnsafePointer<Float>, rows: Int, sparse: Bool,
+                                   into c: UnsafeMutablePointer<Float>) {
+        guard sparse else {
+            MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: a, lda: inputs, b: g, ldb: outputs,
+                                c: c, ldc: outputs)
+            return
+        }
+        let (x, gradient, product) = (SendablePointer(UnsafeMutablePointer(mutating: a)),
+                                      SendablePointer(UnsafeMutablePointer(mutating: g)), SendablePointer(c))
+        let (inputs, outputs) = (inputs, outputs), block = 64
+        Parallel.forChunks(of: (outputs + block - 1) / block) { blocks in
+            bnn_sparse_transposed_product(x.pointer, rows, inputs, gradient.pointer, outputs, product.pointer,
+                                          blocks.lowerBound * block, min(outputs, blocks.upperBound * block))
+        }
+    }
+
     /// Writes ∂L/∂μ of weights and biases and ρ's data gradient in its cheapest form: ∂L/∂σ² for `local`,
     /// nothing for `weights` (the kept noise gives it), ∂L/∂σ for `flipout` (see `MeanFieldNormal.RhoGradient`).
     public func backward(_ outputGradient: Tensor, needsInputGradient: Bool) -> Tensor? {
@@ -274,12 +299,11 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
             let gv = varianceGradient.matrix(rows: batch, columns: outputs)
             for i in 0..<gv.count { gv.pointer[i] = g[i] * noise.pointer[i] / (2 * std.pointer[i]) }
             // ∂L/∂μ = xᵀ·g,  ∂L/∂σ² = (x²)ᵀ·∂L/∂v.
-            MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: input.pointer, lda: inputs,
-                                b: g, ldb: outputs, c: weight.mu.gradient.pointer, ldc: outputs)
+            let sparse = prefersSparseGradients(input)
+            transposedProduct(input.pointer, g, rows: batch, sparse: sparse, into: weight.mu.gradient.pointer)
             Elementwise.sumRows(g, rows: batch, columns: outputs, into: bias.mu.gradient.pointer)
             let squared = inputSquared.matrix(rows: batch, columns: inputs)
-            MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: squared.pointer, lda: inputs,
-                                b: gv.pointer, ldb: outputs, c: weight.rho.gradient.pointer, ldc: outputs)
+            transposedProduct(squared.pointer, gv.pointer, rows: batch, sparse: sparse, into: weight.rho.gradient.pointer)
             Elementwise.sumRows(gv.pointer, rows: batch, columns: outputs, into: bias.rho.gradient.pointer)
             weight.rhoGradient = .variance
             bias.rhoGradient = .variance
@@ -295,8 +319,8 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
             return gx
         case .weights:
             // out = x·W + b with W = μ + σ⊙ε:  ∂L/∂μ = ∂L/∂W = xᵀ·g.
-            MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: input.pointer, lda: inputs,
-                                b: g, ldb: outputs, c: weight.mu.gradient.pointer, ldc: outputs)
+            transposedProduct(input.pointer, g, rows: batch, sparse: prefersSparseGradients(input),
+                              into: weight.mu.gradient.pointer)
             Elementwise.sumRows(g, rows: batch, columns: outputs, into: bias.mu.gradient.pointer)
             weight.rhoGradient = .noise
             bias.rhoGradient = .noise
@@ -319,11 +343,11 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
         let flipped = flippedInput.matrix(rows: batch, columns: inputs)
         let gp = varianceGradient.matrix(rows: batch, columns: outputs)
         Elementwise.multiply(g, r.pointer, into: gp.pointer, count: gp.count)
-        MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: input.pointer, lda: inputs,
-                            b: g, ldb: outputs, c: weight.mu.gradient.pointer, ldc: outputs)
+        // x ⊙ s has the zeros of x.
+        let sparse = prefersSparseGradients(input)
+        transposedProduct(input.pointer, g, rows: batch, sparse: sparse, into: weight.mu.gradient.pointer)
         Elementwise.sumRows(g, rows: batch, columns: outputs, into: bias.mu.gradient.pointer)
-        MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: batch, a: flipped.pointer, lda: inputs,
-                            b: gp.pointer, ldb: outputs, c: weight.rho.gradient.pointer, ldc: outputs)
+        transposedProduct(flipped.pointer, gp.pointer, rows: batch, sparse: sparse, into: weight.rho.gradient.pointer)
         Elementwise.sumRows(gp.pointer, rows: batch, columns: outputs, into: bias.rho.gradient.pointer)
         Elementwise.scale(weight.rho.gradient.pointer, by: weight.noise.pointer, count: weight.count)
         Elementwise.scale(bias.rho.gradient.pointer, by: bias.noise.pointer, count: bias.count)

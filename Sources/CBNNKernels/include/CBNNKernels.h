@@ -175,6 +175,18 @@ void bnn_fused_sample_weights(const float *mu, const float *sigma, float *noise,
 void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, const float *variance, long n,
                         const float *bias_mu, const float *bias_variance, float *mean, float *deviation);
 
+/*
+ * The weight gradient of a dense layer whose input has many zeros, c = xᵀ·g for row-major x [rows, k],
+ * g [rows, n] and c [k, n], columns first_column ..< end_column only:
+ *   c[p, j] = Σ_{b: x[b,p] ≠ 0} x[b,p]·g[b, j], b increasing.
+ * For up to 384 rows (the portable matrix multiply's depth block) these are the same sums, in the same
+ * order, as that multiply makes over all b on this instruction set (a zero term adds nothing), so the two
+ * agree to the bit; the work is proportional to the number of non-zero inputs. Disjoint column ranges
+ * may run on different threads.
+ */
+void bnn_sparse_transposed_product(const float *x, long rows, long k, const float *g, long n, float *c, long first_column,
+                                   long end_column);
+
 /* The most classes bnn_fused_sample_mlp handles, and the class and row blocking of its inner loop. */
 #define BNN_FUSED_MAX_CLASSES 16
 #define BNN_FUSED_CLASS_GROUP 2

@@ -106,6 +106,59 @@ extension PerformanceTests {
             }
         }
 
+        /// The weight gradient over the non-zero inputs only (`bnn_sparse_transposed_product`) equals the
+        /// portable matrix multiply xᵀ·g to the bit: whole 64-column blocks and a tail, inputs zero in
+        /// every row, one row, the most rows it takes (384), and a range of columns on its own.
+        @Test(arguments: [(128, 784, 1024, 0.19), (1, 9, 70, 0.5), (384, 40, 130, 0.1), (33, 20, 5, 0.3)])
+        func sparseWeightGradientEqualsTheMatrixMultiply(shape: (Int, Int, Int, Double)) {
+            let (rows, k, n, density) = shape
+            let x = sparseInputs(rows: rows, inputs: k, density: density, seed: 8)
+            for b in 0..<rows { x.pointer[b * k + k / 2] = 0 }  // an input no row uses
+            let g = Tensor(shape: [rows, n])
+            var generator = RandomGenerator(seed: 9)
+            for i in 0..<g.count { g.pointer[i] = generator.uniform() - 0.5 }
+            let expected = Tensor(shape: [k, n])
+            MatrixMultiply.gemm(transposeA: true, m: k, n: n, k: rows, a: x.pointer, lda: k, b: g.pointer, ldb: n,
+                                c: expected.pointer, ldc: n, path: .portable)
+            let product = Tensor(shape: [k, n], repeating: .nan)
+            bnn_sparse_transposed_product(x.pointer, rows, k, g.pointer, n, product.pointer, 0, n)
+            let differing = (0..<product.count).filter { product[$0].bitPattern != expected[$0].bitPattern }.count
+            #expect(differing == 0, "\(differing) entries differ, \(shape)")
+            // Columns 3 ..< n − 2 alone (a thread's share): the rest is left as it was.
+            let part = Tensor(shape: [k, n], repeating: .nan)
+            bnn_sparse_transposed_product(x.pointer, rows, k, g.pointer, n, part.pointer, min(3, n), max(min(3, n), n - 2))
+            var wrong = 0
+            for p in 0..<k {
+                for j in 0..<n {
+                    let inside = j >= min(3, n) && j < max(min(3, n), n - 2)
+                    if inside ? part[p * n + j] != expected[p * n + j] : !part[p * n + j].isNaN { wrong += 1 }
+                }
+            }
+            #expect(wrong == 0, "\(wrong) entries wrong with a column range, \(shape)")
+        }
+
+        /// A training step's weight gradients on a mostly-zero batch take the sparse product and equal the
+        /// dense ones to the bit (the same layer, as a hidden layer, multiplies densely).
+        @Test(arguments: [GradientEstimator.local, .weights, .flipout])
+        func sparseGradientsInTraining(estimator: GradientEstimator) {
+            let x = sparseInputs(rows: 64, inputs: 100, density: 0.15, seed: 3)
+            var gradients: [[Float]] = []
+            for readsNetworkInput in [true, false] {
+                var generator = RandomGenerator(seed: 5)
+                let layer = BayesianDense(inputs: 100, outputs: 70, estimator: estimator, priorSigma: 1)
+                layer.initialize(.he, initialSigma: 0.1, generator: &generator)
+                layer.readsNetworkInput = readsNetworkInput
+                var noise = RandomGenerator(seed: 6)
+                let output = layer.forward(x, mode: .train, generator: &noise)
+                let g = Tensor(shape: output.shape)
+                for i in 0..<g.count { g.pointer[i] = Float(i % 7) - 3 }
+                _ = layer.backward(g, needsInputGradient: false)
+                gradients.append(layer.weight.mu.gradient.array + layer.weight.rho.gradient.array)
+            }
+            let differing = zip(gradients[0], gradients[1]).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(differing) gradients differ, \(estimator)")
+        }
+
         @Test func densityRule() {
             let values: [Float] = [0, 0, 1, 0, 0, 0, 0, 0, 0, 2]
             #expect(BayesianDense.prefersSparseMoments(values, count: values.count))
