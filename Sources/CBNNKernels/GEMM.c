@@ -697,6 +697,8 @@ int bnn_transposing_pack_disagrees(const float *b, long cs, long kc) {
 #endif
 }
 
+long bnn_sgemm_depth_block(void) { return block_kc; }
+
 void bnn_sgemm_micro_tile(int *mr, int *nr) {
     gemm_isa isa = current_isa();
     *mr = isa.mr;

@@ -260,10 +260,12 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
     }
 
     /// Whether the weight gradients of this batch take `bnn_sparse_transposed_product`: the rule of the
-    /// sparse moments (the network's own mostly-zero input), and at most 384 rows, where its sums are the
-    /// portable matrix multiply's to the bit (so training gives the same weights either way).
+    /// sparse moments (the network's own mostly-zero input), and at most the portable matrix multiply's
+    /// depth block of rows, where its sums are that multiply's to the bit (so training gives the same
+    /// weights either way).
     private func prefersSparseGradients(_ input: Tensor) -> Bool {
-        readsNetworkInput && input.rows <= 384 && Self.prefersSparseMoments(input.pointer, count: input.count)
+        readsNetworkInput && input.rows <= bnn_sgemm_depth_block()
+            && Self.prefersSparseMoments(input.pointer, count: input.count)
     }
 
     /// `c = aᵀ·g` for a [rows, inputs] and g [rows, outputs]: the weight gradient, over the non-zero

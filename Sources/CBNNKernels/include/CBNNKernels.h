@@ -57,6 +57,9 @@ int bnn_transposing_pack_disagrees(const float *b, long cs, long kc);
 /* The register tile (rows × columns of C) of the kernel in use, for aligning work splits. */
 void bnn_sgemm_micro_tile(int *mr, int *nr);
 
+/* The portable multiply's depth block: a product with k up to this sums over k in one running sum. */
+long bnn_sgemm_depth_block(void);
+
 /* Overrides the cache-block sizes (k depth, rows of A, columns of B); values ≤ 0 keep the current one. */
 void bnn_sgemm_set_blocking(long kc, long mc, long nc);
 
@@ -179,7 +182,7 @@ void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, cons
  * The weight gradient of a dense layer whose input has many zeros, c = xᵀ·g for row-major x [rows, k],
  * g [rows, n] and c [k, n], columns first_column ..< end_column only:
  *   c[p, j] = Σ_{b: x[b,p] ≠ 0} x[b,p]·g[b, j], b increasing.
- * For up to 384 rows (the portable matrix multiply's depth block) these are the same sums, in the same
+ * For up to bnn_sgemm_depth_block() rows (384) these are the same sums, in the same
  * order, as that multiply makes over all b on this instruction set (a zero term adds nothing), so the two
  * agree to the bit; the work is proportional to the number of non-zero inputs. Disjoint column ranges
  * may run on different threads.

@@ -108,8 +108,8 @@ extension PerformanceTests {
 
         /// The weight gradient over the non-zero inputs only (`bnn_sparse_transposed_product`) equals the
         /// portable matrix multiply xᵀ·g to the bit: whole 64-column blocks and a tail, inputs zero in
-        /// every row, one row, the most rows it takes (384), and a range of columns on its own.
-        @Test(arguments: [(128, 784, 1024, 0.19), (1, 9, 70, 0.5), (384, 40, 130, 0.1), (33, 20, 5, 0.3)])
+        /// every row, one row, the most rows it takes (the multiply's depth block), and a range of columns alone.
+        @Test(arguments: [(128, 784, 1024, 0.19), (1, 9, 70, 0.5), (Int(bnn_sgemm_depth_block()), 40, 130, 0.1), (33, 20, 5, 0.3)])
         func sparseWeightGradientEqualsTheMatrixMultiply(shape: (Int, Int, Int, Double)) {
             let (rows, k, n, density) = shape
             let x = sparseInputs(rows: rows, inputs: k, density: density, seed: 8)
