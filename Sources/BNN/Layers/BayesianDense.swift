@@ -53,6 +53,9 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
 
     // Buffers kept between forward and backward (resized only when the batch size changes).
     private var savedInput: Tensor?
+    /// Whether `savedInput` is the network's own mostly-zero input (`prefersSparseMoments`), decided once
+    /// per training step for the forward moments and the weight gradients.
+    private var savedInputIsSparse = false
     private var inputSquared = Workspace()
     private var outputBuffer = Workspace()
     private var meanBuffer = Workspace()
@@ -120,6 +123,7 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
             Elementwise.affineNoise(mean: mean.pointer, std: std.pointer, noise: noise.pointer, into: output.pointer, count: output.count)
         case .train:
             savedInput = input
+            savedInputIsSparse = readsNetworkInput && Self.prefersSparseMoments(input.pointer, count: input.count)
             switch estimator {
             case .local:
                 // x·μ and x²·σ² by matrix multiplies, then bias, square root and noise in one pass:
@@ -129,7 +133,7 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
                 let std = stdBuffer.matrix(rows: batch, columns: outputs)
                 let squared = inputSquared.matrix(rows: batch, columns: inputs)
                 Elementwise.square(input.pointer, squared.pointer, count: squared.count)
-                if readsNetworkInput && Self.prefersSparseMoments(input.pointer, count: input.count) {
+                if savedInputIsSparse {
                     // Mostly-zero images: the sums over non-zero inputs only.
                     sparseMoments(input, mean: mean, variance: std, withBias: false)
                 } else {
@@ -259,13 +263,11 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
         return Double(nonzero) <= sparseMomentsDensityLimit * Double(count)
     }
 
-    /// Whether the weight gradients of this batch take `bnn_sparse_transposed_product`: the rule of the
-    /// sparse moments (the network's own mostly-zero input), and at most the portable matrix multiply's
-    /// depth block of rows, where its sums are that multiply's to the bit (so training gives the same
-    /// weights either way).
+    /// Whether the weight gradients of this batch take `bnn_sparse_transposed_product`: a mostly-zero
+    /// network input, as for the sparse moments, of at most the portable matrix multiply's depth block of
+    /// rows, where its sums are that multiply's to the bit (so training gives the same weights either way).
     private func prefersSparseGradients(_ input: Tensor) -> Bool {
-        readsNetworkInput && input.rows <= bnn_sgemm_depth_block()
-            && Self.prefersSparseMoments(input.pointer, count: input.count)
+        savedInputIsSparse && input.rows <= bnn_sgemm_depth_block()
     }
 
     /// `c = aᵀ·g` for a [rows, inputs] and g [rows, outputs]: the weight gradient, over the non-zero
