@@ -45,8 +45,8 @@ struct TrainCommand: ParsableCommand {
     var initialSigma: Float?
     @Option(name: .customLong("kl-weight"), help: "Weight of the KL term in the ELBO (1 = the true ELBO).")
     var klWeight: Float?
-    @Option(name: .customLong("extra-train"), help: ArgumentHelp("Labelled examples added to the training split (MNIST's or --train's), read the way the training data is (for MNIST, an IDX pair of any image size or a folder of class folders 0–9, each image prepared as `predict` prepares a digit): e.g. digits in other hands or fonts. Never held out for validation.", valueName: "source"))
-    var extraTrain: String?
+    @Option(name: .customLong("extra-train"), help: ArgumentHelp("Labelled examples added to the training split (MNIST's or --train's), read the way the training data is (for MNIST, an IDX pair of any image size or a folder of class folders 0–9, each image prepared as `predict` prepares a digit): e.g. digits in other hands or fonts. Never held out for validation. May be given more than once.", valueName: "source"))
+    var extraTrain: [String] = []
     @Option(name: .customLong("outlier-weight"),
             help: "Outlier exposure: weight of the uniform-target loss on synthetic outliers added to each minibatch (0 = off; default: the recipe's on MNIST, \(TrainingConfiguration.ownDataOutlierWeight) on --train data).")
     var outlierWeight: Float?
@@ -93,7 +93,7 @@ struct TrainCommand: ParsableCommand {
         try requireRange(outlierPoolShare, 0...1, option: "--outlier-pool-share")
         if outlierPoolShare != nil && outliers == nil { throw ValidationError("--outlier-pool-share needs --outliers.") }
         if outliers != nil && outlierWeight == 0 { throw ValidationError("--outliers needs outlier exposure; --outlier-weight 0 turns it off.") }
-        try refuseOverwritingInputs(output, option: "--output", inputs: [outliers, extraTrain].compactMap { $0 })
+        try refuseOverwritingInputs(output, option: "--output", inputs: [outliers].compactMap { $0 } + extraTrain)
         try priorOptions.validate(priorSigma: priorSigma)
         try validateMethod()
     }
@@ -138,7 +138,9 @@ struct TrainCommand: ParsableCommand {
         if let klWeight { configuration.klWeight = klWeight }
         if let estimator { configuration.estimator = estimator }
         if let outlierWeight { configuration.outlierWeight = outlierWeight }
-        if let extraTrain { configuration.extraTrainingSource = URL(fileURLWithPath: extraTrain).lastPathComponent }
+        if !extraTrain.isEmpty {
+            configuration.extraTrainingSource = extraTrain.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
+        }
         if let outliers {
             configuration.outlierSource = URL(fileURLWithPath: outliers).lastPathComponent
             configuration.outlierPoolShare = outlierPoolShare
@@ -168,9 +170,9 @@ struct TrainCommand: ParsableCommand {
             }
             var training = sets.training
             if let trainCount { training = training.subset(0..<min(trainCount, training.count)) }
-            if let extraTrain {
-                let extra = try DataSource(argument: extraTrain, labelColumn: sourceOptions.labelColumn)
-                    .load(for: sets.preprocessing, classNames: sets.classNames, labelled: true, progress: loadProgress("reading \(extraTrain)"))
+            for source in extraTrain {
+                let extra = try DataSource(argument: source, labelColumn: sourceOptions.labelColumn)
+                    .load(for: sets.preprocessing, classNames: sets.classNames, labelled: true, progress: loadProgress("reading \(source)"))
                 sets.preprocessing.standardize(extra.inputs)
                 training = training.appending(extra.labeled)
             }

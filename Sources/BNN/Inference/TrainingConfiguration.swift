@@ -75,8 +75,9 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
     /// real non-examples and the rearranged strokes that give away noise and frame-filling shapes. Nil (also
     /// in model files written before it existed) means all of them.
     public var outlierPoolShare: Float? = nil
-    /// The name of the file or folder of labelled examples added to the training split (`bnn train
-    /// --extra-train`); nil (also in model files written before it existed) means none.
+    /// The names of the files or folders of labelled examples added to the training split (`bnn train
+    /// --extra-train`, comma-separated when there are several); nil (also in model files written before it
+    /// existed) means none.
     public var extraTrainingSource: String? = nil
     /// Random shape changes of the training images (`ImageAugmentation`), applied to each minibatch's
     /// images before outlier exposure draws from them; nil (also in model files written before it existed)

@@ -142,6 +142,12 @@ extension CommandLineTests {
                                  "--extra-train", folder.appendingPathComponent("test").path, "--output", extended.path])
         #expect(withExtra.status == 0 && withExtra.stderr.contains("on 92 12×12 RGB images of 2 classes (8 held out)"), "\(withExtra.stderr)")
         #expect(try BayesianClassifier.load(from: extended).training.extraTrainingSource == "test")
+        // Given twice, both sources join: 72 + 20 + 20 images, both names recorded.
+        let twice = try run(["train", "--train", folder.appendingPathComponent("train").path, "--hidden", "16", "--epochs", "2",
+                             "--extra-train", folder.appendingPathComponent("test").path,
+                             "--extra-train", folder.appendingPathComponent("test").path, "--output", extended.path])
+        #expect(twice.status == 0 && twice.stderr.contains("on 112 12×12 RGB images of 2 classes (8 held out)"), "\(twice.stderr)")
+        #expect(try BayesianClassifier.load(from: extended).training.extraTrainingSource == "test, test")
         let stranger = folder.appendingPathComponent("stranger/middle")
         try FileManager.default.createDirectory(at: stranger, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: folder.appendingPathComponent("test/left/0.png"), to: stranger.appendingPathComponent("0.png"))
