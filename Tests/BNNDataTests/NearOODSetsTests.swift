@@ -46,3 +46,34 @@ import Testing
         #expect(unframed <= 10, "\(unframed) of 2000 images are not framed like MNIST digits")
     }
 }
+
+/// The committed training sets of DevSets/outliers are what their README says: the strict pool 18,541
+/// unlabelled 64×64 images, the printed and the pen-written digits 10,000 each, exactly 1,000 of each digit,
+/// and every image light ink on black-ish paper (0–25): some pixel bright, and its whole border paper (no
+/// stroke cut by the frame).
+@Suite struct OutlierTrainingSetsTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("DevSets/outliers")
+
+    @Test(arguments: [("glyph-outliers-train-strict", 18_541, false), ("glyph-digits-train", 10_000, true),
+                      ("stroke-digits-train", 10_000, true)])
+    func setIsWhatTheREADMESays(set: String, count: Int, labelled: Bool) throws {
+        let file = try IDXFile.read(from: Self.folder.appendingPathComponent("\(set)-images-idx3-ubyte.gz"))
+        #expect(file.dimensions == [count, 64, 64])
+        if labelled {
+            let labels = try IDXFile.read(from: Self.folder.appendingPathComponent("\(set)-labels-idx1-ubyte.gz"))
+            #expect(labels.dimensions == [count])
+            for digit in 0..<10 { #expect(labels.bytes.filter { $0 == digit }.count == count / 10, "digit \(digit)") }
+        }
+        var unlike = 0
+        file.bytes.withUnsafeBufferPointer { bytes in
+            for image in 0..<min(count, bytes.count / 4096) {
+                let pixels = UnsafeBufferPointer(rebasing: bytes[(image * 4096)..<((image + 1) * 4096)])
+                var border: UInt8 = 0
+                for i in 0..<64 { border = max(border, pixels[i], pixels[4032 + i], pixels[i * 64], pixels[i * 64 + 63]) }
+                if (pixels.max() ?? 0) < 128 || border > 25 { unlike += 1 }
+            }
+        }
+        #expect(unlike == 0, "\(unlike) of \(count) images are not light ink on dark paper")
+    }
+}
