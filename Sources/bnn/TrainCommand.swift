@@ -159,7 +159,7 @@ struct TrainCommand: ParsableCommand {
             // Fail on an unwritable destination before minutes of training, not after them.
             try AtomicFile.checkWritable(URL(fileURLWithPath: output))
             var configuration = trainingConfiguration()
-            let sets: TrainingData
+            var sets: TrainingData
             if let train {
                 sets = try loadTrainingData(train: train, validation: validation, labelColumn: sourceOptions.labelColumn,
                                             imageSize: imageSize, seed: compute.seed)
@@ -168,14 +168,19 @@ struct TrainCommand: ParsableCommand {
                 sets = TrainingData(training: splits.train, validation: splits.validation, classNames: (0..<MNIST.classCount).map(String.init),
                                     preprocessing: .mnist, description: "MNIST digits")
             }
-            var training = sets.training
-            if let trainCount { training = training.subset(0..<min(trainCount, training.count)) }
-            for source in extraTrain {
-                let extra = try DataSource(argument: source, labelColumn: sourceOptions.labelColumn)
-                    .load(for: sets.preprocessing, classNames: sets.classNames, labelled: true, progress: loadProgress("reading \(source)"))
-                sets.preprocessing.standardize(extra.inputs)
-                training = training.appending(extra.labeled)
+            // The training split is replaced in `sets`, not copied beside it, so that the images it had are
+            // freed before training starts.
+            if let trainCount { sets.training = sets.training.subset(0..<min(trainCount, sets.training.count)) }
+            if !extraTrain.isEmpty {
+                let extras = try extraTrain.map { source in
+                    let extra = try DataSource(argument: source, labelColumn: sourceOptions.labelColumn)
+                        .load(for: sets.preprocessing, classNames: sets.classNames, labelled: true, progress: loadProgress("reading \(source)"))
+                    sets.preprocessing.standardize(extra.inputs)
+                    return extra.labeled
+                }
+                sets.training = LabeledImages(concatenating: [sets.training] + extras)
             }
+            let training = sets.training
             if configuration.architecture == .cnn {
                 guard let (_, height, width) = sets.preprocessing.imageShape, height >= 8, width >= 8 else {
                     throw ValidationError("--arch cnn needs images of at least 8×8; the data is \(sets.description).")

@@ -39,15 +39,22 @@ public struct LabeledImages: Sendable {
         return LabeledImages(images: result, labels: Array(labels[range]), rows: rows, columns: columns)
     }
 
-    /// This set followed by `other` (a copy of both); `other` must have the same image size.
-    public func appending(_ other: LabeledImages) -> LabeledImages {
-        precondition(other.rows == rows && other.columns == columns,
-                     "appending \(other.rows)×\(other.columns) images to a set of \(rows)×\(columns)")
+    /// The sets one after another, copied once into one set; all must have the same image size (at least one set).
+    public init(concatenating sets: [LabeledImages]) {
+        precondition(!sets.isEmpty, "concatenating no sets")
+        let (rows, columns) = (sets[0].rows, sets[0].columns)
+        for set in sets {
+            precondition(set.rows == rows && set.columns == columns,
+                         "appending \(set.rows)×\(set.columns) images to a set of \(rows)×\(columns)")
+        }
         let size = rows * columns
-        let result = Tensor(shape: [count + other.count, size])
-        result.pointer.update(from: images.pointer, count: count * size)
-        (result.pointer + count * size).update(from: other.images.pointer, count: other.count * size)
-        return LabeledImages(images: result, labels: labels + other.labels, rows: rows, columns: columns)
+        let result = Tensor(shape: [sets.reduce(0) { $0 + $1.count }, size])
+        var offset = 0
+        for set in sets {
+            (result.pointer + offset * size).update(from: set.images.pointer, count: set.count * size)
+            offset += set.count
+        }
+        self.init(images: result, labels: sets.flatMap(\.labels), rows: rows, columns: columns)
     }
 
     /// A copy of the images and labels at `indices`, in that order (repeats allowed).

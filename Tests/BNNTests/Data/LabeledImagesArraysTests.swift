@@ -11,6 +11,16 @@ import Testing
         #expect(images.rows == 2 && images.columns == 3 && images.images.array == [0, 0.5, 1, 0.25, 0, 0])
     }
 
+    @Test func concatenationKeepsEveryImageWithItsLabelInOrder() throws {
+        let first = try LabeledImages(images: [[0, 0.5], [1, 0.25]], height: 1, width: 2, labels: [1, 0])
+        let second = try LabeledImages(images: [[0.75, 0]], height: 1, width: 2, labels: [2])
+        let both = LabeledImages(concatenating: [first, second, first])
+        #expect(both.count == 5 && both.rows == 1 && both.columns == 2)
+        #expect(both.images.array == [0, 0.5, 1, 0.25, 0.75, 0, 0, 0.5, 1, 0.25])
+        #expect(both.labels == [1, 0, 2, 1, 0])
+        #expect(LabeledImages(concatenating: [second]).images.array == [0.75, 0])
+    }
+
     @Test func unusableArraysAreNamedErrors() {
         func message(_ make: () throws -> LabeledImages) -> String? {
             do { _ = try make(); return nil } catch { return "\(error)" }
