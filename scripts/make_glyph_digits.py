@@ -93,24 +93,52 @@ def digit_image(font, digit, rng):
     return near.compose(ink, rng, dark_on_light=False)
 
 
-def make_digits(catalogue, seed, count):
-    rng = np.random.default_rng([seed, 0x646967])  # its own stream: not the pool's, not the near-OOD sets'
-    # Blocks of the ten digits, dealt to the families in turn (in a random order), then shuffled.
+def make_set(catalogue, rng, count, draw):
+    """COUNT labelled images, every digit COUNT/10 times: blocks of the ten digits dealt to the families in
+    turn (in a random order), then shuffled; each image's file chosen uniformly within its family and drawn
+    by `draw(path, digit)`. Returns (images, labels, sources) with sources (file name, digit, family)."""
     index = np.arange(count)
     family_order = rng.permutation(len(catalogue))
     plan = list(zip(index % 10, family_order[(index // 10) % len(catalogue)]))
     plan = [plan[i] for i in rng.permutation(count)]
-    fonts, images, labels, sources = {}, [], [], []
+    images, labels, sources = [], [], []
     for digit, f in plan:
         family, by_digit = catalogue[f]
         paths = by_digit[digit]
         path = paths[rng.integers(len(paths))]
-        if path not in fonts:
-            fonts[path] = ImageFont.truetype(path, RENDER_SIZE)
-        images.append(digit_image(fonts[path], int(digit), rng))
+        images.append(draw(path, int(digit)))
         labels.append(digit)
         sources.append((os.path.basename(path), int(digit), family))
     return np.stack(images), np.array(labels, dtype=np.uint8), sources
+
+
+def write_set(out, set_name, images, labels, sources, families):
+    """Writes OUT/SET_NAME-{images-idx3,labels-idx1}-ubyte.gz, -sources.txt.gz and preview-SET_NAME.png, and
+    prints what the set holds."""
+    stem = os.path.join(out, set_name)
+    near.write_idx(f"{stem}-images-idx3-ubyte.gz", images)
+    near.write_idx(f"{stem}-labels-idx1-ubyte.gz", labels)
+    pool.write_text_gz(f"{stem}-sources.txt.gz", (f"{i}\t{file}\t{digit}\t{family}\n"
+                                                  for i, (file, digit, family) in enumerate(sources)))
+    near.write_preview(os.path.join(out, f"preview-{set_name}.png"), images, labels, count=200, columns=20)
+    print(f"{stem}: {len(images)} images {images.shape[1]}×{images.shape[2]}, "
+          f"{families} families, {len({s[0] for s in sources})} font files", file=sys.stderr)
+    for label, key in (("digit", 1), ("family", 2)):
+        counts = collections.Counter(s[key] for s in sources)
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+        print(f"by {label}: " + ", ".join(f"{k} {n}" for k, n in ranked), file=sys.stderr)
+
+
+def make_digits(catalogue, seed, count):
+    rng = np.random.default_rng([seed, 0x646967])  # its own stream: not the pool's, not the near-OOD sets'
+    fonts = {}
+
+    def draw(path, digit):
+        if path not in fonts:
+            fonts[path] = ImageFont.truetype(path, RENDER_SIZE)
+        return digit_image(fonts[path], digit, rng)
+
+    return make_set(catalogue, rng, count, draw)
 
 
 def main():
@@ -122,18 +150,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     catalogue = digit_catalogue()
     images, labels, sources = make_digits(catalogue, args.seed, args.count)
-    stem = os.path.join(args.out, SET_NAME)
-    near.write_idx(f"{stem}-images-idx3-ubyte.gz", images)
-    near.write_idx(f"{stem}-labels-idx1-ubyte.gz", labels)
-    pool.write_text_gz(f"{stem}-sources.txt.gz", (f"{i}\t{file}\t{digit}\t{family}\n"
-                                                  for i, (file, digit, family) in enumerate(sources)))
-    near.write_preview(os.path.join(args.out, f"preview-{SET_NAME}.png"), images, labels, count=200, columns=20)
-    print(f"{stem}: {len(images)} images {images.shape[1]}×{images.shape[2]}, "
-          f"{len(catalogue)} families, {len({s[0] for s in sources})} font files", file=sys.stderr)
-    for label, key in (("digit", 1), ("family", 2)):
-        counts = collections.Counter(s[key] for s in sources)
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
-        print(f"by {label}: " + ", ".join(f"{k} {n}" for k, n in ranked), file=sys.stderr)
+    write_set(args.out, SET_NAME, images, labels, sources, len(catalogue))
 
 
 if __name__ == "__main__":

@@ -34,13 +34,12 @@ within it; a file is chosen uniformly within its family (make_glyph_digits.make_
 
 Needs what make_glyph_digits.py needs, and scipy (the pen's distance transform).
 """
-import argparse, collections, math, os, sys
+import argparse, math, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ left in scripts/ by the imports below
 import make_glyph_digits as glyphs  # noqa: E402
 import make_near_ood_sets as near  # noqa: E402
-import make_outlier_pool as pool  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import ImageFont  # noqa: E402
 from scipy import ndimage  # noqa: E402
@@ -145,19 +144,8 @@ def traceable(catalogue):
 
 def make_digits(catalogue, lines, seed, count):
     rng = np.random.default_rng([seed, 0x73746B])  # its own stream: not the pool's, the glyph digits' or the near-OOD sets'
-    index = np.arange(count)
-    family_order = rng.permutation(len(catalogue))
-    plan = list(zip(index % 10, family_order[(index // 10) % len(catalogue)]))
-    plan = [plan[i] for i in rng.permutation(count)]
-    images, labels, sources = [], [], []
-    for digit, f in plan:
-        family, by_digit = catalogue[f]
-        paths = by_digit[digit]
-        path = paths[rng.integers(len(paths))]
-        images.append(near.compose(written(lines[(path, int(digit))].copy(), rng), rng, dark_on_light=False))
-        labels.append(digit)
-        sources.append((os.path.basename(path), int(digit), family))
-    return np.stack(images), np.array(labels, dtype=np.uint8), sources
+    draw = lambda path, digit: near.compose(written(lines[(path, digit)].copy(), rng), rng, dark_on_light=False)
+    return glyphs.make_set(catalogue, rng, count, draw)
 
 
 def main():
@@ -169,17 +157,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     catalogue, lines = traceable(glyphs.digit_catalogue())
     images, labels, sources = make_digits(catalogue, lines, args.seed, args.count)
-    stem = os.path.join(args.out, SET_NAME)
-    near.write_idx(f"{stem}-images-idx3-ubyte.gz", images)
-    near.write_idx(f"{stem}-labels-idx1-ubyte.gz", labels)
-    pool.write_text_gz(f"{stem}-sources.txt.gz", (f"{i}\t{file}\t{digit}\t{family}\n"
-                                                  for i, (file, digit, family) in enumerate(sources)))
-    near.write_preview(os.path.join(args.out, f"preview-{SET_NAME}.png"), images, labels, count=200, columns=20)
-    print(f"{stem}: {len(images)} images {images.shape[1]}×{images.shape[2]}, "
-          f"{len(catalogue)} families, {len({s[0] for s in sources})} font files", file=sys.stderr)
-    counts = collections.Counter(s[2] for s in sources)
-    print("by family: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-          file=sys.stderr)
+    glyphs.write_set(args.out, SET_NAME, images, labels, sources, len(catalogue))
 
 
 if __name__ == "__main__":
