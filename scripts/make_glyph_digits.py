@@ -141,13 +141,19 @@ def make_digits(catalogue, seed, count):
     return make_set(catalogue, rng, count, draw)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(doc):
+    """The command line of a digit-set script whose docstring is `doc`: OUT_DIR (made), --seed, --count."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("out", help="folder for the IDX files, the sources list and the preview")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count", type=int, default=10000)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    return args
+
+
+def main():
+    args = arguments(__doc__)
     catalogue = digit_catalogue()
     images, labels, sources = make_digits(catalogue, args.seed, args.count)
     write_set(args.out, SET_NAME, images, labels, sources, len(catalogue))

@@ -34,7 +34,7 @@ within it; a file is chosen uniformly within its family (make_glyph_digits.make_
 
 Needs what make_glyph_digits.py needs, and scipy (the pen's distance transform).
 """
-import argparse, math, os, sys
+import math, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ left in scripts/ by the imports below
@@ -149,12 +149,7 @@ def make_digits(catalogue, lines, seed, count):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", help="folder for the IDX files, the sources list and the preview")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--count", type=int, default=10000)
-    args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    args = glyphs.arguments(__doc__)
     catalogue, lines = traceable(glyphs.digit_catalogue())
     images, labels, sources = make_digits(catalogue, lines, args.seed, args.count)
     glyphs.write_set(args.out, SET_NAME, images, labels, sources, len(catalogue))
