@@ -180,7 +180,6 @@ struct TrainCommand: ParsableCommand {
                 }
                 sets.training = LabeledImages(concatenating: [sets.training] + extras)
             }
-            let training = sets.training
             if configuration.architecture == .cnn {
                 guard let (_, height, width) = sets.preprocessing.imageShape, height >= 8, width >= 8 else {
                     throw ValidationError("--arch cnn needs images of at least 8×8; the data is \(sets.description).")
@@ -191,12 +190,12 @@ struct TrainCommand: ParsableCommand {
             }
             if train != nil {
                 configuration = configuration.withOwnDataDefaults()
-                if epochs == nil { configuration.epochs = configuration.scaledEpochs(trainingCount: training.count) }
+                if epochs == nil { configuration.epochs = configuration.scaledEpochs(trainingCount: sets.training.count) }
             }
             let pool = try outliers.map {
                 try loadUnlabeledSet($0, preprocessing: sets.preprocessing, classNames: sets.classNames, labelColumn: sourceOptions.labelColumn)
             }
-            _ = try trainAndSave(configuration, training: training, validation: sets.validation, classNames: sets.classNames,
+            _ = try trainAndSave(configuration, training: sets.training, validation: sets.validation, classNames: sets.classNames,
                                  preprocessing: sets.preprocessing, what: sets.description, outlierPool: pool,
                                  output: URL(fileURLWithPath: output))
         }

@@ -45,7 +45,7 @@ public struct LabeledImages: Sendable {
         let (rows, columns) = (sets[0].rows, sets[0].columns)
         for set in sets {
             precondition(set.rows == rows && set.columns == columns,
-                         "appending \(set.rows)×\(set.columns) images to a set of \(rows)×\(columns)")
+                         "concatenating \(set.rows)×\(set.columns) images with a set of \(rows)×\(columns)")
         }
         let size = rows * columns
         let result = Tensor(shape: [sets.reduce(0) { $0 + $1.count }, size])
