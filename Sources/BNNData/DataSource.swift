@@ -15,6 +15,13 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
     /// What a source argument may be, for errors.
     static let kinds = "expected a folder of class folders of PNG/PGM images, a .csv file, an IDX images file, or an IDX pair IMAGES,LABELS"
 
+    /// The paths a source argument names: the parts of an IDX pair `A,B` (split at every comma, unless a
+    /// file of that whole name exists), else the argument itself.
+    public static func paths(of argument: String) -> [String] {
+        guard !FileManager.default.fileExists(atPath: argument), argument.contains(",") else { return [argument] }
+        return argument.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+
     /// Parses a source argument: `A,B` is an IDX pair (unless a file of that whole name exists); a path
     /// ending in `.csv` (any case) a CSV table whose label column is `labelColumn`; an existing directory
     /// an image folder; any other existing file a bare IDX images file.
@@ -23,8 +30,8 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
     public init(argument: String, labelColumn: String = "label") throws {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
-        if !manager.fileExists(atPath: argument), argument.contains(",") {
-            let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let parts = DataSource.paths(of: argument)
+        if parts.count > 1 {
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw DataError.missingFile(path: argument, hint: "an IDX pair is two paths separated by one comma, IMAGES,LABELS")
             }

@@ -148,6 +148,13 @@ extension CommandLineTests {
                              "--extra-train", folder.appendingPathComponent("test").path, "--output", extended.path])
         #expect(twice.status == 0 && twice.stderr.contains("on 112 12×12 RGB images of 2 classes (8 held out)"), "\(twice.stderr)")
         #expect(try BayesianClassifier.load(from: extended).training.extraTrainingSource == "test, test")
+        // Either file of an IDX pair is an input: --output there is refused before anything is written.
+        let labelsFile = folder.appendingPathComponent("pair-labels.idx").path
+        try Data([0, 0, 8, 1, 0, 0, 0, 0]).write(to: URL(fileURLWithPath: labelsFile))
+        let ontoPair = try run(["train", "--train", folder.appendingPathComponent("train").path,
+                                "--extra-train", "\(extended.path),\(labelsFile)", "--output", labelsFile])
+        #expect(ontoPair.status == 64 && ontoPair.stderr.contains("is an input of this command"), "\(ontoPair.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: labelsFile)) == Data([0, 0, 8, 1, 0, 0, 0, 0]))
         let stranger = folder.appendingPathComponent("stranger/middle")
         try FileManager.default.createDirectory(at: stranger, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: folder.appendingPathComponent("test/left/0.png"), to: stranger.appendingPathComponent("0.png"))
