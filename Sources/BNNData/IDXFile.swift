@@ -147,22 +147,11 @@ public struct IDXFile: Sendable, Equatable {
     public init(images: Tensor, rows: Int, columns: Int) {
         precondition(images.shape.count == 2 && images.shape[1] == rows * columns,
                      "Expected images of shape [count, \(rows * columns)], got \(images.shape)")
-        let count = images.count
-        let source = images.pointer
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            for index in 0..<count {
-                let value = source[index] * 255
-                buffer[index] = value.isNaN || value <= 0 ? 0 : value >= 255 ? 255 : UInt8(value.rounded())
-            }
-            initialized = count
-        }
+        let bytes = GreyLevels.quantize(images.pointer, count: images.count)
         self.init(dimensions: [images.shape[0], rows, columns], bytes: bytes)
     }
 
     // MARK: Conversion
-
-    /// `i / 255` for every byte value: exact, and a table lookup is faster than a division.
-    static let byteToUnit: [Float] = (0...255).map { Float($0) / 255 }
 
     /// The data as Float values in [0, 1] (byte / 255), shaped [dimensions[0], product of the rest].
     public func unitTensor() -> Tensor { unitTensor(rows: 0..<(dimensions.first ?? 0)) }
@@ -171,7 +160,7 @@ public struct IDXFile: Sendable, Equatable {
     public func unitValues(item: Int) -> [Float] {
         let size = dimensions.dropFirst().reduce(1, *)
         precondition(item >= 0 && item < (dimensions.first ?? 0), "item \(item) out of range")
-        return bytes[(item * size)..<((item + 1) * size)].map { IDXFile.byteToUnit[Int($0)] }
+        return bytes[(item * size)..<((item + 1) * size)].map { GreyLevels.values[Int($0)] }
     }
 
     /// Items `rows` (along the first dimension) as values in 0…1, `[rows.count, item size]`.
@@ -179,16 +168,7 @@ public struct IDXFile: Sendable, Equatable {
         let columns = dimensions.dropFirst().reduce(1, *)
         precondition(rows.lowerBound >= 0 && rows.upperBound <= (dimensions.first ?? 0), "rows \(rows) out of range")
         let tensor = Tensor(shape: [rows.count, columns])
-        let destination = tensor.pointer
-        IDXFile.byteToUnit.withUnsafeBufferPointer { table in
-            bytes.withUnsafeBufferPointer { source in
-                guard let table = table.baseAddress, let source = source.baseAddress else { return }
-                let first = source + rows.lowerBound * columns
-                for index in 0..<rows.count * columns {
-                    destination[index] = table[Int(first[index])]
-                }
-            }
-        }
+        GreyLevels.expand(bytes, from: rows.lowerBound * columns, count: rows.count * columns, into: tensor.pointer)
         return tensor
     }
 }

@@ -162,7 +162,9 @@ public struct MNIST: Sendable {
                                log: (String) -> Void) throws -> (train: LabeledImages, validation: LabeledImages) {
         precondition(validationCount >= 0, "validationCount must be non-negative, got \(validationCount)")
         // The training file is split while it is converted, so that the 60,000 images never exist as floats
-        // twice (a full tensor plus its two copies; docs/performance.md has the memory it saves).
+        // twice (a full tensor plus its two copies; docs/performance.md has the memory it saves). The training
+        // split keeps the file's grey levels (a quarter of the memory of floats; training reads one image at a
+        // time); the validation split, read whole by scoring and calibration, is converted to floats.
         let (trainImageFile, trainLabelFile) = try readVerified(images: trainImages, labels: trainLabels,
                                                                 verify: verifyChecksums, log: log)
         let count = trainImageFile.dimensions.first ?? 0
@@ -172,11 +174,12 @@ public struct MNIST: Sendable {
                 found: "\(count)")
         }
         let split = count - validationCount
-        func part(_ range: Range<Int>) throws -> LabeledImages {
+        func part(_ range: Range<Int>, asGreyLevels: Bool) throws -> LabeledImages {
             try LabeledImages(imageFile: trainImageFile, imagesPath: trainImages.path, labelFile: trainLabelFile,
-                              labelsPath: trainLabels.path, expectedRows: side, expectedColumns: side, classCount: 10, range: range)
+                              labelsPath: trainLabels.path, expectedRows: side, expectedColumns: side, classCount: 10, range: range,
+                              asGreyLevels: asGreyLevels)
         }
-        return (try part(0..<split), try part(split..<count))
+        return (try part(0..<split, asGreyLevels: true), try part(split..<count, asGreyLevels: false))
     }
 
     /// Loads one image/label pair, checking content against the known checksums.
@@ -222,14 +225,20 @@ public struct MNIST: Sendable {
 
 extension LabeledImages {
     /// Pairs a parsed image file with its label file, checking shapes, counts and label range; keeps the
-    /// images in `range` (default: all of them).
+    /// images in `range` (default: all of them), as Float32 or, when `asGreyLevels`, as the file's bytes.
     init(imageFile: IDXFile, imagesPath: String, labelFile: IDXFile, labelsPath: String,
-         expectedRows: Int?, expectedColumns: Int?, classCount: Int?, range: Range<Int>? = nil) throws {
+         expectedRows: Int?, expectedColumns: Int?, classCount: Int?, range: Range<Int>? = nil, asGreyLevels: Bool = false) throws {
         let (rows, columns) = try imageFile.imageSize(path: imagesPath, expectedRows: expectedRows, expectedColumns: expectedColumns)
         let labels = try labelFile.labels(for: imageFile, path: labelsPath, classCount: classCount)
         let range = range ?? 0..<imageFile.dimensions[0]
         precondition(range.lowerBound >= 0 && range.upperBound <= imageFile.dimensions[0], "image range \(range) out of bounds")
-        self.init(images: imageFile.unitTensor(rows: range), labels: Array(labels[range]), rows: rows, columns: columns)
+        if asGreyLevels {
+            let size = rows * columns
+            self.init(greyLevels: Array(imageFile.bytes[range.lowerBound * size ..< range.upperBound * size]),
+                      labels: Array(labels[range]), rows: rows, columns: columns)
+        } else {
+            self.init(images: imageFile.unitTensor(rows: range), labels: Array(labels[range]), rows: rows, columns: columns)
+        }
     }
 }
 

@@ -176,7 +176,8 @@ struct TrainCommand: ParsableCommand {
                     let extra = try DataSource(argument: source, labelColumn: sourceOptions.labelColumn)
                         .load(for: sets.preprocessing, classNames: sets.classNames, labelled: true, progress: loadProgress("reading \(source)"))
                     sets.preprocessing.standardize(extra.inputs)
-                    return extra.labeled
+                    // Held as the training split is: MNIST's as grey levels (a resampled image moves by ≤ 1/510).
+                    return sets.training.isHeldAsGreyLevels ? extra.labeled.heldAsGreyLevels() : extra.labeled
                 }
                 sets.training = LabeledImages(concatenating: [sets.training] + extras)
             }

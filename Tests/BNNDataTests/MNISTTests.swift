@@ -22,14 +22,16 @@ import Testing
         let mnist = try MNIST.load(dataDirectory: folder.url.path, validationCount: 10, download: false,
                                    environment: [:], log: { warnings.append($0) })
         #expect(mnist.train.count == 20 && mnist.validation.count == 10 && mnist.test.count == 12)
-        #expect(mnist.train.images.shape == [20, 784])
+        #expect(mnist.train.expandedImages().shape == [20, 784])
         #expect(mnist.train.labels == (0..<20).map { $0 % 10 })
         #expect(mnist.validation.labels == (20..<30).map { $0 % 10 })
         // The validation set is the *last* images of the training file.
         let full = syntheticImages(count: 30).unitTensor()
         #expect(mnist.validation.images[0] == full[20 * 784])
         #expect(mnist.validation.images[9 * 784 + 783] == full[29 * 784 + 783])
-        #expect(mnist.train.images.array == Array(full.array[0..<(20 * 784)]))
+        #expect(mnist.train.expandedImages().array == Array(full.array[0..<(20 * 784)]))
+        // Training reads the file's bytes (a quarter of the memory); scoring and calibration read floats.
+        #expect(mnist.train.isHeldAsGreyLevels && !mnist.validation.isHeldAsGreyLevels && !mnist.test.isHeldAsGreyLevels)
         // Synthetic files differ from the published ones: a warning per file, never an error.
         #expect(warnings.count == 4)
         #expect(warnings.allSatisfy { $0.hasPrefix("warning:") })
@@ -205,10 +207,10 @@ import Testing
         var warnings: [String] = []
         let mnist = try MNIST.load(dataDirectory: directory, download: false, log: { warnings.append($0) })
         #expect(mnist.train.count == 55_000 && mnist.validation.count == 5_000 && mnist.test.count == 10_000)
-        #expect(mnist.train.images.shape == [55_000, 784] && mnist.test.images.shape == [10_000, 784])
+        #expect(mnist.train.expandedImages().shape == [55_000, 784] && mnist.test.images.shape == [10_000, 784])
         for set in [mnist.train, mnist.validation, mnist.test] {
-            let pixels = set.images.buffer
-            #expect(pixels.min()! == 0 && pixels.max()! == 1)
+            let pixels = set.expandedImages()
+            #expect(pixels.buffer.min()! == 0 && pixels.buffer.max()! == 1)
             #expect(Set(set.labels) == Set(0..<10))
         }
         // Only the rebuilt training images differ from the published checksums: a warning, not an error.

@@ -23,8 +23,8 @@ extension ClassifierTraining {
     ) throws -> BayesianClassifier {
         for (name, set) in [("training", training), ("validation", validation)] {
             guard let set else { continue }
-            guard set.images.columns == network.inputCount else {
-                throw DataSetError("the \(name) examples have \(set.images.columns) values each, the network reads \(network.inputCount)")
+            guard set.valuesPerImage == network.inputCount else {
+                throw DataSetError("the \(name) examples have \(set.valuesPerImage) values each, the network reads \(network.inputCount)")
             }
             if let index = set.labels.firstIndex(where: { !(0..<network.classes).contains($0) }) {
                 throw DataSetError("\(name) label \(index) is \(set.labels[index]); the network has \(network.classes) classes (0…\(network.classes - 1))")

@@ -44,8 +44,8 @@ public enum ClassifierTraining {
         classNames: [String], preprocessing: InputPreprocessing, outlierPool: Tensor? = nil,
         progress: (TrainingProgress) -> Void = { _ in }
     ) throws -> BayesianClassifier {
-        precondition(training.images.columns == preprocessing.valueCount,
-                     "training rows have \(training.images.columns) values, the preprocessing \(preprocessing.valueCount)")
+        precondition(training.valuesPerImage == preprocessing.valueCount,
+                     "training rows have \(training.valuesPerImage) values, the preprocessing \(preprocessing.valueCount)")
         let network = try buildNetwork(configuration, inputShape: preprocessing.shape, classes: classNames.count)
         return fit(network, configuration: configuration, training: training, validation: validation, classNames: classNames,
                    preprocessing: preprocessing, outlierPool: outlierPool, progress: progress)

@@ -88,7 +88,7 @@ public final class Trainer {
     ) {
         let count = training.count
         let features = network.inputCount
-        precondition(training.images.columns == features, "training images have \(training.images.columns) values, the network expects \(features)")
+        precondition(training.valuesPerImage == features, "training images have \(training.valuesPerImage) values, the network expects \(features)")
         precondition(outlierPool.map { $0.columns == features && $0.rows > 0 } ?? true,
                      "outlier pool rows must be non-empty with \(features) values each")
         let batchSize = min(configuration.batchSize, count)
@@ -121,7 +121,7 @@ public final class Trainer {
                 let images = size == batchSize ? batchImages : Tensor(shape: [size + outliers, features])
                 for row in 0..<size {
                     let source = order[start + row]
-                    (images.pointer + row * features).update(from: training.images.pointer + source * features, count: features)
+                    training.copyImage(source, into: images.pointer + row * features)
                     batchLabels[row] = training.labels[source]
                 }
                 if let outlierPool {

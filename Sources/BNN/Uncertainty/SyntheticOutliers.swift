@@ -18,39 +18,39 @@ public enum SyntheticOutliers {
     /// when it is `[channels, height, width]`, else the set's `[1, rows, columns]` (an MLP flattens its
     /// images, but its outliers are still made from images).
     public static func exampleShape(of set: LabeledImages, networkShape: [Int]) -> [Int] {
-        networkShape.count == 3 && networkShape.reduce(1, *) == set.images.columns ? networkShape : [1, set.rows, set.columns]
+        networkShape.count == 3 && networkShape.reduce(1, *) == set.valuesPerImage ? networkShape : [1, set.rows, set.columns]
     }
 
     /// `count` outliers (a third of each kind) made from `examples`, whose rows are examples of `shape`
     /// (see the type's documentation; by default `[1, rows, columns]` of the set).
     public static func make(from examples: LabeledImages, shape: [Int]? = nil, count: Int, generator: inout RandomGenerator) -> Tensor {
         let shape = shape ?? [1, examples.rows, examples.columns]
-        let size = examples.images.columns
+        let size = examples.valuesPerImage
         precondition(shape.reduce(1, *) == size, "outlier shape \(shape) does not match examples of \(size) values")
         let result = Tensor(shape: [count, size])
         guard count > 0, examples.count > 0, size > 0 else { return result }
         if isImage(shape) {
-            makeImages(from: examples, shape: shape, into: result, generator: &generator)
+            makeImages(from: examples, values: examples.expandedImages(), shape: shape, into: result, generator: &generator)
         } else {
-            makeVectors(from: examples, into: result, generator: &generator)
+            makeVectors(from: examples, values: examples.expandedImages(), into: result, generator: &generator)
         }
         return result
     }
 
-    private static func makeImages(from examples: LabeledImages, shape: [Int], into result: Tensor, generator: inout RandomGenerator) {
+    private static func makeImages(from examples: LabeledImages, values: Tensor, shape: [Int], into result: Tensor, generator: inout RandomGenerator) {
         let (channels, height, width) = (shape[0], shape[1], shape[2])
         let size = channels * height * width, plane = height * width
         var permutation = Array(0..<size)
         for index in 0..<result.rows {
             let sourceIndex = generator.integer(below: examples.count)
-            let source = examples.images.pointer + sourceIndex * size
+            let source = values.pointer + sourceIndex * size
             let destination = result.pointer + index * size
             switch index % 3 {
             case 0:
                 generator.shuffle(&permutation)
                 for p in 0..<size { destination[p] = source[permutation[p]] }
             case 1:
-                let second = examples.images.pointer + otherClass(than: sourceIndex, in: examples, generator: &generator) * size
+                let second = values.pointer + otherClass(than: sourceIndex, in: examples, generator: &generator) * size
                 for p in 0..<size { destination[p] = max(source[p], second[p]) }
             default:
                 for channel in 0..<channels {
@@ -69,12 +69,12 @@ public enum SyntheticOutliers {
         }
     }
 
-    private static func makeVectors(from examples: LabeledImages, into result: Tensor, generator: inout RandomGenerator) {
-        let size = examples.images.columns
+    private static func makeVectors(from examples: LabeledImages, values: Tensor, into result: Tensor, generator: inout RandomGenerator) {
+        let size = examples.valuesPerImage
         // Each feature's range over the set; "far outside" is a few ranges beyond it.
         var low = [Float](repeating: .infinity, count: size), high = [Float](repeating: -.infinity, count: size)
         for example in 0..<examples.count {
-            let row = examples.images.pointer + example * size
+            let row = values.pointer + example * size
             for feature in 0..<size where row[feature].isFinite {
                 low[feature] = min(low[feature], row[feature])
                 high[feature] = max(high[feature], row[feature])
@@ -88,11 +88,11 @@ public enum SyntheticOutliers {
         }
         for index in 0..<result.rows {
             let destination = result.pointer + index * size
-            let source = examples.images.pointer + generator.integer(below: examples.count) * size
+            let source = values.pointer + generator.integer(below: examples.count) * size
             switch index % 3 {
             case 0:
                 for feature in 0..<size {
-                    destination[feature] = examples.images.pointer[generator.integer(below: examples.count) * size + feature]
+                    destination[feature] = values.pointer[generator.integer(below: examples.count) * size + feature]
                 }
             case 1:
                 for feature in 0..<size { destination[feature] = farOutside(feature, generator: &generator) }
