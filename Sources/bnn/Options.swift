@@ -50,12 +50,15 @@ func requireSampleCount(_ samples: Int?, maximum: Int = Predictive.maximumSample
 }
 
 /// A usage error when `output`, given to `option`, is the same file as one of `inputs` (the model, an
-/// image, a data set, either file of an IDX pair IMAGES,LABELS): writing there would destroy an input. Compares files, not spellings: `./m`, a
-/// symbolic link or a hard link to the model are the model too (and equal paths, for files not yet made).
+/// image, a data set, either file of an IDX pair IMAGES,LABELS): writing there would destroy an input.
+/// Compares files, not spellings: `./m`, a symbolic link or a hard link to the model are the model too
+/// (and equal paths, for files not yet made).
 func refuseOverwritingInputs(_ output: String?, option: String, inputs: [String]) throws {
     guard let output else { return }
     let path = { (text: String) in URL(fileURLWithPath: text).standardizedFileURL.path }
-    for input in inputs.flatMap(DataSource.paths(of:)) where path(input) == path(output) || (fileIdentity(output).map { $0 == fileIdentity(input) } ?? false) {
+    let (outputPath, outputIdentity) = (path(output), fileIdentity(output))
+    for input in inputs.flatMap(DataSource.paths(of:))
+    where path(input) == outputPath || (outputIdentity.map { $0 == fileIdentity(input) } ?? false) {
         throw ValidationError("\(option) \(output) is an input of this command (\(input)); write to another file.")
     }
 }

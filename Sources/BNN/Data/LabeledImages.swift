@@ -148,11 +148,9 @@ public struct LabeledImages: Sendable {
         for index in indices { precondition(index >= 0 && index < count, "Subset index \(index) out of 0..<\(count)") }
         let labels = indices.map { self.labels[$0] }
         switch storage {
-        case .values(let tensor):
+        case .values:
             let result = Tensor(shape: [indices.count, size])
-            for (position, index) in indices.enumerated() {
-                (result.pointer + position * size).update(from: tensor.pointer + index * size, count: size)
-            }
+            for (position, index) in indices.enumerated() { copyImages(index..<index + 1, into: result.pointer + position * size) }
             return LabeledImages(images: result, labels: labels, rows: rows, columns: columns)
         case .greyLevels(let levels):
             var picked: [UInt8] = []

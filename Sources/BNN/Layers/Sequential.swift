@@ -8,19 +8,22 @@ public final class Sequential {
     /// The per-example input shape, e.g. `[784]` or `[1, 28, 28]`.
     public let inputShape: [Int]
 
-    /// `runsAfterNext[i]`: layer `i` is a `ReLU` directly followed by a `MaxPool2D`, and runs after it.
-    /// The two commute — max(relu(a), relu(b)) = relu(max(a, b)), ReLU being monotone — and the ReLU then
-    /// reads a quarter of the values. Gradients are the same too: where a window's maximum is positive both
-    /// orders send the gradient to the same input (the first maximum), and where it is not both send zero.
-    private let runsAfterNext: [Bool]
+    /// The indices of `layers` in the order they run: their own, except that a `ReLU` directly followed by
+    /// a `MaxPool2D` runs after it. The two commute — max(relu(a), relu(b)) = relu(max(a, b)), ReLU being
+    /// monotone — and the ReLU then reads a quarter of the values. Gradients are the same too: where a
+    /// window's maximum is positive both orders send the gradient to the same input (the first maximum),
+    /// and where it is not both send zero.
+    private let order: [Int]
 
     public init(inputShape: [Int], layers: [Layer]) {
         precondition(!layers.isEmpty, "Sequential needs at least one layer")
         self.inputShape = inputShape
         self.layers = layers
-        self.runsAfterNext = layers.indices.map { index in
-            index + 1 < layers.count && type(of: layers[index]) == ReLU.self && layers[index + 1] is MaxPool2D
+        var order = Array(layers.indices)
+        for index in layers.indices.dropLast() where type(of: layers[index]) == ReLU.self && layers[index + 1] is MaxPool2D {
+            order.swapAt(index, index + 1)
         }
+        self.order = order
         for (index, layer) in layers.enumerated() { (layer as? InputLayerCapable)?.readsNetworkInput = index == 0 }
         _ = outputShape  // checks that consecutive shapes fit
     }
@@ -62,7 +65,9 @@ public final class Sequential {
     /// The returned tensor is a buffer of the last layer, valid until the next call.
     public func forward(_ input: Tensor, mode: ForwardMode, generator: inout RandomGenerator) -> Tensor {
         precondition(input.count == input.rows * inputCount, "Sequential expects \(inputCount) values per example, got \(input.shape)")
-        return forward(input, layers: 0..<layers.count, mode: mode, generator: &generator)
+        var activation = input
+        for index in order { activation = layers[index].forward(activation, mode: mode, generator: &generator) }
+        return activation
     }
 
     /// Runs only `layers[range]` on `input` (the output of the layer before the range, or the network's
@@ -74,23 +79,9 @@ public final class Sequential {
         return activation
     }
 
-    /// The indices of `layers[range]` in the order they run: a ReLU followed by max pooling (both in the
-    /// range) runs after the pooling (`runsAfterNext`); the output is the same either way.
-    func executionOrder(_ range: Range<Int>) -> [Int] {
-        var order: [Int] = []
-        order.reserveCapacity(range.count)
-        var index = range.lowerBound
-        while index < range.upperBound {
-            if runsAfterNext[index] && index + 1 < range.upperBound {
-                order += [index + 1, index]
-                index += 2
-            } else {
-                order.append(index)
-                index += 1
-            }
-        }
-        return order
-    }
+    /// The indices of `layers[range]` in the order they run (`order`): a ReLU and the max pooling after it
+    /// swap places only when both are in the range; the output is the same either way.
+    func executionOrder(_ range: Range<Int>) -> [Int] { order.filter(range.contains) }
 
     /// Whether some layer's output varies from draw to draw in prediction (`Layer.isStochasticInPrediction`);
     /// false for a deterministic network, whose every sample is the same.
@@ -104,7 +95,7 @@ public final class Sequential {
     /// writing every parameter gradient.
     public func backward(_ logitsGradient: Tensor) {
         var gradient = logitsGradient
-        for (position, index) in executionOrder(0..<layers.count).enumerated().reversed() {
+        for (position, index) in order.enumerated().reversed() {
             guard let next = layers[index].backward(gradient, needsInputGradient: position > 0) else { break }
             gradient = next
         }

@@ -29,10 +29,11 @@ public enum SyntheticOutliers {
         precondition(shape.reduce(1, *) == size, "outlier shape \(shape) does not match examples of \(size) values")
         let result = Tensor(shape: [count, size])
         guard count > 0, examples.count > 0, size > 0 else { return result }
+        let values = examples.expandedImages()
         if isImage(shape) {
-            makeImages(from: examples, values: examples.expandedImages(), shape: shape, into: result, generator: &generator)
+            makeImages(from: examples, values: values, shape: shape, into: result, generator: &generator)
         } else {
-            makeVectors(from: examples, values: examples.expandedImages(), into: result, generator: &generator)
+            makeVectors(from: examples, values: values, into: result, generator: &generator)
         }
         return result
     }
