@@ -12,7 +12,7 @@ struct BNNCommand: ParsableCommand {
             Train a Bayesian classifier on MNIST, evaluate how well it refuses what is not a digit, and ask it \
             about your own images. Start with `bnn demo`.
             """,
-        subcommands: [DemoCommand.self, TrainCommand.self, CalibrateCommand.self, EvaluateCommand.self, PredictCommand.self, ReportCommand.self, ServeCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, TrainCommand.self, CalibrateCommand.self, EvaluateCommand.self, PredictCommand.self, ReportCommand.self, ServeCommand.self, BenchCommand.self, PrepareDigitsCommand.self]
     )
 
     /// ArgumentParser's `main()`, except that a command line with a mistyped option is answered with

@@ -10,7 +10,10 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             The recipe sets every training setting; flags given explicitly override it. Without --train the \
             data is MNIST, whose last 5,000 training images are held out: they score each epoch and calibrate \
-            the refusal threshold. With --train SOURCE (\(sourceHelpText)) the classes, input shape and \
+            the refusal threshold. On MNIST the default recipe also trains against the printed letters and \
+            symbols of swift-bnn's DevSets/outliers (outlier exposure) and adds its printed and pen-written \
+            digits to the training split (\(RecipeSets.environmentVariable) names the folder where it is not \
+            found; --outliers and --extra-train replace them; --recipe mnist-only trains on MNIST alone). With --train SOURCE (\(sourceHelpText)) the classes, input shape and \
             preprocessing come from the data; without --validation a seeded, stratified 10% of it is held out. \
             Small sets train for more epochs (see --epochs).
             """)
@@ -27,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     var imageSize: ImageSize?
     @OptionGroup var compute: ComputeOptions
 
-    @Option(help: "Settings to start from: default (our best model; with --arch cnn, the CNN's) or seed (the Pyro tutorial's).")
+    @Option(help: "Settings to start from: default (our best model; with --arch cnn, the CNN's; on MNIST trained against letters), mnist-only (the default's settings on MNIST alone) or seed (the Pyro tutorial's).")
     var recipe: String = "default"
     @Option(help: "Network: mlp (inputs → hidden → classes) or cnn (images of at least 8×8).")
     var arch: Architecture?
@@ -75,7 +78,10 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard TrainingConfiguration.recipe(named: recipe) != nil else {
-            throw ValidationError("Unknown recipe '\(recipe)': use default or seed.")
+            throw ValidationError("Unknown recipe '\(recipe)': use default, mnist-only or seed.")
+        }
+        if recipe == "mnist-only" && train != nil {
+            throw ValidationError("--recipe mnist-only is the default recipe without its letters, which only MNIST's default adds; with --train use --recipe default.")
         }
         try requireRange(epochs, 1...TrainingConfiguration.maximumEpochs, option: "--epochs")
         try requireRange(batchSize, 1...TrainingConfiguration.maximumBatchSize, option: "--batch-size")
@@ -91,7 +97,9 @@ struct TrainCommand: ParsableCommand {
         try requireRange(klWeight, 0...Float.greatestFiniteMagnitude, option: "--kl-weight")
         try requireRange(outlierWeight, 0...Float.greatestFiniteMagnitude, option: "--outlier-weight")
         try requireRange(outlierPoolShare, 0...1, option: "--outlier-pool-share")
-        if outlierPoolShare != nil && outliers == nil { throw ValidationError("--outlier-pool-share needs --outliers.") }
+        if outlierPoolShare != nil && outliers == nil && !usesRecipeSets {
+            throw ValidationError("--outlier-pool-share needs --outliers (or the default recipe's letters, on MNIST).")
+        }
         if outliers != nil && outlierWeight == 0 { throw ValidationError("--outliers needs outlier exposure; --outlier-weight 0 turns it off.") }
         try refuseOverwritingInputs(output, option: "--output", inputs: [outliers].compactMap { $0 } + extraTrain)
         try priorOptions.validate(priorSigma: priorSigma)
@@ -123,11 +131,38 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// The recipe with the explicit flags applied.
-    func trainingConfiguration() -> TrainingConfiguration {
+    /// Whether the recipe trains against `RecipeSets`: the default recipe on MNIST.
+    var usesRecipeSets: Bool { recipe == "default" && train == nil }
+
+    /// The sources of outliers and added examples training reads: the flags', else on MNIST the default
+    /// recipe's `RecipeSets` (located here; an error says where they were looked for). `recipeExtras` says
+    /// whether the added examples are the recipe's.
+    func sources() throws -> (outliers: String?, extraTrain: [String], recipeExtras: Bool) {
+        let needsRecipeSets = usesRecipeSets && ((outliers == nil && outlierWeight != 0) || extraTrain.isEmpty)
+        guard needsRecipeSets else { return (outliers, extraTrain, false) }
+        let folder = try RecipeSets.locate()
+        let pool = outliers ?? (outlierWeight == 0 ? nil : folder.appendingPathComponent(RecipeSets.outlierImages).path)
+        guard extraTrain.isEmpty else { return (pool, extraTrain, false) }
+        let added = RecipeSets.addedDigits.map { pair in
+            [pair.images, pair.labels].map { folder.appendingPathComponent($0).path }.joined(separator: ",")
+        }
+        return (pool, added, true)
+    }
+
+    /// The configuration this command line trains MNIST with (its sources located as `sources()` does);
+    /// `bnn demo` compares it with its cached model's.
+    func trainingConfiguration() throws -> TrainingConfiguration {
+        let (outliers, extraTrain, _) = try sources()
+        return trainingConfiguration(outliers: outliers, extraTrain: extraTrain)
+    }
+
+    /// The recipe with the explicit flags applied; `outliers` and `extraTrain` are the sources training
+    /// reads (the flags', else the recipe's), recorded by file name.
+    func trainingConfiguration(outliers: String?, extraTrain: [String]) -> TrainingConfiguration {
         var configuration = TrainingConfiguration.recipe(named: recipe)!
         // `--arch cnn` starts from the convolutional network's own default recipe.
-        if arch == .cnn && recipe == "default" { configuration = .defaultCNN }
+        if arch == .cnn && recipe != "seed" { configuration = .defaultCNN.renamed(recipe == "default" ? "default-cnn" : "mnist-only-cnn") }
+        if usesRecipeSets { configuration = configuration.againstLetters() }
         if let arch { configuration.architecture = arch }
         if let hidden { configuration.hidden = hidden }
         if let epochs { configuration.epochs = epochs }
@@ -138,13 +173,13 @@ struct TrainCommand: ParsableCommand {
         if let klWeight { configuration.klWeight = klWeight }
         if let estimator { configuration.estimator = estimator }
         if let outlierWeight { configuration.outlierWeight = outlierWeight }
-        if !extraTrain.isEmpty {
-            configuration.extraTrainingSource = extraTrain.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
-        }
+        if !extraTrain.isEmpty { configuration.extraTrainingSource = extraTrain.map(fileNames).joined(separator: ", ") }
         if let outliers {
-            configuration.outlierSource = URL(fileURLWithPath: outliers).lastPathComponent
-            configuration.outlierPoolShare = outlierPoolShare
+            configuration.outlierSource = fileNames(outliers)
+            if let outlierPoolShare { configuration.outlierPoolShare = outlierPoolShare }
             if configuration.outlierWeight ?? 0 == 0 { configuration.outlierWeight = TrainingConfiguration.ownDataOutlierWeight }
+        } else {
+            configuration.outlierPoolShare = nil
         }
         if let augmentation { configuration.augmentation = augmentation.setting }
         priorOptions.apply(to: &configuration)
@@ -158,7 +193,8 @@ struct TrainCommand: ParsableCommand {
             compute.apply()
             // Fail on an unwritable destination before minutes of training, not after them.
             try AtomicFile.checkWritable(URL(fileURLWithPath: output))
-            var configuration = trainingConfiguration()
+            let (outlierSource, extraSources, recipeExtras) = try sources()
+            var configuration = trainingConfiguration(outliers: outlierSource, extraTrain: extraSources)
             var sets: TrainingData
             if let train {
                 sets = try loadTrainingData(train: train, validation: validation, labelColumn: sourceOptions.labelColumn,
@@ -169,18 +205,14 @@ struct TrainCommand: ParsableCommand {
                                     preprocessing: .mnist, description: "MNIST digits")
             }
             // The training split is replaced in `sets`, not copied beside it, so that the images it had are
-            // freed before training starts.
-            if let trainCount { sets.training = sets.training.subset(0..<min(trainCount, sets.training.count)) }
-            if !extraTrain.isEmpty {
-                let extras = try extraTrain.map { source in
-                    let extra = try DataSource(argument: source, labelColumn: sourceOptions.labelColumn)
-                        .load(for: sets.preprocessing, classNames: sets.classNames, labelled: true, progress: loadProgress("reading \(source)"))
-                    sets.preprocessing.standardize(extra.inputs)
-                    // Held as the training split is: MNIST's as grey levels (a resampled image moves by ≤ 1/510).
-                    return sets.training.isHeldAsGreyLevels ? extra.labeled.heldAsGreyLevels() : extra.labeled
-                }
-                sets.training = LabeledImages(concatenating: [sets.training] + extras)
+            // freed before training starts. With --train-count the recipe's added digits shrink in
+            // proportion; the flags' are the user's.
+            var addedShare = 1.0
+            if let trainCount, trainCount < sets.training.count {
+                addedShare = Double(trainCount) / Double(sets.training.count)
+                sets.training = sets.training.subset(0..<trainCount)
             }
+            try addExamples(from: extraSources, to: &sets, share: recipeExtras ? addedShare : 1, labelColumn: sourceOptions.labelColumn)
             if configuration.architecture == .cnn {
                 guard let (_, height, width) = sets.preprocessing.imageShape, height >= 8, width >= 8 else {
                     throw ValidationError("--arch cnn needs images of at least 8×8; the data is \(sets.description).")
@@ -193,7 +225,7 @@ struct TrainCommand: ParsableCommand {
                 configuration = configuration.withOwnDataDefaults()
                 if epochs == nil { configuration.epochs = configuration.scaledEpochs(trainingCount: sets.training.count) }
             }
-            let pool = try outliers.map {
+            let pool = try outlierSource.map {
                 try loadUnlabeledSet($0, preprocessing: sets.preprocessing, classNames: sets.classNames, labelColumn: sourceOptions.labelColumn)
             }
             _ = try trainAndSave(configuration, training: sets.training, validation: sets.validation, classNames: sets.classNames,
@@ -201,6 +233,32 @@ struct TrainCommand: ParsableCommand {
                                  output: URL(fileURLWithPath: output))
         }
     }
+}
+
+/// "a.gz,b.gz" for "dir/a.gz,dir/b.gz": a source's file names, as a model file records them.
+func fileNames(_ source: String) -> String {
+    source.split(separator: ",", omittingEmptySubsequences: false).map { URL(fileURLWithPath: String($0)).lastPathComponent }.joined(separator: ",")
+}
+
+/// Adds the labelled examples of `sources` (read the way the training data is) to the training split;
+/// with `share` < 1, an evenly spread `share` of each source's examples.
+func addExamples(from sources: [String], to sets: inout TrainingData, share: Double, labelColumn: String) throws {
+    guard !sources.isEmpty else { return }
+    let extras = try sources.map { source in
+        let extra = try DataSource(argument: source, labelColumn: labelColumn)
+            .load(for: sets.preprocessing, classNames: sets.classNames, labelled: true, progress: loadProgress("reading \(source)"))
+        sets.preprocessing.standardize(extra.inputs)
+        var labeled = extra.labeled
+        if share < 1 {
+            let kept = max(1, Int((Double(labeled.count) * share).rounded()))
+            labeled = labeled.subset(indices: (0..<kept).map { $0 * labeled.count / kept })
+        }
+        // Held as the training split is: MNIST's as grey levels (a resampled image moves by ≤ 1/510).
+        return sets.training.isHeldAsGreyLevels ? labeled.heldAsGreyLevels() : labeled
+    }
+    let added = extras.reduce(0) { $0 + $1.count }
+    sets.description = "examples (\(sets.training.count) \(sets.description) + \(added) added)"
+    sets.training = LabeledImages(concatenating: [sets.training] + extras)
 }
 
 /// Trains with progress on stderr, saves atomically, and prints a summary line.

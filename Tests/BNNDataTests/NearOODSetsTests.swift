@@ -77,3 +77,50 @@ import Testing
         #expect(unlike == 0, "\(unlike) of \(count) images are not light ink on dark paper")
     }
 }
+
+/// The 28×28 copies the default MNIST recipe reads (`RecipeSets`) are the 64×64 renderings prepared the way
+/// `bnn predict` prepares a digit and rounded to grey levels: the same count, and for a spread of images the
+/// same bytes as preparing the rendering again (so a changed normaliser, or a copy made from other
+/// renderings, fails here; regenerate with `bnn prepare-digits`, DevSets/outliers/README.md).
+@Suite struct RecipeSetsTests {
+    static let folder = OutlierTrainingSetsTests.folder
+
+    @Test(arguments: [("glyph-outliers-train-strict", 18_541), ("glyph-digits-train", 10_000), ("stroke-digits-train", 10_000)])
+    func copyIsTheRenderingPrepared(set: String, count: Int) throws {
+        let copy = try IDXFile.read(from: Self.folder.appendingPathComponent("\(set)-28x28-images-idx3-ubyte.gz"))
+        #expect(copy.dimensions == [count, 28, 28])
+        let rendering = try IDXFile.read(from: Self.folder.appendingPathComponent("\(set)-images-idx3-ubyte.gz"))
+        let checked = stride(from: 0, to: count, by: count / 40).map { $0 }
+        var differing = 0
+        for index in checked {
+            let prepared = DigitNormalizer.normalize(GreyImage(width: 64, height: 64, pixels: rendering.unitValues(item: index)))
+            let levels = prepared.withUnsafeBufferPointer { GreyLevels.quantize($0.baseAddress!, count: $0.count) }
+            if levels != Array(copy.bytes[(index * 784)..<((index + 1) * 784)]) { differing += 1 }
+        }
+        #expect(differing == 0, "\(differing) of \(checked.count) images differ from their rendering prepared again")
+    }
+
+    @Test func everyFileIsInTheRepository() throws {
+        let found = try RecipeSets.locate(environment: [:], currentDirectory: "/")
+        #expect(found.standardizedFileURL == Self.folder.standardizedFileURL)
+        #expect(RecipeSets.searchDirectories(environment: [:], currentDirectory: "/").count == 2)
+    }
+
+    @Test func aNamedFolderIsTheOnlyOneSearched() throws {
+        let empty = try TemporaryFolder()
+        let environment = [RecipeSets.environmentVariable: empty.url.path]
+        #expect(RecipeSets.searchDirectories(environment: environment).map(\.standardizedFileURL.path) == [empty.url.standardizedFileURL.path])
+        let error = dataError { _ = try RecipeSets.locate(environment: environment) }
+        let message = error.map { "\($0)" } ?? ""
+        #expect(message.contains(empty.url.path) && message.contains("--recipe mnist-only") && message.contains(RecipeSets.environmentVariable),
+                "\(message)")
+        // A folder missing one file is not the folder.
+        for name in RecipeSets.files.dropLast() {
+            try FileManager.default.copyItem(at: Self.folder.appendingPathComponent(name), to: empty.url.appendingPathComponent(name))
+        }
+        #expect(dataError { _ = try RecipeSets.locate(environment: environment) } != nil)
+        try FileManager.default.copyItem(at: Self.folder.appendingPathComponent(RecipeSets.files.last!),
+                                         to: empty.url.appendingPathComponent(RecipeSets.files.last!))
+        #expect(try RecipeSets.locate(environment: environment).standardizedFileURL.path == empty.url.standardizedFileURL.path)
+    }
+}

@@ -214,8 +214,8 @@ import BNNData
     @Test(.enabled(if: dataDirectory != nil, "needs BNN_DATA_DIR with mnist/"))
     func plainProgressLinesWhenNotATerminal() throws {
         let folder = try temporaryDirectory()
-        // 1,600 images in batches of 8: 200 batches, reported after batches 50, 100 and 150.
-        let arguments = ["train", "--epochs", "1", "--hidden", "16", "--batch-size", "8", "--train-count", "1600",
+        // 1,600 images (MNIST's alone) in batches of 8: 200 batches, reported after batches 50, 100 and 150.
+        let arguments = ["train", "--recipe", "mnist-only", "--epochs", "1", "--hidden", "16", "--batch-size", "8", "--train-count", "1600",
                          "--output", folder.appendingPathComponent("model.safetensors").path]
         let everyLine = try run(arguments, environment: ["BNN_PROGRESS_INTERVAL": "0"])
         #expect(everyLine.status == 0, "train failed: \(everyLine.stderr)")

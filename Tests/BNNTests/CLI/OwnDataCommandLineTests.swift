@@ -140,13 +140,13 @@ extension CommandLineTests {
         let extended = folder.appendingPathComponent("extended.safetensors")
         let withExtra = try run(["train", "--train", folder.appendingPathComponent("train").path, "--hidden", "16", "--epochs", "2",
                                  "--extra-train", folder.appendingPathComponent("test").path, "--output", extended.path])
-        #expect(withExtra.status == 0 && withExtra.stderr.contains("on 92 12×12 RGB images of 2 classes (8 held out)"), "\(withExtra.stderr)")
+        #expect(withExtra.status == 0 && withExtra.stderr.contains("on 92 examples (72 12×12 RGB images + 20 added) of 2 classes (8 held out)"), "\(withExtra.stderr)")
         #expect(try BayesianClassifier.load(from: extended).training.extraTrainingSource == "test")
         // Given twice, both sources join: 72 + 20 + 20 images, both names recorded.
         let twice = try run(["train", "--train", folder.appendingPathComponent("train").path, "--hidden", "16", "--epochs", "2",
                              "--extra-train", folder.appendingPathComponent("test").path,
                              "--extra-train", folder.appendingPathComponent("test").path, "--output", extended.path])
-        #expect(twice.status == 0 && twice.stderr.contains("on 112 12×12 RGB images of 2 classes (8 held out)"), "\(twice.stderr)")
+        #expect(twice.status == 0 && twice.stderr.contains("on 112 examples (72 12×12 RGB images + 40 added) of 2 classes (8 held out)"), "\(twice.stderr)")
         #expect(try BayesianClassifier.load(from: extended).training.extraTrainingSource == "test, test")
         // Either file of an IDX pair is an input: --output there is refused before anything is written.
         let labelsFile = folder.appendingPathComponent("pair-labels.idx").path
