@@ -30,7 +30,7 @@ folder, role = sys.argv[1], sys.argv[2]
 main = json.load(open(f"{folder}/main.json"))
 sets = main["datasets"]
 pct = lambda x: f"{100 * x:.1f}%"
-print(f"MNIST test: forced accuracy {100 * main['forced_accuracy']:.2f}%, refused {pct(sets['mnist']['refused'])}, "
+print(f"MNIST test: forced accuracy {100 * main['forced_accuracy']:.2f}%, refused {100 * sets['mnist']['refused']:.2f}%, "
       f"accepted accuracy {100 * sets['mnist']['accepted_accuracy']:.2f}%")
 for name in ["noise", "notmnist", "handwritten", "printed"]:
     if name in sets:
