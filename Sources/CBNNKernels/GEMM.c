@@ -11,6 +11,7 @@
  */
 #include "CBNNKernels.h"
 #include "KernelDispatch.h"
+#include "GEMMPacking.h"
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -210,7 +211,7 @@ static void scratch_release(void *pointer) {
 
 static void scratch_make_key(void) { pthread_key_create(&scratch_key, scratch_release); }
 
-static float *scratch_buffer(size_t floats) {
+float *bnn_scratch_buffer(size_t floats) {
     pthread_once(&scratch_once, scratch_make_key);
     scratch_space *space = pthread_getspecific(scratch_key);
     if (!space) {
@@ -393,12 +394,7 @@ static void scale_c(long m, long n, float beta, float *c, long rs, long cs) {
 
 /* Packs the kc × nc block of op(B) at row p0 and column j0 into NR-column micro-panels (as pack_b). */
 typedef void (*b_packer)(const void *source, long p0, long kc, long j0, long nc, int nr, float *restrict dst);
-
-/* op(B) stored in memory: op(B)[p, j] = b[p·rs + j·cs]. */
-typedef struct {
-    const float *b;
-    long rs, cs;
-} strided_matrix;
+typedef bnn_strided_matrix strided_matrix;
 
 static void pack_strided(const void *source, long p0, long kc, long j0, long nc, int nr, float *restrict dst) {
     const strided_matrix *matrix = source;
@@ -415,7 +411,7 @@ static int driver(const gemm_isa *isa, long m, long n, long k, float alpha, cons
     long kcMax = (k + slabs - 1) / slabs;
     long mcMax = block_mc < round_up(m, mr) ? round_up(block_mc, mr) : round_up(m, mr);
     long ncMax = block_nc < round_up(n, nr) ? round_up(block_nc, nr) : round_up(n, nr);
-    float *buffer = scratch_buffer((size_t)(mcMax * kcMax + kcMax * ncMax) + 64);
+    float *buffer = bnn_scratch_buffer((size_t)(mcMax * kcMax + kcMax * ncMax) + 64);
     if (!buffer) return 0;
     float *packedA = buffer;
     float *packedB = buffer + round_up(mcMax * kcMax, 16);
@@ -497,11 +493,8 @@ void bnn_sgemm(int transposeA, int transposeB, long m, long n, long k, float alp
 typedef void (*run_copier)(float *restrict row, long outStride, long lane, const float *source, const long *offsets,
                            long rows, long length, int squared);
 
-/* The convolution's columns from `first_column` on: the packer's column j is column first_column + j of X. */
-typedef struct {
-    const bnn_conv_columns *x;
-    long first_column;
-} conv_operand;
+/* The packer's column j is column first_column + j of X. */
+typedef bnn_conv_operand conv_operand;
 
 static inline __attribute__((always_inline)) void pack_conv_columns(const conv_operand *operand, long p0, long kc, long j0,
                                                                      long nc, int nr, float *restrict dst, long *offsets,
@@ -619,6 +612,16 @@ static void pack_conv_avx2(const void *source, long p0, long kc, long j0, long n
 }
 #endif
 
+/* The fastest packer of the convolution's columns for this CPU and NR (all write the same values). */
+static b_packer conv_packer(int nr) {
+#if defined(__x86_64__)
+    if (bnn_isa_level() == BNN_ISA_AVX512) return pack_conv_avx512;
+    if (bnn_isa_level() == BNN_ISA_AVX2 && nr == 16) return pack_conv_avx2;
+#endif
+    (void)nr;
+    return pack_conv_plain;
+}
+
 int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x, long first_column,
                           float *c, long ldc) {
     if (m <= 0 || n <= 0) return 1;
@@ -626,11 +629,7 @@ int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, cons
         || x->padded_width < x->output_width + x->kernel_size - 1 || x->padded_height < x->output_height + x->kernel_size - 1)
         return 0;
     gemm_isa isa = current_isa();
-    b_packer packer = pack_conv_plain;
-#if defined(__x86_64__)
-    if (bnn_isa_level() == BNN_ISA_AVX512) packer = pack_conv_avx512;
-    if (bnn_isa_level() == BNN_ISA_AVX2 && isa.nr == 16) packer = pack_conv_avx2;
-#endif
+    b_packer packer = conv_packer(isa.nr);
     conv_operand operand = {x, first_column};
     if (driver(&isa, m, n, k, 1.0f, a, lda, 1, packer, &operand, 0.0f, c, ldc, 1)) return 1;
     /* No memory for packing: the unpacked loop, reading X's entries from the planes. */

@@ -50,6 +50,17 @@ struct BenchCommand: ParsableCommand {
             log("Machine: \(report.machine.cpu), \(report.machine.cores) cores, \(report.machine.threads) threads; BLAS: \(report.machine.blas); "
                 + String(format: "load average %.2f", report.loadAverage[0]))
 
+            // Epochs run in training's default precision and evaluations in prediction's, as `bnn train` and
+            // `bnn evaluate` would (--precision sets both); the portable multiply is also timed in bf16 where
+            // the machine has it.
+            let trainingPrecision = compute.resolvedPrecision(default: .float32).effective
+            let predictionPrecision = compute.resolvedPrecision(default: .bfloat16).effective
+            report.trainingPrecision = trainingPrecision.rawValue
+            report.predictionPrecision = predictionPrecision.rawValue
+            log("Matrix multiplies: \(MatrixMultiply.engineDescription); epochs in \(trainingPrecision.rawValue), evaluations in \(predictionPrecision.rawValue)")
+            var gemmVariants = MatrixMultiply.availablePaths.map { ($0, MatrixPrecision.float32) }
+            if MatrixPrecision.bfloat16IsAvailable { gemmVariants.append((.portable, .bfloat16)) }
+
             // (a) Matrix multiply at the training shapes and 1024³, every path, checked first.
             let shapes: [(String, Bool, Bool, Int, Int, Int)] = [
                 ("X·W (128×784·784×1024)", false, false, 128, 1024, 784),
@@ -64,31 +75,41 @@ struct BenchCommand: ParsableCommand {
                 let expected = Tensor(shape: [m, n])
                 MatrixMultiply.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.pointer, lda: ta ? m : k,
                                     b: b.pointer, ldb: tb ? k : n, c: expected.pointer, ldc: n, path: .reference)
-                for path in MatrixMultiply.availablePaths {
+                for (path, precision) in gemmVariants {
                     if path == .reference && m * n * k > 200_000_000 { continue }
+                    let name = precision == .bfloat16 ? "\(path.rawValue)-bf16" : path.rawValue
                     let c = Tensor(shape: [m, n])
+                    ComputeSettings.matrixPrecision = precision
                     let call = {
                         MatrixMultiply.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, a: a.pointer, lda: ta ? m : k,
                                             b: b.pointer, ldb: tb ? k : n, c: c.pointer, ldc: n, path: path)
                     }
                     call()
                     let error = maximumRelativeError(c, expected)
-                    guard error < 1e-4 else {
-                        throw BenchError(description: "\(path.rawValue) matrix multiply is wrong at \(label): relative error \(error)")
+                    // bfloat16 rounds each factor by up to 2⁻⁸ (MatrixPrecision); fp32 sums alone stay far below 10⁻⁴.
+                    guard error < (precision == .bfloat16 ? 1e-2 : 1e-4) else {
+                        throw BenchError(description: "\(name) matrix multiply is wrong at \(label): relative error \(error)")
                     }
                     let flops = 2.0 * Double(m * n * k)
                     let inner = max(1, Int(2e9 / flops / (path == .reference ? 50 : 1)))
                     let seconds = median((0..<(path == .reference ? 1 : repeats)).map { _ in
                         time { for _ in 0..<min(inner, path == .reference ? 1 : 200) { call() } } / Double(min(inner, path == .reference ? 1 : 200))
                     })
-                    let entry = BenchReport.GEMM(path: path.rawValue, label: label, m: m, k: k, n: n, transposeA: ta, transposeB: tb,
+                    let entry = BenchReport.GEMM(path: name, label: label, m: m, k: k, n: n, transposeA: ta, transposeB: tb,
                                                  gflops: flops / seconds / 1e9)
                     report.gemm.append(entry)
-                    log(String(format: "  gemm %-9@ %-26@ %8.1f GFLOP/s", path.rawValue, label, entry.gflops))
+                    log(String(format: "  gemm %-14@ %-26@ %8.1f GFLOP/s", name, label, entry.gflops))
                 }
             }
-            let bestGEMM = report.gemm.filter { $0.m == 128 && $0.k == 784 }.map(\.gflops).max() ?? 1
-            report.gemmLimitGflops = bestGEMM
+            // A figure's limit is the best multiply at the MLP's training shape in the precision it runs in.
+            func limit(_ precision: MatrixPrecision) -> Double {
+                report.gemm.filter { $0.m == 128 && $0.k == 784 && $0.path.hasSuffix("-bf16") == (precision == .bfloat16) }
+                    .map(\.gflops).max() ?? 1
+            }
+            report.gemmLimitGflops = limit(.float32)
+            if MatrixPrecision.bfloat16IsAvailable { report.gemmLimitGflopsBFloat16 = limit(.bfloat16) }
+            let bestGEMM = limit(trainingPrecision)
+            ComputeSettings.matrixPrecision = trainingPrecision
 
             // (b) One training epoch per estimator.
             let mnist = try? MNIST.load(dataDirectory: data.dataDirectory, download: false)
@@ -120,37 +141,46 @@ struct BenchCommand: ParsableCommand {
                 report.epochCPUSeconds[estimator.rawValue] = median(cpuSeconds)
                 let flops = Double(training.count) * flopsPerExample
                 report.epochGemmFraction[estimator.rawValue] = flops / epoch / 1e9 / bestGEMM
-                log(String(format: "  epoch (%@): %.2f s, %.2f CPU s  (%.0f%% of the best GEMM's rate)", estimator.rawValue, epoch,
-                           median(cpuSeconds), 100 * flops / epoch / 1e9 / bestGEMM))
+                log(String(format: "  epoch (%@): %.2f s, %.2f CPU s  (%.0f%% of the best %@ GEMM's rate)", estimator.rawValue, epoch,
+                           median(cpuSeconds), 100 * flops / epoch / 1e9 / bestGEMM, trainingPrecision.rawValue))
             }
 
             // (b′) The convolutional network (`--arch cnn`, default-cnn recipe): a full epoch is about 40×
             // the MLP's, so one run over a slice of the training set is timed and scaled to 55,000 images.
             if only.contains(.cnn) {
                 let slice = training.subset(0..<min(training.count, cnnSliceImages))
-                var configuration = TrainingConfiguration.defaultCNN
-                configuration.epochs = 1
-                var generator = RandomGenerator(seed: 0)
-                let network = try ClassifierTraining.makeNetwork(configuration, inputShape: MNIST.imageShape, classes: MNIST.classCount,
-                                                                   generator: &generator)
-                let trainer = Trainer(network: network, configuration: configuration, generator: generator)
-                let cpuStart = processCPUSeconds()
-                let seconds = time { trainer.train(on: slice, validation: nil) }
-                let cpuSeconds = processCPUSeconds() - cpuStart
-                // A slice of 50 minibatches learns something; smaller ones (where the KL term, scaled by the slice size, dominates) only have to stay finite.
-                guard let record = trainer.history.last, record.loss.isFinite,
-                      mnist == nil || slice.count < 6400 || record.trainAccuracy > 0.5 else {
-                    throw BenchError(description: "the cnn epoch did not train: \(String(describing: trainer.history.last))")
+                // On a CPU with AMX, training in bf16 (`bnn train --precision bf16`) is timed too: key "cnn-bf16".
+                var precisions = [trainingPrecision]
+                if trainingPrecision == .float32 && MatrixPrecision.bfloat16IsAvailable { precisions.append(.bfloat16) }
+                for precision in precisions {
+                    ComputeSettings.matrixPrecision = precision
+                    var configuration = TrainingConfiguration.defaultCNN
+                    configuration.epochs = 1
+                    var generator = RandomGenerator(seed: 0)
+                    let network = try ClassifierTraining.makeNetwork(configuration, inputShape: MNIST.imageShape, classes: MNIST.classCount,
+                                                                       generator: &generator)
+                    let trainer = Trainer(network: network, configuration: configuration, generator: generator)
+                    let cpuStart = processCPUSeconds()
+                    let seconds = time { trainer.train(on: slice, validation: nil) }
+                    let cpuSeconds = processCPUSeconds() - cpuStart
+                    // A slice of 50 minibatches learns something; smaller ones (where the KL term, scaled by the slice size, dominates) only have to stay finite.
+                    guard let record = trainer.history.last, record.loss.isFinite,
+                          mnist == nil || slice.count < 6400 || record.trainAccuracy > 0.5 else {
+                        throw BenchError(description: "the cnn epoch did not train: \(String(describing: trainer.history.last))")
+                    }
+                    let scale = Double(training.count) / Double(slice.count)
+                    let flops = Double(training.count) * trainingStepFlopsPerExample(network)
+                    let key = precision == trainingPrecision ? "cnn" : "cnn-bf16"
+                    let gflops = flops / (seconds * scale) / 1e9
+                    report.epochSeconds[key] = seconds * scale
+                    report.epochCPUSeconds[key] = cpuSeconds * scale
+                    report.epochGemmFraction[key] = gflops / limit(precision)
+                    report.cnnEpochImagesTimed = slice.count
+                    if key == "cnn" { report.cnnEpochGflops = gflops }
+                    log(String(format: "  epoch (%@, local): %.1f s, %.1f CPU s  (timed on %d images and scaled; %.0f GFLOP/s of matrix multiply, %.0f%% of the best %@ GEMM's rate)",
+                               key, seconds * scale, cpuSeconds * scale, slice.count, gflops, 100 * gflops / limit(precision), precision.rawValue))
                 }
-                let scale = Double(training.count) / Double(slice.count)
-                let flops = Double(training.count) * trainingStepFlopsPerExample(network)
-                report.epochSeconds["cnn"] = seconds * scale
-                report.epochCPUSeconds["cnn"] = cpuSeconds * scale
-                report.epochGemmFraction["cnn"] = flops / (seconds * scale) / 1e9 / bestGEMM
-                report.cnnEpochImagesTimed = slice.count
-                report.cnnEpochGflops = flops / (seconds * scale) / 1e9
-                log(String(format: "  epoch (cnn, local): %.1f s, %.1f CPU s  (timed on %d images and scaled; %.0f GFLOP/s of matrix multiply, %.0f%% of the best GEMM's rate)",
-                           seconds * scale, cpuSeconds * scale, slice.count, report.cnnEpochGflops, 100 * report.epochGemmFraction["cnn"]!))
+                ComputeSettings.matrixPrecision = trainingPrecision
             }
 
             // (b″) The variance of the CNN's gradient over noise draws, per estimator.
@@ -160,6 +190,8 @@ struct BenchCommand: ParsableCommand {
 
             // (c) The 100-sample uncertainty pass over the test images.
             var generator = RandomGenerator(seed: 7)
+            ComputeSettings.matrixPrecision = predictionPrecision
+            let predictionLimit = limit(predictionPrecision)
             if only.contains(.evaluate) {
                 let network = try ClassifierTraining.makeNetwork(.default, inputShape: MNIST.imageShape, classes: MNIST.classCount,
                                                                generator: &generator)
@@ -189,9 +221,10 @@ struct BenchCommand: ParsableCommand {
                 // Matrix-multiply FLOPs of the pass: the first layer's two moment products once, the second
                 // layer's two per sample.
                 let evaluateFlops = Double(test.count) * (2 * 2 * 784 * 1024 + 100 * 2 * 2 * 1024 * 10)
-                report.evaluateGemmFraction = evaluateFlops / report.evaluateSeconds / 1e9 / bestGEMM
-                log(String(format: "  uncertainty pass (100 samples × %d images): %.2f s, %.2f CPU s  (%.0f%% of the best GEMM's rate)",
-                           test.count, report.evaluateSeconds, report.evaluateCPUSeconds, 100 * report.evaluateGemmFraction))
+                report.evaluateGemmFraction = evaluateFlops / report.evaluateSeconds / 1e9 / predictionLimit
+                log(String(format: "  uncertainty pass (100 samples × %d images): %.2f s, %.2f CPU s  (%.0f%% of the best %@ GEMM's rate)",
+                           test.count, report.evaluateSeconds, report.evaluateCPUSeconds, 100 * report.evaluateGemmFraction,
+                           predictionPrecision.rawValue))
             }
 
             // (c′) The CNN's 30-sample evaluation of MNIST's test set, 1,000 noise images and notMNIST
@@ -219,9 +252,10 @@ struct BenchCommand: ParsableCommand {
                 report.cnnEvaluateImagesTimed = images.rows
                 // One product per weight layer and sample: the sampled filters (or weights) times the input.
                 let flops = 21_000 * Double(samples) * sampledForwardFlopsPerExample(network)
-                report.cnnEvaluateGemmFraction = flops / report.cnnEvaluateSeconds / 1e9 / bestGEMM
-                log(String(format: "  cnn evaluation (%d samples × 21,000 images): %.1f s, %.1f CPU s  (timed on %d images and scaled; %.0f%% of the best GEMM's rate)",
-                           samples, report.cnnEvaluateSeconds, report.cnnEvaluateCPUSeconds, images.rows, 100 * report.cnnEvaluateGemmFraction))
+                report.cnnEvaluateGemmFraction = flops / report.cnnEvaluateSeconds / 1e9 / predictionLimit
+                log(String(format: "  cnn evaluation (%d samples × 21,000 images): %.1f s, %.1f CPU s  (timed on %d images and scaled; %.0f%% of the best %@ GEMM's rate)",
+                           samples, report.cnnEvaluateSeconds, report.cnnEvaluateCPUSeconds, images.rows, 100 * report.cnnEvaluateGemmFraction,
+                           predictionPrecision.rawValue))
             }
 
             // (d) Normal draws.
@@ -277,6 +311,9 @@ struct BenchReport: Encodable {
     }
     var machine = Machine()
     var data = ""
+    /// The arithmetic of the epochs' and of the evaluations' matrix multiplies: "fp32" or "bf16" (`MatrixPrecision`).
+    var trainingPrecision = "fp32"
+    var predictionPrecision = "fp32"
     var gemm: [GEMM] = []
     var epochSeconds: [String: Double] = [:]
     var epochGemmFraction: [String: Double] = [:]
@@ -291,6 +328,8 @@ struct BenchReport: Encodable {
     var cnnEvaluateImagesTimed = 0
     /// The rate every fraction is measured against: the best matrix multiply at the MLP's training shape.
     var gemmLimitGflops = 0.0
+    /// The same in bf16, on a CPU with AMX (the limit of figures that run in bf16).
+    var gemmLimitGflopsBFloat16: Double? = nil
     /// The 1-minute load average at the start and at the end of the run.
     var loadAverage: [Double] = []
     var normalsPerSecond = 0.0
@@ -315,6 +354,9 @@ struct BenchReport: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case machine, data, gemm
+        case trainingPrecision = "training_precision"
+        case predictionPrecision = "prediction_precision"
+        case gemmLimitGflopsBFloat16 = "gemm_limit_gflops_bf16"
         case epochSeconds = "epoch_seconds"
         case epochGemmFraction = "epoch_fraction_of_gemm_limit"
         case epochCPUSeconds = "epoch_cpu_seconds"

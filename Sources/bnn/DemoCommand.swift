@@ -40,9 +40,11 @@ struct DemoCommand: ParsableCommand {
             let modelURL = model.map { URL(fileURLWithPath: $0) }
                 ?? DataLocator.cacheDirectory().appendingPathComponent("models").appendingPathComponent("\(arch == .cnn ? "default-cnn" : "default")-seed\(compute.seed).safetensors")
             // `bnn train`'s default recipe, so that the demo's model is the one the README's commands make.
-            let training = try TrainCommand.parse(["--output", modelURL.path, "--arch", arch.rawValue, "--seed", String(compute.seed)]
-                                                  + (data.dataDirectory.map { ["--data-dir", $0] } ?? [])
-                                                  + (compute.threads.map { ["--threads", String($0)] } ?? []))
+            var trainArguments = ["--output", modelURL.path, "--arch", arch.rawValue, "--seed", String(compute.seed)]
+            if let folder = data.dataDirectory { trainArguments += ["--data-dir", folder] }
+            if let threads = compute.threads { trainArguments += ["--threads", String(threads)] }
+            if let precision = compute.precision { trainArguments += ["--precision", precision.rawValue] }
+            let training = try TrainCommand.parse(trainArguments)
             var trainingSeconds: Double? = nil
             var classifier: BayesianClassifier? = nil
             if !retrain, FileManager.default.fileExists(atPath: modelURL.path) {
@@ -65,6 +67,7 @@ struct DemoCommand: ParsableCommand {
                 let started = Date()
                 try training.run()
                 trainingSeconds = Date().timeIntervalSince(started)
+                compute.apply()  // training ran in its own precision; the evaluation runs in prediction's
                 classifier = try BayesianClassifier.load(from: modelURL)
             }
             guard let classifier else { return }

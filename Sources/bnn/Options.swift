@@ -19,12 +19,29 @@ struct ComputeOptions: ParsableArguments {
     @Option(help: "Seed for every random draw (posterior samples, white noise, shuffling).")
     var seed: UInt64 = 0
 
+    @Option(help: ArgumentHelp("Arithmetic of the matrix multiplies and convolutions: bf16 (bfloat16 factors summed in fp32, on Intel AMX; fp32 on a CPU without AMX) or fp32. Default: $BNN_PRECISION, else fp32 for training and bf16 for prediction.",
+                               valueName: "bf16|fp32"))
+    var precision: MatrixPrecision?
+
     func validate() throws {
         try requireRange(threads, 1...1024, option: "--threads")
+        if let value = ProcessInfo.processInfo.environment["BNN_PRECISION"], MatrixPrecision(rawValue: value) == nil {
+            throw ValidationError("BNN_PRECISION is '\(value)'; it must be bf16 or fp32.")
+        }
     }
 
-    func apply() {
+    /// Sets the threads and the precision: --precision, else BNN_PRECISION, else `defaultPrecision` — bf16
+    /// for prediction (on a CPU with AMX it changes answers only in rounding: docs/performance.md, "bfloat16
+    /// on AMX"), fp32 for training (`bnn train` passes it), so that a model trains to the same weights on
+    /// every machine unless asked otherwise.
+    func apply(defaultPrecision: MatrixPrecision = .bfloat16) {
         if let threads { ComputeSettings.threads = threads }
+        ComputeSettings.matrixPrecision = resolvedPrecision(default: defaultPrecision)
+    }
+
+    /// The precision `apply(defaultPrecision:)` sets.
+    func resolvedPrecision(default defaultPrecision: MatrixPrecision) -> MatrixPrecision {
+        precision ?? MatrixPrecision.environment ?? defaultPrecision
     }
 }
 
@@ -35,6 +52,7 @@ let outOfDistributionHelp = ArgumentHelp(
 
 extension UncertaintyScore: ExpressibleByArgument {}
 extension GradientEstimator: ExpressibleByArgument {}
+extension MatrixPrecision: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {}
 extension TrainingMethod: ExpressibleByArgument {}
 

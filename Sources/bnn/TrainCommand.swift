@@ -190,7 +190,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            compute.apply()
+            compute.apply(defaultPrecision: .float32)
             // Fail on an unwritable destination before minutes of training, not after them.
             try AtomicFile.checkWritable(URL(fileURLWithPath: output))
             let (outlierSource, extraSources, recipeExtras) = try sources()

@@ -60,7 +60,8 @@ public enum MatrixMultiply {
     /// kernels (avx512)", or "the portable kernels (avx512); openblas 0.3.21 (Prescott) not used: no vector
     /// kernels for this CPU".
     public static var engineDescription: String {
-        let portable = "the portable kernels (\(PortableGEMM.instructionSet))"
+        let bfloat16 = ComputeSettings.matrixPrecision.effective == .bfloat16
+        let portable = "the portable kernels (\(PortableGEMM.instructionSet)\(bfloat16 ? ", bf16 on AMX" : ""))"
         guard let blas = BLASLibrary.shared else { return portable }
         if _preferred != nil { return preferredPath == .blas ? blas.description : portable }
         return blas.hasVectorKernels ? "\(blas.description) and \(portable)"

@@ -1,13 +1,24 @@
 import Dispatch
 
-/// How many threads compute kernels may use. Defaults to all cores; `--threads N` sets it.
+/// How many threads compute kernels may use (defaults to all cores; `--threads N` sets it), and in which
+/// precision the portable path multiplies matrices.
 public enum ComputeSettings {
     nonisolated(unsafe) private static var _threads: Int = ProcessInfoCores.count
+    nonisolated(unsafe) private static var _matrixPrecision: MatrixPrecision? = nil
 
     /// The number of worker threads for parallel loops and BLAS (at least 1).
     public static var threads: Int {
         get { _threads }
         set { _threads = max(1, newValue) }
+    }
+
+    /// The arithmetic of the portable path's matrix multiplies and convolutions: `.float32` unless set, or
+    /// unless the environment says `BNN_PRECISION=bf16`. `.bfloat16` takes effect only where
+    /// `MatrixPrecision.bfloat16IsAvailable`; elsewhere the products stay in fp32. (The `bnn` command
+    /// line sets `.bfloat16` unless told otherwise.)
+    public static var matrixPrecision: MatrixPrecision {
+        get { _matrixPrecision ?? MatrixPrecision.environment ?? .float32 }
+        set { _matrixPrecision = newValue }
     }
 }
 

@@ -12,7 +12,8 @@ import CBNNKernels
 /// register-blocked micro-kernel (AVX-512 12 × 32, AVX2 6 × 16, or a plain 4 × 16 fallback, chosen at
 /// run time) accumulates with fused multiply-adds. Work is split over `ComputeSettings.threads` by
 /// columns of C (or rows, when C is taller than wide), in whole micro-tiles; every thread packs its own
-/// panels into a reusable per-thread buffer.
+/// panels into a reusable per-thread buffer. With `ComputeSettings.matrixPrecision` at `.bfloat16` on a
+/// machine with AMX, the products run in bfloat16 on AMX tiles instead (`MatrixPrecision`).
 public enum PortableGEMM {
     /// Problems below this many multiply-adds run on the calling thread: dispatch would cost more.
     static let parallelThreshold = 1 << 18
@@ -21,23 +22,31 @@ public enum PortableGEMM {
     public static func multiply(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, precision: MatrixPrecision = ComputeSettings.matrixPrecision
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "PortableGEMM: negative size m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
+        if precision.effective == .bfloat16 {
+            forEachBlock(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                         c: c, ldc: ldc, precision: .bfloat16) { part in
+                bnn_sgemm_bf16(transposeA ? 1 : 0, transposeB ? 1 : 0, part.m, part.n, k, alpha, part.a, lda, part.b, ldb, beta,
+                               part.c, ldc)
+            }
+            return
+        }
         forEachBlock(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                     c: c, ldc: ldc) { part in
+                     c: c, ldc: ldc, precision: .float32) { part in
             bnn_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, part.m, part.n, k, alpha, part.a, lda, part.b, ldb, beta, part.c, ldc)
         }
     }
 
     /// Runs `multiply` on all of C on the calling thread when one thread is set or the product is small,
-    /// else on blocks of C split over the threads in whole micro-tiles (so that no tile straddles two
-    /// threads), each block with the matching parts of A and B.
+    /// else on blocks of C split over the threads in whole micro-tiles of `precision`'s kernel (so that no
+    /// tile straddles two threads), each block with the matching parts of A and B.
     static func forEachBlock(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-        _ multiply: @Sendable (MatrixMultiply.Part) -> Void
+        precision: MatrixPrecision, _ multiply: @Sendable (MatrixMultiply.Part) -> Void
     ) {
         if ComputeSettings.threads == 1 || m * n * max(k, 1) < parallelThreshold {
             multiply(MatrixMultiply.Part(m: m, n: n, a: a, b: b, c: c))
@@ -45,7 +54,11 @@ public enum PortableGEMM {
         }
         var tileRows: Int32 = 0
         var tileColumns: Int32 = 0
-        bnn_sgemm_micro_tile(&tileRows, &tileColumns)
+        if precision.effective == .bfloat16 {
+            bnn_sgemm_bf16_micro_tile(&tileRows, &tileColumns)
+        } else {
+            bnn_sgemm_micro_tile(&tileRows, &tileColumns)
+        }
         // Every tile-sized piece is worth a thread (the threshold above already kept small problems here).
         MatrixMultiply.splitAcrossThreads(
             transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,

@@ -54,6 +54,26 @@ int bnn_conv_packers_disagreeing(const bnn_conv_columns *x, long first_column, l
  */
 int bnn_transposing_pack_disagrees(const float *b, long cs, long kc);
 
+/*
+ * Whether products can run in bfloat16 on this machine: Intel AMX-BF16 (with AVX-512 BF16 for the
+ * conversions) and an OS that grants the tile state. BNN_ISA below avx512 says no.
+ */
+int bnn_bf16_available(void);
+
+/*
+ * bnn_sgemm and bnn_sgemm_convolution with op(A) and op(B) rounded to bfloat16 (round to nearest even) and
+ * their products summed in fp32 on AMX tiles; each element of C sums over k in an order that depends on k
+ * only. Without bnn_bf16_available() (or without memory for packing) they are bnn_sgemm and
+ * bnn_sgemm_convolution themselves, and so are both for k < 16 (faster in fp32).
+ */
+void bnn_sgemm_bf16(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc);
+int bnn_sgemm_convolution_bf16(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x,
+                               long first_column, float *c, long ldc);
+
+/* The block of C (rows × columns) that bnn_sgemm_bf16 computes at once, for aligning work splits. */
+void bnn_sgemm_bf16_micro_tile(int *mr, int *nr);
+
 /* The register tile (rows × columns of C) of the kernel in use, for aligning work splits. */
 void bnn_sgemm_micro_tile(int *mr, int *nr);
 

@@ -49,6 +49,15 @@ extension CommandLineTests {
         try expectUsageError(["serve", "--model", "m.safetensors", "--request-timeout", "0"], naming: "--request-timeout")
     }
 
+    /// `--precision` takes bf16 or fp32 on every computing command, and `BNN_PRECISION` only those values.
+    @Test func precisionIsValidated() throws {
+        try expectUsageError(["evaluate", "--model", "m.safetensors", "--precision", "fp16"], naming: "--precision")
+        try expectUsageError(["train", "-o", "m.safetensors", "--precision", "half"], naming: "--precision")
+        let outcome = try run(["evaluate", "--model", "m.safetensors"], environment: ["BNN_PRECISION": "half"])
+        #expect(outcome.status == 64, "status \(outcome.status), stderr \(outcome.stderr)")
+        #expect(outcome.stderr.contains("BNN_PRECISION is 'half'"), "\(outcome.stderr)")
+    }
+
     /// `report --output` and `predict --plot` on an input file are refused and the file is untouched.
     @Test func outputOntoAnInputIsRefused() throws {
         try withModel { directory, model in

@@ -1,0 +1,414 @@
+/*
+ * Matrix multiply in bfloat16 on Intel AMX (Advanced Matrix Extensions: Sapphire Rapids and later Xeons).
+ *
+ * op(A) and op(B) are rounded to bfloat16 (8 significant bits, round to nearest even: VCVTNE2PS2BF16) and
+ * TDPBF16PS sums their products into fp32 tiles, so the only error beside fp32 summation is the rounding of
+ * the inputs: a relative 2⁻⁸ per factor at most (bfloat16 keeps 8 significant bits). A block of 32 × 32 of C is four 16 × 16 fp32 accumulator
+ * tiles, fed per step of 32 along k by two A tiles (16 rows × 32 values) and two B tiles (16 pairs of k ×
+ * 16 columns, the pairs side by side: the "VNNI" layout TDPBF16PS reads). Each element of C sums over k in
+ * one order that depends on k only — not on m, n, or the split over threads — so a row of C does not depend
+ * on the other rows of the product (what prediction needs; see bnn_sgemm).
+ *
+ * Both operands are converted as they are packed, straight from where they lie: op(A) row by row, op(B)
+ * from a stored matrix (either orientation) or from a convolution's zero-padded input planes (the implicit
+ * im2col columns of bnn_sgemm_convolution, the same values).
+ * Linux grants a process the AMX tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM), which
+ * bnn_bf16_available makes once.
+ */
+#include "CBNNKernels.h"
+#include "GEMMPacking.h"
+#include "KernelDispatch.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__linux__)
+#define BNN_HAS_AMX_CODE 1
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#if BNN_HAS_AMX_CODE
+enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+
+static int detect_amx(void) {
+    if (bnn_isa_level() != BNN_ISA_AVX512) return 0; /* also honours BNN_ISA=avx2|plain */
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    const int amxBF16 = (d >> 22) & 1, amxTile = (d >> 24) & 1, avx512BW = (b >> 30) & 1;
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    const int avx512BF16 = (a >> 5) & 1;
+    if (!amxBF16 || !amxTile || !avx512BW || !avx512BF16) return 0;
+    /* The kernel refuses when it (or the hypervisor) does not support the tile state. */
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+}
+#endif
+
+int bnn_bf16_available(void) {
+#if BNN_HAS_AMX_CODE
+    static int cached = -1;
+    int available = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (available < 0) {
+        available = detect_amx();
+        __atomic_store_n(&cached, available, __ATOMIC_RELAXED);
+    }
+    return available;
+#else
+    return 0;
+#endif
+}
+
+#if BNN_HAS_AMX_CODE
+
+enum {
+    TILE = 32,            /* rows and columns of C per block; values of k per step */
+    HALF = 16,            /* rows (or columns) per tile */
+    STEP_VALUES = 1024,   /* bf16 values of one operand per block and k step: two 16 × 32 tiles */
+    BLOCK_ROWS = 256,     /* rows of op(A) converted at a time */
+};
+
+static long round_up(long x, long multiple) { return (x + multiple - 1) / multiple * multiple; }
+
+/* The tile registers' shapes: all eight 16 rows × 64 bytes (palette 1). */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t bytes_per_row[16];
+    uint8_t rows[16];
+} tile_config;
+
+__attribute__((target("amx-tile")))
+static void configure_tiles(void) {
+    tile_config config;
+    memset(&config, 0, sizeof config);
+    config.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        config.rows[t] = HALF;
+        config.bytes_per_row[t] = 64;
+    }
+    _tile_loadconfig(&config);
+}
+
+/* The 32 × 32 block of op(A)·op(B) from `steps` k steps of packed panels into `block` (row-major, 32 wide). */
+__attribute__((target("amx-tile,amx-bf16")))
+static void multiply_block(long steps, const uint16_t *a, const uint16_t *b, float *block) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (long s = 0; s < steps; s++) {
+        _tile_loadd(4, a, 64);
+        _tile_loadd(5, a + STEP_VALUES / 2, 64);
+        _tile_loadd(6, b, 64);
+        _tile_loadd(7, b + STEP_VALUES / 2, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+        a += STEP_VALUES;
+        b += STEP_VALUES;
+    }
+    _tile_stored(0, block, TILE * 4);
+    _tile_stored(1, block + HALF, TILE * 4);
+    _tile_stored(2, block + HALF * TILE, TILE * 4);
+    _tile_stored(3, block + HALF * TILE + HALF, TILE * 4);
+}
+
+/* 32 bf16 (round to nearest even) of lo[0..15], hi[0..15] into out[0..31]. */
+__attribute__((target("avx512f,avx512bf16")))
+static inline void store_bf16(__m512 lo, __m512 hi, uint16_t *out) {
+    _mm512_storeu_si512((void *)out, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+/*
+ * op(A)'s rows i0 ..< i0 + rows (rows ≤ BLOCK_ROWS) as 32-row panels: panel P, step s holds rows 32P ..< 32P + 16
+ * then 32P + 16 ..< 32P + 32, each as 32 consecutive values of k (k = 32s + t); zeros past the rows and past k.
+ */
+__attribute__((target("avx512f,avx512bf16")))
+static void convert_a(const float *a, long rs, long cs, long rows, long k, long steps, uint16_t *restrict dst) {
+    float gathered[TILE];
+    for (long i = 0; i < (rows + TILE - 1) / TILE * TILE; i++) {
+        uint16_t *row = dst + (i / TILE) * steps * STEP_VALUES + (i % TILE) * TILE;
+        for (long s = 0; s < steps; s++) {
+            uint16_t *out = row + s * STEP_VALUES;
+            long p = s * TILE, count = k - p < TILE ? k - p : TILE;
+            if (i >= rows) count = 0;
+            if (cs == 1) {
+                const float *from = a + i * rs + p;
+                __mmask16 lo = (__mmask16)(count >= 16 ? 0xFFFF : (1u << count) - 1u);
+                __mmask16 hi = (__mmask16)(count >= 32 ? 0xFFFF : count <= 16 ? 0 : (1u << (count - 16)) - 1u);
+                store_bf16(_mm512_maskz_loadu_ps(lo, from), _mm512_maskz_loadu_ps(hi, from + 16), out);
+            } else {
+                for (long t = 0; t < TILE; t++) gathered[t] = t < count ? a[i * rs + (p + t) * cs] : 0.0f;
+                store_bf16(_mm512_loadu_ps(gathered), _mm512_loadu_ps(gathered + 16), out);
+            }
+        }
+    }
+}
+
+/* Where column group g (16 columns, half g % 2 of panel g / 2) and k pair r of op(B) go in the bf16 panels. */
+static inline uint16_t *pair_row(uint16_t *dst, long steps, long g, long r) {
+    return dst + ((g / 2) * steps + r / HALF) * STEP_VALUES + (g % 2) * (STEP_VALUES / 2) + (r % HALF) * TILE;
+}
+
+/* x[t], y[t] for t < 16, interleaved (x0, y0, x1, y1, …) and rounded to 32 bf16. */
+__attribute__((target("avx512f,avx512bf16")))
+static inline __m512i interleave_bf16(__m512 x, __m512 y) {
+    const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_permutex2var_ps(x, high, y), _mm512_permutex2var_ps(x, low, y));
+}
+
+/* Zeros the pair rows past k's last pair, and every row of a panel's second half when nc ends in its first. */
+static void zero_padding(uint16_t *dst, long steps, long nc, long k) {
+    const long groups = (nc + HALF - 1) / HALF, pairs = (k + 1) / 2;
+    for (long g = 0; g < groups; g++)
+        for (long r = pairs; r < steps * HALF; r++) memset(pair_row(dst, steps, g, r), 0, TILE * sizeof(uint16_t));
+    if (groups % 2)
+        for (long r = 0; r < steps * HALF; r++) memset(pair_row(dst, steps, groups, r), 0, TILE * sizeof(uint16_t));
+}
+
+/* Columns j0 ..< j0 + nc of a stored op(B) whose rows are contiguous (cs == 1), straight into bf16 panels. */
+__attribute__((target("avx512f,avx512bf16")))
+static void pack_rows_bf16(const float *b, long rs, long j0, long nc, long k, long steps, uint16_t *dst) {
+    for (long r = 0; r < (k + 1) / 2; r++) {
+        const float *first = b + 2 * r * rs + j0, *second = first + rs;
+        const int hasSecond = 2 * r + 1 < k;
+        for (long g = 0; g * HALF < nc; g++) {
+            long count = nc - g * HALF < HALF ? nc - g * HALF : HALF;
+            __mmask16 mask = (__mmask16)(count == HALF ? 0xFFFF : (1u << count) - 1u);
+            __m512 x = _mm512_maskz_loadu_ps(mask, first + g * HALF);
+            __m512 y = hasSecond ? _mm512_maskz_loadu_ps(mask, second + g * HALF) : _mm512_setzero_ps();
+            _mm512_storeu_si512((void *)pair_row(dst, steps, g, r), interleave_bf16(x, y));
+        }
+    }
+    zero_padding(dst, steps, nc, k);
+}
+
+/* Transposes a 16 × 16 matrix of 32-bit values held as 16 rows: rows[r] lane t becomes rows[t] lane r. */
+__attribute__((target("avx512f")))
+static inline void transpose_16x16(__m512i rows[16]) {
+    __m512i a[16], b[16];
+    /* Within each 128-bit lane: pairs of rows interleaved by 32 bits, then 4 × 4 blocks by 64 bits. */
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_epi32(rows[2 * i], rows[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_epi32(rows[2 * i], rows[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        b[4 * i] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+        b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+        b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+        b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
+    }
+    /* b[4i + j], lane L holds rows 4i … 4i + 3 at column 4L + j: a 4 × 4 transpose of 128-bit lanes. */
+    for (int j = 0; j < 4; j++) {
+        __m512i c0 = _mm512_shuffle_i32x4(b[j], b[4 + j], 0x44), c1 = _mm512_shuffle_i32x4(b[j], b[4 + j], 0xEE);
+        __m512i c2 = _mm512_shuffle_i32x4(b[8 + j], b[12 + j], 0x44), c3 = _mm512_shuffle_i32x4(b[8 + j], b[12 + j], 0xEE);
+        rows[j] = _mm512_shuffle_i32x4(c0, c2, 0x88);
+        rows[4 + j] = _mm512_shuffle_i32x4(c0, c2, 0xDD);
+        rows[8 + j] = _mm512_shuffle_i32x4(c1, c3, 0x88);
+        rows[12 + j] = _mm512_shuffle_i32x4(c1, c3, 0xDD);
+    }
+}
+
+/*
+ * Columns j0 ..< j0 + nc of op(B) = Bᵀ (op(B)[p, j] = b[j·cs + p]) straight into bf16 panels: a k pair of
+ * one column is two adjacent floats, one 32-bit value of bf16; 32 values of k of 16 columns are converted
+ * and the 16 × 16 pairs transposed into the pair rows.
+ */
+__attribute__((target("avx512f,avx512bf16")))
+static void pack_columns_bf16(const float *b, long cs, long j0, long nc, long k, long steps, uint16_t *dst) {
+    __m512i rows[HALF];
+    for (long g = 0; g * HALF < nc; g++) {
+        long count = nc - g * HALF < HALF ? nc - g * HALF : HALF;
+        for (long s = 0; s < steps; s++) {
+            long p = s * TILE, values = k - p < TILE ? k - p : TILE;
+            __mmask16 lo = (__mmask16)(values >= 16 ? 0xFFFF : (1u << values) - 1u);
+            __mmask16 hi = (__mmask16)(values >= 32 ? 0xFFFF : values <= 16 ? 0 : (1u << (values - 16)) - 1u);
+            for (long t = 0; t < HALF; t++) {
+                const float *from = b + (j0 + g * HALF + t) * cs + p;
+                rows[t] = t < count ? (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, from + 16), _mm512_maskz_loadu_ps(lo, from))
+                                    : _mm512_setzero_si512();
+            }
+            transpose_16x16(rows);
+            for (long r = 0; r < HALF; r++) _mm512_storeu_si512((void *)pair_row(dst, steps, g, s * HALF + r), rows[r]);
+        }
+    }
+    zero_padding(dst, steps, nc, k);
+}
+
+/*
+ * Columns j0 ..< j0 + nc of a convolution's implicit im2col matrix (bnn_conv_operand) straight into bf16
+ * panels: the runs of pack_conv_columns (one output row's columns, cut at 16-column groups), a pair of patch
+ * rows at a time. `offsets` holds k + 1 values.
+ */
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static void pack_conv_bf16(const bnn_conv_operand *operand, long j0, long nc, long k, long steps, uint16_t *dst,
+                           long *offsets) {
+    const bnn_conv_columns *x = operand->x;
+    const long size = x->kernel_size, paddedWidth = x->padded_width, plane = x->padded_height * paddedWidth;
+    const long outputWidth = x->output_width, outputHeight = x->output_height, positions = outputHeight * outputWidth;
+    for (long p = 0, c = 0, i = 0, j = 0; p < k; p++) {
+        offsets[p] = c * plane + i * paddedWidth + j;
+        if (++j == size) {
+            j = 0;
+            if (++i == size) { i = 0; c++; }
+        }
+    }
+    long column = operand->first_column + j0;
+    long example = column / positions, position = column % positions, oh = position / outputWidth, ow = position % outputWidth;
+    for (long q = 0; q < nc;) {
+        long g = q / HALF, lane = q % HALF;
+        long length = outputWidth - ow;
+        if (length > nc - q) length = nc - q;
+        if (length > HALF - lane) length = HALF - lane;
+        const float *source = x->padded + example * x->channels * plane + oh * paddedWidth + ow;
+        const __mmask16 load = (__mmask16)((1u << length) - 1u);
+        const __mmask32 store = (__mmask32)(((uint64_t)1 << (2 * length)) - 1u);
+        for (long r = 0; r < (k + 1) / 2; r++) {
+            __m512 a = _mm512_maskz_loadu_ps(load, source + offsets[2 * r]);
+            __m512 b = 2 * r + 1 < k ? _mm512_maskz_loadu_ps(load, source + offsets[2 * r + 1]) : _mm512_setzero_ps();
+            if (x->squared) {
+                a = _mm512_mul_ps(a, a);
+                b = _mm512_mul_ps(b, b);
+            }
+            /* The run's 2·length values go to values 2·lane … of the pair row. */
+            _mm512_mask_storeu_epi16(pair_row(dst, steps, g, r) + 2 * lane, store, interleave_bf16(a, b));
+        }
+        q += length;
+        ow += length;
+        if (ow == outputWidth) {
+            ow = 0;
+            if (++oh == outputHeight) { oh = 0; example++; }
+        }
+    }
+    long tail = nc % HALF;
+    if (tail)
+        for (long r = 0; r < (k + 1) / 2; r++) memset(pair_row(dst, steps, nc / HALF, r) + 2 * tail, 0, (size_t)(HALF - tail) * 2 * sizeof(uint16_t));
+    zero_padding(dst, steps, nc, k);
+}
+
+/* C[i, j] = alpha·block[i, j] + beta·C[i, j] for the valid rows × columns; beta == 0 never reads C. */
+__attribute__((target("avx512f")))
+static void write_block(const float *block, float *c, long rs, long cs, float alpha, float beta, long rows, long columns) {
+    const __m512 scale = _mm512_set1_ps(alpha), keep = _mm512_set1_ps(beta);
+    for (long i = 0; i < rows; i++) {
+        const float *from = block + i * TILE;
+        float *to = c + i * rs;
+        if (cs == 1) {
+            for (long j = 0; j < columns; j += HALF) {
+                long count = columns - j < HALF ? columns - j : HALF;
+                __mmask16 mask = (__mmask16)(count == HALF ? 0xFFFF : (1u << count) - 1u);
+                __m512 value = _mm512_mul_ps(scale, _mm512_loadu_ps(from + j));
+                if (beta != 0.0f) value = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(mask, to + j), value);
+                _mm512_mask_storeu_ps(to + j, mask, value);
+            }
+        } else {
+            for (long j = 0; j < columns; j++) {
+                float value = alpha * from[j];
+                to[j * cs] = beta == 0.0f ? value : value + beta * to[j * cs];
+            }
+        }
+    }
+}
+
+/* op(B) of a product: a stored matrix or a convolution's implicit im2col columns. */
+typedef struct {
+    const bnn_strided_matrix *stored;
+    const bnn_conv_operand *convolution;
+} b_operand;
+
+/* Columns jc ..< jc + columns of op(B), all k rows, into bf16 panels, straight from the source. */
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static void pack_b_bf16(const b_operand *operand, long jc, long columns, long k, long steps, uint16_t *packed, long *offsets) {
+    const bnn_strided_matrix *stored = operand->stored;
+    if (operand->convolution)
+        pack_conv_bf16(operand->convolution, jc, columns, k, steps, packed, offsets);
+    else if (stored->cs == 1)
+        pack_rows_bf16(stored->b, stored->rs, jc, columns, k, steps, packed);
+    else
+        pack_columns_bf16(stored->b, stored->cs, jc, columns, k, steps, packed);
+}
+
+/* C = alpha·op(A)·op(B) + beta·C; 0 (C untouched) without memory. */
+__attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
+static int amx_driver(long m, long n, long k, float alpha, const float *a, long ars, long acs, const b_operand *operand,
+                      float beta, float *c, long crs, long ccs) {
+    const long steps = round_up(k, TILE) / TILE;
+    /* Columns of op(B) per converted block: about 512 KB of bf16 panels, at least one panel. */
+    long blockColumns = (256 * 1024 / (steps * TILE)) / TILE * TILE;
+    if (blockColumns < TILE) blockColumns = TILE;
+    if (blockColumns > round_up(n, TILE)) blockColumns = round_up(n, TILE);
+    const long blockRows = BLOCK_ROWS < round_up(m, TILE) ? BLOCK_ROWS : round_up(m, TILE);
+    /* In floats: bf16 A, bf16 B, one block of C, the convolution's k + 1 offsets. */
+    const size_t aFloats = (size_t)(blockRows * steps * TILE / 2), bFloats = (size_t)(blockColumns * steps * TILE / 2);
+    const size_t blockFloats = TILE * TILE, offsetFloats = (size_t)(2 * (k + 1) + 16);
+    float *buffer = bnn_scratch_buffer(aFloats + bFloats + blockFloats + offsetFloats + 64);
+    if (!buffer) return 0;
+    uint16_t *packedA = (uint16_t *)buffer, *packedB = (uint16_t *)(buffer + aFloats);
+    float *block = buffer + aFloats + bFloats;
+    long *offsets = (long *)(block + blockFloats);
+    configure_tiles();
+    for (long ic = 0; ic < m; ic += blockRows) {
+        long rows = m - ic < blockRows ? m - ic : blockRows;
+        convert_a(a + ic * ars, ars, acs, rows, k, steps, packedA);
+        for (long jc = 0; jc < n; jc += blockColumns) {
+            long columns = n - jc < blockColumns ? n - jc : blockColumns;
+            long panelCount = (columns + TILE - 1) / TILE;
+            pack_b_bf16(operand, jc, columns, k, steps, packedB, offsets);
+            for (long ir = 0; ir < rows; ir += TILE)
+                for (long q = 0; q < panelCount; q++) {
+                    multiply_block(steps, packedA + (ir / TILE) * steps * STEP_VALUES, packedB + q * steps * STEP_VALUES, block);
+                    long blockRowsHere = rows - ir < TILE ? rows - ir : TILE;
+                    long blockColumnsHere = columns - q * TILE < TILE ? columns - q * TILE : TILE;
+                    write_block(block, c + (ic + ir) * crs + (jc + q * TILE) * ccs, crs, ccs, alpha, beta, blockRowsHere,
+                                blockColumnsHere);
+                }
+        }
+    }
+    /* Lets the OS skip saving the tile registers at context switches until the next product. */
+    _tile_release();
+    return 1;
+}
+#endif
+
+enum { BF16_MINIMUM_DEPTH = 16 };
+
+void bnn_sgemm_bf16(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
+                    const float *b, long ldb, float beta, float *c, long ldc) {
+#if BNN_HAS_AMX_CODE
+    /* A product shallower than half a tile step wastes most of TDPBF16PS's 32-deep sums on zeros: the fp32
+       kernels are faster there (k = 10: 104 against 70 GFLOP/s). */
+    if (m > 0 && n > 0 && k >= BF16_MINIMUM_DEPTH && alpha != 0.0f && bnn_bf16_available()) {
+        long ars = transposeA ? 1 : lda, acs = transposeA ? lda : 1;
+        bnn_strided_matrix matrixB = {b, transposeB ? 1 : ldb, transposeB ? ldb : 1};
+        b_operand operand = {&matrixB, NULL};
+        if (amx_driver(m, n, k, alpha, a, ars, acs, &operand, beta, c, ldc, 1)) return;
+    }
+#endif
+    bnn_sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int bnn_sgemm_convolution_bf16(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x,
+                               long first_column, float *c, long ldc) {
+#if BNN_HAS_AMX_CODE
+    if (m > 0 && n > 0 && k >= BF16_MINIMUM_DEPTH && bnn_bf16_available() && x->kernel_size > 0 && x->output_width > 0 && x->output_height > 0
+        && k == x->channels * x->kernel_size * x->kernel_size && x->padded_width >= x->output_width + x->kernel_size - 1
+        && x->padded_height >= x->output_height + x->kernel_size - 1) {
+        bnn_conv_operand convolution = {x, first_column};
+        b_operand operand = {NULL, &convolution};
+        if (amx_driver(m, n, k, 1.0f, a, lda, 1, &operand, 0.0f, c, ldc, 1)) return 1;
+    }
+#endif
+    return bnn_sgemm_convolution(m, n, k, a, lda, x, first_column, c, ldc);
+}
+
+void bnn_sgemm_bf16_micro_tile(int *mr, int *nr) {
+    if (bnn_bf16_available()) {
+        *mr = 32;
+        *nr = 32;
+    } else {
+        bnn_sgemm_micro_tile(mr, nr);
+    }
+}
