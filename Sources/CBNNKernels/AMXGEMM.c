@@ -240,47 +240,30 @@ static void pack_columns_bf16(const float *b, long cs, long j0, long nc, long k,
 
 /*
  * Columns j0 ..< j0 + nc of a convolution's implicit im2col matrix (bnn_conv_operand) straight into bf16
- * panels: the runs of pack_conv_columns (one output row's columns, cut at 16-column groups), a pair of patch
- * rows at a time. `offsets` holds k + 1 values.
+ * panels: the runs of bnn_conv_runs (cut at 16-column groups), a pair of patch rows at a time. `offsets`
+ * holds k + 1 values.
  */
 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 static void pack_conv_bf16(const bnn_conv_operand *operand, long j0, long nc, long k, long steps, uint16_t *dst,
                            long *offsets) {
-    const bnn_conv_columns *x = operand->x;
-    const long size = x->kernel_size, paddedWidth = x->padded_width, plane = x->padded_height * paddedWidth;
-    const long outputWidth = x->output_width, outputHeight = x->output_height, positions = outputHeight * outputWidth;
-    for (long p = 0, c = 0, i = 0, j = 0; p < k; p++) {
-        offsets[p] = c * plane + i * paddedWidth + j;
-        if (++j == size) {
-            j = 0;
-            if (++i == size) { i = 0; c++; }
-        }
-    }
-    long column = operand->first_column + j0;
-    long example = column / positions, position = column % positions, oh = position / outputWidth, ow = position % outputWidth;
-    for (long q = 0; q < nc;) {
-        long g = q / HALF, lane = q % HALF;
-        long length = outputWidth - ow;
-        if (length > nc - q) length = nc - q;
-        if (length > HALF - lane) length = HALF - lane;
-        const float *source = x->padded + example * x->channels * plane + oh * paddedWidth + ow;
+    bnn_conv_patch_offsets(operand->x, 0, k, offsets);
+    bnn_conv_runs runs;
+    bnn_conv_runs_start(&runs, operand, j0, nc, HALF);
+    long q, length;
+    const float *source;
+    while ((length = bnn_conv_runs_next(&runs, &q, &source)) > 0) {
+        const long g = q / HALF, lane = q % HALF;
         const __mmask16 load = (__mmask16)((1u << length) - 1u);
         const __mmask32 store = (__mmask32)(((uint64_t)1 << (2 * length)) - 1u);
         for (long r = 0; r < (k + 1) / 2; r++) {
             __m512 a = _mm512_maskz_loadu_ps(load, source + offsets[2 * r]);
             __m512 b = 2 * r + 1 < k ? _mm512_maskz_loadu_ps(load, source + offsets[2 * r + 1]) : _mm512_setzero_ps();
-            if (x->squared) {
+            if (operand->x->squared) {
                 a = _mm512_mul_ps(a, a);
                 b = _mm512_mul_ps(b, b);
             }
             /* The run's 2·length values go to values 2·lane … of the pair row. */
             _mm512_mask_storeu_epi16(pair_row(dst, steps, g, r) + 2 * lane, store, interleave_bf16(a, b));
-        }
-        q += length;
-        ow += length;
-        if (ow == outputWidth) {
-            ow = 0;
-            if (++oh == outputHeight) { oh = 0; example++; }
         }
     }
     long tail = nc % HALF;

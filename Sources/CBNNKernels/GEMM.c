@@ -496,13 +496,8 @@ typedef void (*run_copier)(float *restrict row, long outStride, long lane, const
 /* The packer's column j is column first_column + j of X. */
 typedef bnn_conv_operand conv_operand;
 
-static inline __attribute__((always_inline)) void pack_conv_columns(const conv_operand *operand, long p0, long kc, long j0,
-                                                                     long nc, int nr, float *restrict dst, long *offsets,
-                                                                     run_copier copy) {
-    const bnn_conv_columns *x = operand->x;
+void bnn_conv_patch_offsets(const bnn_conv_columns *x, long p0, long kc, long *offsets) {
     const long k = x->kernel_size, paddedWidth = x->padded_width, plane = x->padded_height * paddedWidth;
-    const long outputWidth = x->output_width, outputHeight = x->output_height, positions = outputHeight * outputWidth;
-    /* Patch row p = (c·k + i)·k + j reads plane c at row oh + i, column ow + j. */
     long c = p0 / (k * k), i = p0 % (k * k) / k, j = p0 % k;
     for (long p = 0; p < kc; p++) {
         offsets[p] = c * plane + i * paddedWidth + j;
@@ -511,24 +506,51 @@ static inline __attribute__((always_inline)) void pack_conv_columns(const conv_o
             if (++i == k) { i = 0; c++; }
         }
     }
-    /* Column first_column + j0 + q is example b, output row oh, output column ow. */
-    long column = operand->first_column + j0;
-    long b = column / positions, position = column % positions, oh = position / outputWidth, ow = position % outputWidth;
-    for (long q = 0; q < nc;) {
-        long panel = q / nr, lane = q % nr;
-        long length = outputWidth - ow;
-        if (length > nc - q) length = nc - q;
-        if (length > nr - lane) length = nr - lane;
-        if (length > 16) length = 16;
-        const float *source = x->padded + b * x->channels * plane + oh * paddedWidth + ow;
-        copy(dst + panel * nr * kc, nr, lane, source, offsets, kc, length, x->squared);
-        q += length;
-        ow += length;
-        if (ow == outputWidth) {
-            ow = 0;
-            if (++oh == outputHeight) { oh = 0; b++; }
-        }
+}
+
+void bnn_conv_runs_start(bnn_conv_runs *runs, const bnn_conv_operand *operand, long j0, long nc, int panelWidth) {
+    const bnn_conv_columns *x = operand->x;
+    /* Column first_column + j0 is example b, output row oh, output column ow. */
+    const long column = operand->first_column + j0, positions = x->output_height * x->output_width;
+    runs->x = x;
+    runs->next = 0;
+    runs->end = nc;
+    runs->example = column / positions;
+    runs->oh = column % positions / x->output_width;
+    runs->ow = column % x->output_width;
+    runs->panelWidth = panelWidth;
+}
+
+long bnn_conv_runs_next(bnn_conv_runs *runs, long *column, const float **source) {
+    const bnn_conv_columns *x = runs->x;
+    const long q = runs->next, lane = q % runs->panelWidth;
+    long length = x->output_width - runs->ow;
+    if (length > runs->end - q) length = runs->end - q;
+    if (length > runs->panelWidth - lane) length = runs->panelWidth - lane;
+    if (length > 16) length = 16;
+    if (length <= 0) return 0;
+    const long plane = x->padded_height * x->padded_width;
+    *column = q;
+    *source = x->padded + runs->example * x->channels * plane + runs->oh * x->padded_width + runs->ow;
+    runs->next += length;
+    runs->ow += length;
+    if (runs->ow == x->output_width) {
+        runs->ow = 0;
+        if (++runs->oh == x->output_height) { runs->oh = 0; runs->example++; }
     }
+    return length;
+}
+
+static inline __attribute__((always_inline)) void pack_conv_columns(const conv_operand *operand, long p0, long kc, long j0,
+                                                                     long nc, int nr, float *restrict dst, long *offsets,
+                                                                     run_copier copy) {
+    bnn_conv_patch_offsets(operand->x, p0, kc, offsets);
+    bnn_conv_runs runs;
+    bnn_conv_runs_start(&runs, operand, j0, nc, nr);
+    long q, length;
+    const float *source;
+    while ((length = bnn_conv_runs_next(&runs, &q, &source)) > 0)
+        copy(dst + (q / nr) * nr * kc, nr, q % nr, source, offsets, kc, length, operand->x->squared);
     long tail = nc % nr;
     if (tail)
         for (long p = 0; p < kc; p++)

@@ -132,44 +132,7 @@ import Testing
         for i in 0..<m { #expect(Array(right[i * n + 40..<(i + 1) * n]) == Array(whole[i * n + 40..<(i + 1) * n]), "row \(i)") }
     }
 
-    /// The convolution's products packed from the padded planes equal the bf16 product with the stored
-    /// im2col columns, to the bit (the same fp32 panels, converted the same way), whole and from a column
-    /// inside an example; through `ImplicitIm2Col.multiply(precision:)` (split over threads) too.
-    @Test(arguments: ImplicitIm2ColTests.shapes, [false, true])
-    func convolutionMatchesStoredColumns(shape: (Int, Int, Int, Int, Int, Int, Int), squared: Bool) {
-        let (channels, height, width, filters, k, padding, examples) = shape
-        let g = ConvolutionGeometry(channels: channels, height: height, width: width, kernelSize: k, padding: padding)
-        let input = randomTensor([examples, g.inputSize], seed: 5)
-        let weight = randomTensor([filters, g.patchSize], seed: 6)
-        let columnCount = examples * g.positions
-        let columns = Tensor(shape: [g.patchSize, columnCount])
-        Im2Col.columns(input.pointer, examples: examples, geometry: g, into: columns.pointer)
-        if squared { for i in 0..<columns.count { columns[i] *= columns[i] } }
-        let expected = Tensor(shape: [filters, columnCount])
-        bnn_sgemm_bf16(0, 0, filters, columnCount, g.patchSize, 1, weight.pointer, g.patchSize, columns.pointer, columnCount, 0,
-                       expected.pointer, columnCount)
-
-        let padded = Tensor(shape: [ImplicitIm2Col.paddedCount(examples: examples, geometry: g)])
-        ImplicitIm2Col.pad(input.pointer, examples: examples, geometry: g, into: padded.pointer)
-        let product = Tensor(shape: [filters, columnCount], repeating: .nan)
-        ImplicitIm2Col.multiply(weight.pointer, filters: filters, padded: padded.pointer, examples: examples, geometry: g,
-                                squared: squared, into: product.pointer, precision: .bfloat16)
-        Self.poisonPackingBuffers()
-        #expect(product.array == expected.array, "\(shape), squared \(squared)")
-
-        let first = min(columnCount - 1, g.positions / 2 + 3), count = columnCount - first
-        let part = Tensor(shape: [filters, count], repeating: .nan)
-        var described = bnn_conv_columns(padded: padded.pointer, channels: channels, padded_height: height + 2 * padding,
-                                         padded_width: width + 2 * padding, kernel_size: k, output_height: g.outputHeight,
-                                         output_width: g.outputWidth, squared: squared ? 1 : 0)
-        #expect(bnn_sgemm_convolution_bf16(filters, count, g.patchSize, weight.pointer, g.patchSize, &described, first,
-                                           part.pointer, count) == 1)
-        var mismatches = 0
-        for f in 0..<filters {
-            for j in 0..<count where part[f * count + j] != expected[f * columnCount + first + j] { mismatches += 1 }
-        }
-        #expect(mismatches == 0, "\(mismatches) entries differ from column \(first) on, \(shape)")
-    }
+    // The convolution's products in bf16 are checked against the stored columns' in ImplicitIm2ColTests.
 
     /// `PortableGEMM.multiply(precision:)` routes `.bfloat16` to the bf16 kernel (split over threads in 32 × 32
     /// blocks) and `.float32` to the fp32 one, whatever `ComputeSettings.matrixPrecision` says.

@@ -14,8 +14,14 @@ import Testing
         (2, 6, 6, 8, 1, 0, 7), (1, 40, 37, 8, 3, 1, 2), (4, 9, 9, 5, 5, 2, 40),
     ]
 
+    /// In bf16 (`MatrixPrecision`; fp32 where the CPU has no AMX) the products must equal the bf16 product
+    /// with the stored columns to the bit too: the same values, rounded the same way.
     @Test(arguments: shapes, [false, true])
     func productsEqualTheStoredColumnsProduct(shape: (Int, Int, Int, Int, Int, Int, Int), squared: Bool) {
+        for precision in MatrixPrecision.allCases { check(shape: shape, squared: squared, precision: precision) }
+    }
+
+    func check(shape: (Int, Int, Int, Int, Int, Int, Int), squared: Bool, precision: MatrixPrecision) {
         let (channels, height, width, filters, k, padding, examples) = shape
         let g = ConvolutionGeometry(channels: channels, height: height, width: width, kernelSize: k, padding: padding)
         let input = randomTensor([examples, g.inputSize], seed: 3)
@@ -27,16 +33,17 @@ import Testing
         Im2Col.columns(input.pointer, examples: examples, geometry: g, into: columns.pointer)
         if squared { for i in 0..<columns.count { columns[i] *= columns[i] } }
         let expected = Tensor(shape: [filters, columnCount])
-        MatrixMultiply.gemm(m: filters, n: columnCount, k: g.patchSize, a: weight.pointer, lda: g.patchSize,
-                            b: columns.pointer, ldb: columnCount, c: expected.pointer, ldc: columnCount, path: .portable)
+        PortableGEMM.multiply(transposeA: false, transposeB: false, m: filters, n: columnCount, k: g.patchSize, alpha: 1,
+                              a: weight.pointer, lda: g.patchSize, b: columns.pointer, ldb: columnCount, beta: 0,
+                              c: expected.pointer, ldc: columnCount, precision: precision)
 
         let padded = Tensor(shape: [ImplicitIm2Col.paddedCount(examples: examples, geometry: g)], repeating: .nan)
         ImplicitIm2Col.pad(input.pointer, examples: examples, geometry: g, into: padded.pointer)
         #expect(!padded.array.contains { $0.isNaN }, "pad leaves no entry unwritten")
         let product = Tensor(shape: [filters, columnCount], repeating: .nan)
         ImplicitIm2Col.multiply(weight.pointer, filters: filters, padded: padded.pointer, examples: examples, geometry: g,
-                                squared: squared, into: product.pointer)
-        #expect(product.array == expected.array, "\(shape), squared \(squared)")
+                                squared: squared, into: product.pointer, precision: precision)
+        #expect(product.array == expected.array, "\(shape), squared \(squared), \(precision)")
 
         // From a column inside an example (a thread's share starts on any micro-tile), single-threaded.
         let first = min(columnCount - 1, g.positions / 2 + 3), count = columnCount - first
@@ -44,13 +51,15 @@ import Testing
         var described = bnn_conv_columns(padded: padded.pointer, channels: channels, padded_height: height + 2 * padding,
                                          padded_width: width + 2 * padding, kernel_size: k, output_height: g.outputHeight,
                                          output_width: g.outputWidth, squared: squared ? 1 : 0)
-        #expect(bnn_sgemm_convolution(filters, count, g.patchSize, weight.pointer, g.patchSize, &described, first,
-                                      part.pointer, count) == 1)
+        // Packing buffers left full of NaN: padding a packer does not write shows up.
+        BFloat16GEMMTests.poisonPackingBuffers()
+        let multiply = precision.effective == .bfloat16 ? bnn_sgemm_convolution_bf16 : bnn_sgemm_convolution
+        #expect(multiply(filters, count, g.patchSize, weight.pointer, g.patchSize, &described, first, part.pointer, count) == 1)
         var mismatches = 0
         for f in 0..<filters {
             for j in 0..<count where part[f * count + j] != expected[f * columnCount + first + j] { mismatches += 1 }
         }
-        #expect(mismatches == 0, "\(mismatches) entries differ from column \(first) on, \(shape)")
+        #expect(mismatches == 0, "\(mismatches) entries differ from column \(first) on, \(shape), \(precision)")
     }
 
     /// Every packer this CPU can run (the AVX2 one on an AVX-512 machine too) writes the plain packer's
