@@ -3,7 +3,7 @@
  *
  * op(A) and op(B) are rounded to bfloat16 (8 significant bits, round to nearest even: VCVTNE2PS2BF16) and
  * TDPBF16PS sums their products into fp32 tiles, so the only error beside fp32 summation is the rounding of
- * the inputs: a relative 2⁻⁸ per factor at most (bfloat16 keeps 8 significant bits). A block of 32 × 32 of C is four 16 × 16 fp32 accumulator
+ * the inputs: a relative 2⁻⁸ per factor at most. A block of 32 × 32 of C is four 16 × 16 fp32 accumulator
  * tiles, fed per step of 32 along k by two A tiles (16 rows × 32 values) and two B tiles (16 pairs of k ×
  * 16 columns, the pairs side by side: the "VNNI" layout TDPBF16PS reads). Each element of C sums over k in
  * one order that depends on k only — not on m, n, or the split over threads — so a row of C does not depend
@@ -66,7 +66,8 @@ enum {
     TILE = 32,            /* rows and columns of C per block; values of k per step */
     HALF = 16,            /* rows (or columns) per tile */
     STEP_VALUES = 1024,   /* bf16 values of one operand per block and k step: two 16 × 32 tiles */
-    BLOCK_ROWS = 256,     /* rows of op(A) converted at a time */
+    B_BLOCK_VALUES = 1 << 18, /* bf16 values (512 KB) of op(B) converted at a time: its panels stay in L2 */
+    A_BLOCK_VALUES = 1 << 21, /* and of op(A) (4 MB; multiply_block streams one 32-row panel of it at a time) */
 };
 
 static long round_up(long x, long multiple) { return (x + multiple - 1) / multiple * multiple; }
@@ -115,14 +116,25 @@ static void multiply_block(long steps, const uint16_t *a, const uint16_t *b, flo
     _tile_stored(3, block + HALF * TILE + HALF, TILE * 4);
 }
 
-/* 32 bf16 (round to nearest even) of lo[0..15], hi[0..15] into out[0..31]. */
+/* Lanes 0 ..< count (clamped to 0 … 16) of a 16-lane vector. */
+static inline __mmask16 first_lanes(long count) {
+    return (__mmask16)(count >= HALF ? 0xFFFF : count <= 0 ? 0 : (1u << count) - 1u);
+}
+
+/* lo[0..15], hi[0..15] as 32 bf16 (round to nearest even), in that order. */
 __attribute__((target("avx512f,avx512bf16")))
-static inline void store_bf16(__m512 lo, __m512 hi, uint16_t *out) {
-    _mm512_storeu_si512((void *)out, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+static inline __m512i to_bf16(__m512 lo, __m512 hi) {
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+/* The 32 values of k from `from` (the first `count`; zeros after) as bf16. */
+__attribute__((target("avx512f,avx512bf16")))
+static inline __m512i load_bf16(const float *from, long count) {
+    return to_bf16(_mm512_maskz_loadu_ps(first_lanes(count), from), _mm512_maskz_loadu_ps(first_lanes(count - HALF), from + HALF));
 }
 
 /*
- * op(A)'s rows i0 ..< i0 + rows (rows ≤ BLOCK_ROWS) as 32-row panels: panel P, step s holds rows 32P ..< 32P + 16
+ * op(A)'s first `rows` rows as 32-row panels: panel P, step s holds rows 32P ..< 32P + 16
  * then 32P + 16 ..< 32P + 32, each as 32 consecutive values of k (k = 32s + t); zeros past the rows and past k.
  */
 __attribute__((target("avx512f,avx512bf16")))
@@ -134,14 +146,11 @@ static void convert_a(const float *a, long rs, long cs, long rows, long k, long 
             uint16_t *out = row + s * STEP_VALUES;
             long p = s * TILE, count = k - p < TILE ? k - p : TILE;
             if (i >= rows) count = 0;
-            if (cs == 1) {
-                const float *from = a + i * rs + p;
-                __mmask16 lo = (__mmask16)(count >= 16 ? 0xFFFF : (1u << count) - 1u);
-                __mmask16 hi = (__mmask16)(count >= 32 ? 0xFFFF : count <= 16 ? 0 : (1u << (count - 16)) - 1u);
-                store_bf16(_mm512_maskz_loadu_ps(lo, from), _mm512_maskz_loadu_ps(hi, from + 16), out);
+            if (cs != 1) {
+                for (long t = 0; t < count; t++) gathered[t] = a[i * rs + (p + t) * cs];
+                _mm512_storeu_si512((void *)out, load_bf16(gathered, count));
             } else {
-                for (long t = 0; t < TILE; t++) gathered[t] = t < count ? a[i * rs + (p + t) * cs] : 0.0f;
-                store_bf16(_mm512_loadu_ps(gathered), _mm512_loadu_ps(gathered + 16), out);
+                _mm512_storeu_si512((void *)out, load_bf16(a + i * rs + p, count));
             }
         }
     }
@@ -157,7 +166,7 @@ __attribute__((target("avx512f,avx512bf16")))
 static inline __m512i interleave_bf16(__m512 x, __m512 y) {
     const __m512i low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_permutex2var_ps(x, high, y), _mm512_permutex2var_ps(x, low, y));
+    return to_bf16(_mm512_permutex2var_ps(x, low, y), _mm512_permutex2var_ps(x, high, y));
 }
 
 /* Zeros the pair rows past k's last pair, and every row of a panel's second half when nc ends in its first. */
@@ -176,8 +185,7 @@ static void pack_rows_bf16(const float *b, long rs, long j0, long nc, long k, lo
         const float *first = b + 2 * r * rs + j0, *second = first + rs;
         const int hasSecond = 2 * r + 1 < k;
         for (long g = 0; g * HALF < nc; g++) {
-            long count = nc - g * HALF < HALF ? nc - g * HALF : HALF;
-            __mmask16 mask = (__mmask16)(count == HALF ? 0xFFFF : (1u << count) - 1u);
+            __mmask16 mask = first_lanes(nc - g * HALF);
             __m512 x = _mm512_maskz_loadu_ps(mask, first + g * HALF);
             __m512 y = hasSecond ? _mm512_maskz_loadu_ps(mask, second + g * HALF) : _mm512_setzero_ps();
             _mm512_storeu_si512((void *)pair_row(dst, steps, g, r), interleave_bf16(x, y));
@@ -223,14 +231,9 @@ static void pack_columns_bf16(const float *b, long cs, long j0, long nc, long k,
     for (long g = 0; g * HALF < nc; g++) {
         long count = nc - g * HALF < HALF ? nc - g * HALF : HALF;
         for (long s = 0; s < steps; s++) {
-            long p = s * TILE, values = k - p < TILE ? k - p : TILE;
-            __mmask16 lo = (__mmask16)(values >= 16 ? 0xFFFF : (1u << values) - 1u);
-            __mmask16 hi = (__mmask16)(values >= 32 ? 0xFFFF : values <= 16 ? 0 : (1u << (values - 16)) - 1u);
-            for (long t = 0; t < HALF; t++) {
-                const float *from = b + (j0 + g * HALF + t) * cs + p;
-                rows[t] = t < count ? (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, from + 16), _mm512_maskz_loadu_ps(lo, from))
-                                    : _mm512_setzero_si512();
-            }
+            long p = s * TILE;
+            for (long t = 0; t < HALF; t++)
+                rows[t] = t < count ? load_bf16(b + (j0 + g * HALF + t) * cs + p, k - p) : _mm512_setzero_si512();
             transpose_16x16(rows);
             for (long r = 0; r < HALF; r++) _mm512_storeu_si512((void *)pair_row(dst, steps, g, s * HALF + r), rows[r]);
         }
@@ -253,7 +256,7 @@ static void pack_conv_bf16(const bnn_conv_operand *operand, long j0, long nc, lo
     const float *source;
     while ((length = bnn_conv_runs_next(&runs, &q, &source)) > 0) {
         const long g = q / HALF, lane = q % HALF;
-        const __mmask16 load = (__mmask16)((1u << length) - 1u);
+        const __mmask16 load = first_lanes(length);
         const __mmask32 store = (__mmask32)(((uint64_t)1 << (2 * length)) - 1u);
         for (long r = 0; r < (k + 1) / 2; r++) {
             __m512 a = _mm512_maskz_loadu_ps(load, source + offsets[2 * r]);
@@ -281,8 +284,7 @@ static void write_block(const float *block, float *c, long rs, long cs, float al
         float *to = c + i * rs;
         if (cs == 1) {
             for (long j = 0; j < columns; j += HALF) {
-                long count = columns - j < HALF ? columns - j : HALF;
-                __mmask16 mask = (__mmask16)(count == HALF ? 0xFFFF : (1u << count) - 1u);
+                __mmask16 mask = first_lanes(columns - j);
                 __m512 value = _mm512_mul_ps(scale, _mm512_loadu_ps(from + j));
                 if (beta != 0.0f) value = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(mask, to + j), value);
                 _mm512_mask_storeu_ps(to + j, mask, value);
@@ -319,11 +321,14 @@ __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
 static int amx_driver(long m, long n, long k, float alpha, const float *a, long ars, long acs, const b_operand *operand,
                       float beta, float *c, long crs, long ccs) {
     const long steps = round_up(k, TILE) / TILE;
-    /* Columns of op(B) per converted block: about 512 KB of bf16 panels, at least one panel. */
-    long blockColumns = (256 * 1024 / (steps * TILE)) / TILE * TILE;
+    /* Rows of op(A) and columns of op(B) per converted block, at least one panel each. op(B) is converted
+       again for every block of op(A), so op(A)'s blocks are large: for the network's products it is
+       converted whole, and op(B) once. */
+    long blockRows = A_BLOCK_VALUES / (steps * TILE) / TILE * TILE, blockColumns = B_BLOCK_VALUES / (steps * TILE) / TILE * TILE;
+    if (blockRows < TILE) blockRows = TILE;
     if (blockColumns < TILE) blockColumns = TILE;
+    if (blockRows > round_up(m, TILE)) blockRows = round_up(m, TILE);
     if (blockColumns > round_up(n, TILE)) blockColumns = round_up(n, TILE);
-    const long blockRows = BLOCK_ROWS < round_up(m, TILE) ? BLOCK_ROWS : round_up(m, TILE);
     /* In floats: bf16 A, bf16 B, one block of C, the convolution's k + 1 offsets. */
     const size_t aFloats = (size_t)(blockRows * steps * TILE / 2), bFloats = (size_t)(blockColumns * steps * TILE / 2);
     const size_t blockFloats = TILE * TILE, offsetFloats = (size_t)(2 * (k + 1) + 16);
@@ -362,7 +367,7 @@ void bnn_sgemm_bf16(int transposeA, int transposeB, long m, long n, long k, floa
                     const float *b, long ldb, float beta, float *c, long ldc) {
 #if BNN_HAS_AMX_CODE
     /* A product shallower than half a tile step wastes most of TDPBF16PS's 32-deep sums on zeros: the fp32
-       kernels are faster there (k = 10: 104 against 70 GFLOP/s). */
+       kernels are faster there (measured in docs/performance.md, round six). */
     if (m > 0 && n > 0 && k >= BF16_MINIMUM_DEPTH && alpha != 0.0f && bnn_bf16_available()) {
         long ars = transposeA ? 1 : lda, acs = transposeA ? lda : 1;
         bnn_strided_matrix matrixB = {b, transposeB ? 1 : ldb, transposeB ? ldb : 1};
@@ -376,9 +381,7 @@ void bnn_sgemm_bf16(int transposeA, int transposeB, long m, long n, long k, floa
 int bnn_sgemm_convolution_bf16(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x,
                                long first_column, float *c, long ldc) {
 #if BNN_HAS_AMX_CODE
-    if (m > 0 && n > 0 && k >= BF16_MINIMUM_DEPTH && bnn_bf16_available() && x->kernel_size > 0 && x->output_width > 0 && x->output_height > 0
-        && k == x->channels * x->kernel_size * x->kernel_size && x->padded_width >= x->output_width + x->kernel_size - 1
-        && x->padded_height >= x->output_height + x->kernel_size - 1) {
+    if (m > 0 && n > 0 && k >= BF16_MINIMUM_DEPTH && bnn_bf16_available() && bnn_conv_geometry_fits(x, k)) {
         bnn_conv_operand convolution = {x, first_column};
         b_operand operand = {NULL, &convolution};
         if (amx_driver(m, n, k, 1.0f, a, lda, 1, &operand, 0.0f, c, ldc, 1)) return 1;

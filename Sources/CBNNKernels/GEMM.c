@@ -496,6 +496,11 @@ typedef void (*run_copier)(float *restrict row, long outStride, long lane, const
 /* The packer's column j is column first_column + j of X. */
 typedef bnn_conv_operand conv_operand;
 
+int bnn_conv_geometry_fits(const bnn_conv_columns *x, long k) {
+    return x->kernel_size > 0 && x->output_width > 0 && x->output_height > 0 && k == x->channels * x->kernel_size * x->kernel_size
+        && x->padded_width >= x->output_width + x->kernel_size - 1 && x->padded_height >= x->output_height + x->kernel_size - 1;
+}
+
 void bnn_conv_patch_offsets(const bnn_conv_columns *x, long p0, long kc, long *offsets) {
     const long k = x->kernel_size, paddedWidth = x->padded_width, plane = x->padded_height * paddedWidth;
     long c = p0 / (k * k), i = p0 % (k * k) / k, j = p0 % k;
@@ -647,9 +652,7 @@ static b_packer conv_packer(int nr) {
 int bnn_sgemm_convolution(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x, long first_column,
                           float *c, long ldc) {
     if (m <= 0 || n <= 0) return 1;
-    if (x->kernel_size <= 0 || x->output_width <= 0 || x->output_height <= 0 || k != x->channels * x->kernel_size * x->kernel_size
-        || x->padded_width < x->output_width + x->kernel_size - 1 || x->padded_height < x->output_height + x->kernel_size - 1)
-        return 0;
+    if (!bnn_conv_geometry_fits(x, k)) return 0;
     gemm_isa isa = current_isa();
     b_packer packer = conv_packer(isa.nr);
     conv_operand operand = {x, first_column};

@@ -16,6 +16,9 @@ typedef struct {
     long first_column;
 } bnn_conv_operand;
 
+/* Whether X's description is consistent: k = channels·kernel², planes large enough for the output. */
+int bnn_conv_geometry_fits(const bnn_conv_columns *x, long k);
+
 /* offsets[p] = where patch row p0 + p (= (c·k + i)·k + j) reads in an example's padded planes, c·plane + i·pW + j,
    for p < kc. */
 void bnn_conv_patch_offsets(const bnn_conv_columns *x, long p0, long kc, long *offsets);

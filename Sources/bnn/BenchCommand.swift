@@ -108,7 +108,7 @@ struct BenchCommand: ParsableCommand {
             }
             report.gemmLimitGflops = limit(.float32)
             if MatrixPrecision.bfloat16IsAvailable { report.gemmLimitGflopsBFloat16 = limit(.bfloat16) }
-            let bestGEMM = limit(trainingPrecision)
+            let trainingLimit = limit(trainingPrecision)
             ComputeSettings.matrixPrecision = trainingPrecision
 
             // (b) One training epoch per estimator.
@@ -140,9 +140,9 @@ struct BenchCommand: ParsableCommand {
                 report.epochSeconds[estimator.rawValue] = epoch
                 report.epochCPUSeconds[estimator.rawValue] = median(cpuSeconds)
                 let flops = Double(training.count) * flopsPerExample
-                report.epochGemmFraction[estimator.rawValue] = flops / epoch / 1e9 / bestGEMM
+                report.epochGemmFraction[estimator.rawValue] = flops / epoch / 1e9 / trainingLimit
                 log(String(format: "  epoch (%@): %.2f s, %.2f CPU s  (%.0f%% of the best %@ GEMM's rate)", estimator.rawValue, epoch,
-                           median(cpuSeconds), 100 * flops / epoch / 1e9 / bestGEMM, trainingPrecision.rawValue))
+                           median(cpuSeconds), 100 * flops / epoch / 1e9 / trainingLimit, trainingPrecision.rawValue))
             }
 
             // (b′) The convolutional network (`--arch cnn`, default-cnn recipe): a full epoch is about 40×
@@ -326,7 +326,7 @@ struct BenchReport: Encodable {
     var cnnEvaluateCPUSeconds = 0.0
     var cnnEvaluateGemmFraction = 0.0
     var cnnEvaluateImagesTimed = 0
-    /// The rate every fraction is measured against: the best matrix multiply at the MLP's training shape.
+    /// The rate fp32 figures are measured against: the best fp32 matrix multiply at the MLP's training shape.
     var gemmLimitGflops = 0.0
     /// The same in bf16, on a CPU with AMX (the limit of figures that run in bf16).
     var gemmLimitGflopsBFloat16: Double? = nil

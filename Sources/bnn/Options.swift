@@ -31,8 +31,8 @@ struct ComputeOptions: ParsableArguments {
     }
 
     /// Sets the threads and the precision: --precision, else BNN_PRECISION, else `defaultPrecision` — bf16
-    /// for prediction (on a CPU with AMX it changes answers only in rounding: docs/performance.md, "bfloat16
-    /// on AMX"), fp32 for training (`bnn train` passes it), so that a model trains to the same weights on
+    /// for prediction (on a CPU with AMX it changes answers only in rounding: docs/performance.md, round
+    /// six), fp32 for training (`bnn train` passes it), so that a model trains to the same weights on
     /// every machine unless asked otherwise.
     func apply(defaultPrecision: MatrixPrecision = .bfloat16) {
         if let threads { ComputeSettings.threads = threads }

@@ -95,6 +95,11 @@ import Testing
                 }
             }
         }
+        // Deep enough (k = 2100) that op(B) is converted in several column blocks (96 columns each) and,
+        // with 1,000 rows, op(A) in two row blocks.
+        all.append(Case(m: 40, n: 150, k: 2100, transposeB: true, alpha: 0.5, beta: 0.25, padding: 1))
+        all.append(Case(m: 40, n: 150, k: 2100, transposeA: true))
+        all.append(Case(m: 1000, n: 20, k: 2100))
         return all
     }
 

@@ -60,16 +60,14 @@ enum ImplicitIm2Col {
                          precision: MatrixPrecision = ComputeSettings.matrixPrecision) {
         let width = examples * g.positions, patch = g.patchSize
         let planes = SendablePointer(UnsafeMutablePointer(mutating: padded))
-        let bfloat16 = precision.effective == .bfloat16
+        let kernel = precision.effective == .bfloat16 ? bnn_sgemm_convolution_bf16 : bnn_sgemm_convolution
         // Split like the stored product; B's pointer is not read (`bnn_conv_columns` describes the planes).
         PortableGEMM.forEachBlock(transposeA: false, transposeB: false, m: filters, n: width, k: patch, a: weight, lda: patch,
                                   b: padded, ldb: width, c: product, ldc: width, precision: precision) { part in
             var columns = bnn_conv_columns(padded: planes.pointer, channels: g.channels, padded_height: g.height + 2 * g.padding,
                                            padded_width: g.width + 2 * g.padding, kernel_size: g.kernelSize,
                                            output_height: g.outputHeight, output_width: g.outputWidth, squared: squared ? 1 : 0)
-            let done = bfloat16
-                ? bnn_sgemm_convolution_bf16(part.m, part.n, patch, part.a, patch, &columns, part.firstColumn, part.c, width)
-                : bnn_sgemm_convolution(part.m, part.n, patch, part.a, patch, &columns, part.firstColumn, part.c, width)
+            let done = kernel(part.m, part.n, patch, part.a, patch, &columns, part.firstColumn, part.c, width)
             precondition(done == 1, "ImplicitIm2Col: inconsistent geometry \(g)")
         }
     }

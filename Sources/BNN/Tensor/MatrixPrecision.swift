@@ -12,15 +12,15 @@ import Darwin
 /// - `bfloat16`: both factors rounded to bfloat16 (8 significant bits, round to nearest even) and their
 ///   products summed in fp32, on Intel AMX tiles (Xeons from Sapphire Rapids on). Each factor's relative
 ///   rounding error is at most 2⁻⁸, so an element of C differs from the fp32 product by at most
-///   (2⁻⁷ + 2⁻¹⁶) · Σₚ |aᵢₚ · bₚⱼ| (plus fp32 summation). Each element still sums over k in an order that depends on
-///   k only, so a row of C does not depend on the rows it is computed with. Products with k < 16 stay in
-///   fp32 (faster there).
+///   (2⁻⁷ + 2⁻¹⁶) · Σₚ |aᵢₚ · bₚⱼ| (plus fp32 summation). Each element still sums over k in an order that
+///   depends on k only, so a row of C does not depend on the rows it is computed with. Products with
+///   k < 16 stay in fp32 (faster there).
 public enum MatrixPrecision: String, Sendable, CaseIterable {
     case float32 = "fp32"
     case bfloat16 = "bf16"
 
-    /// Whether this machine multiplies in bfloat16 (AMX-BF16, granted by the OS; not with
-    /// `BNN_PRECISION=fp32` or `BNN_ISA` below avx512). Elsewhere `.bfloat16` computes in fp32.
+    /// Whether this machine multiplies in bfloat16 (AMX-BF16, granted by the OS; not with `BNN_ISA` below
+    /// avx512). Elsewhere `.bfloat16` computes in fp32.
     public static var bfloat16IsAvailable: Bool { bnn_bf16_available() != 0 }
 
     /// The precision products actually run in on this machine when `self` is asked for.

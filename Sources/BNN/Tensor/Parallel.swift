@@ -15,7 +15,7 @@ public enum ComputeSettings {
     /// The arithmetic of the portable path's matrix multiplies and convolutions: `.float32` unless set, or
     /// unless the environment says `BNN_PRECISION=bf16`. `.bfloat16` takes effect only where
     /// `MatrixPrecision.bfloat16IsAvailable`; elsewhere the products stay in fp32. (The `bnn` command
-    /// line sets `.bfloat16` unless told otherwise.)
+    /// line sets `.bfloat16` for prediction and `.float32` for training unless told otherwise.)
     public static var matrixPrecision: MatrixPrecision {
         get { _matrixPrecision ?? MatrixPrecision.environment ?? .float32 }
         set { _matrixPrecision = newValue }

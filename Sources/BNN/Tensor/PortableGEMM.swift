@@ -26,17 +26,10 @@ public enum PortableGEMM {
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "PortableGEMM: negative size m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
-        if precision.effective == .bfloat16 {
-            forEachBlock(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                         c: c, ldc: ldc, precision: .bfloat16) { part in
-                bnn_sgemm_bf16(transposeA ? 1 : 0, transposeB ? 1 : 0, part.m, part.n, k, alpha, part.a, lda, part.b, ldb, beta,
-                               part.c, ldc)
-            }
-            return
-        }
+        let kernel = precision.effective == .bfloat16 ? bnn_sgemm_bf16 : bnn_sgemm
         forEachBlock(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                     c: c, ldc: ldc, precision: .float32) { part in
-            bnn_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, part.m, part.n, k, alpha, part.a, lda, part.b, ldb, beta, part.c, ldc)
+                     c: c, ldc: ldc, precision: precision) { part in
+            kernel(transposeA ? 1 : 0, transposeB ? 1 : 0, part.m, part.n, k, alpha, part.a, lda, part.b, ldb, beta, part.c, ldc)
         }
     }
 
