@@ -12,10 +12,12 @@
  * Both operands are converted as they are packed, straight from where they lie: op(A) row by row, op(B)
  * from a stored matrix (either orientation) or from a convolution's zero-padded input planes (the implicit
  * im2col columns of bnn_sgemm_convolution, the same values).
+ * The predictive pass of a Bayesian MLP (bnn_fused_sample_mlp_bf16) runs its second layer the same way.
  * Linux grants a process the AMX tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM), which
  * bnn_bf16_available makes once.
  */
 #include "CBNNKernels.h"
+#include "FusedMLP.h"
 #include "GEMMPacking.h"
 #include "KernelDispatch.h"
 #include <stdint.h>
@@ -359,6 +361,131 @@ static int amx_driver(long m, long n, long k, float alpha, const float *a, long 
     _tile_release();
     return 1;
 }
+
+/* ---- The predictive pass of a Bayesian MLP (bnn_fused_sample_mlp_bf16) ---- */
+
+/* μ₂ or σ₂² ([classes …, stride], see bnn_fused_mlp_sample_arguments) as B tiles: for step s, pair row p
+   holds hidden units 32s + 2p and 32s + 2p + 1 of class c side by side in column c; zeros past the classes
+   and past `hidden`. */
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static void pack_class_pairs(const float *transposed, long stride, long classes, long hidden, long steps, uint16_t *pairs) {
+    float first[HALF], second[HALF];
+    for (long s = 0; s < steps; s++)
+        for (long p = 0; p < HALF; p++) {
+            const long j = s * TILE + 2 * p;
+            for (long c = 0; c < HALF; c++) {
+                first[c] = c < classes && j < hidden ? transposed[c * stride + j] : 0.0f;
+                second[c] = c < classes && j + 1 < hidden ? transposed[c * stride + j + 1] : 0.0f;
+            }
+            _mm512_storeu_si512((void *)(pairs + (s * HALF + p) * TILE), interleave_bf16(_mm512_loadu_ps(first), _mm512_loadu_ps(second)));
+        }
+}
+
+/* The 16 × 32 A tiles of h and h² of `count` samples (rows) of one input at hidden units j ..< j + 32 (zeros
+   past `hidden`): h = max(mean + deviation·ε, 0) with ε each sample's noise slice. */
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static inline void hidden_tiles(const float *mean, const float *deviation, const float *const *noise, long count, long j,
+                                long hidden, uint16_t *h, uint16_t *squares) {
+    const __mmask16 low = first_lanes(hidden - j), high = first_lanes(hidden - j - HALF);
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 mean0 = _mm512_maskz_loadu_ps(low, mean + j), mean1 = _mm512_maskz_loadu_ps(high, mean + j + HALF);
+    const __m512 deviation0 = _mm512_maskz_loadu_ps(low, deviation + j), deviation1 = _mm512_maskz_loadu_ps(high, deviation + j + HALF);
+    /* mean + deviation·ε rounded as two operations, like the reference (`Predictive.rotatedNoise`): a fused
+       multiply-add moves some values across a bf16 rounding boundary. */
+    for (long t = 0; t < count; t++) {
+        __m512 x0 = _mm512_max_ps(_mm512_add_ps(mean0, _mm512_mul_ps(deviation0, _mm512_maskz_loadu_ps(low, noise[t] + j))), zero);
+        __m512 x1 = _mm512_max_ps(_mm512_add_ps(mean1, _mm512_mul_ps(deviation1, _mm512_maskz_loadu_ps(high, noise[t] + j + HALF))), zero);
+        _mm512_storeu_si512((void *)(h + t * TILE), to_bf16(x0, x1));
+        _mm512_storeu_si512((void *)(squares + t * TILE), to_bf16(_mm512_mul_ps(x0, x0), _mm512_mul_ps(x1, x1)));
+    }
+}
+
+/*
+ * bnn_fused_sample_mlp's rows [firstRow, endRow) with the second layer on AMX, one input and 16 of its
+ * samples at a time: per step of 32 hidden units, the samples' h and h² (hidden_tiles, ε as
+ * bnn_fused_sample_mlp draws it) are the A tiles, one row per sample; μ₂ and σ₂² (converted once per call)
+ * the B tiles; accumulator tiles collect h·μ₂ and h²·σ₂², one row per sample and one column per class.
+ * The input's mean and deviation are read once for its 16 samples. The A tiles are computed a chunk of
+ * CHUNK steps ahead of their multiplies (a tile load right after the stores of its data waits for them),
+ * and even and odd steps sum into separate tiles (two chains of TDPBF16PS, not one), added at the end. 0
+ * without memory.
+ */
+__attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
+static int amx_sample_mlp(const bnn_fused_mlp_sample_arguments *a, long firstRow, long endRow) {
+    enum { CHUNK = 4 };
+    const long hidden = a->hidden, steps = round_up(hidden, TILE) / TILE;
+    /* In floats: μ₂ and σ₂² as pair rows (16 × 32 bf16 per step), two chunks of CHUNK steps of h and of h², four sum tiles. */
+    const size_t weightFloats = (size_t)(steps * STEP_VALUES / 4), chunkFloats = 2 * CHUNK * STEP_VALUES / 4;
+    float *buffer = bnn_scratch_buffer(2 * weightFloats + 2 * chunkFloats + 4 * HALF * HALF);
+    if (!buffer) return 0;
+    uint16_t *muPairs = (uint16_t *)buffer, *variancePairs = (uint16_t *)(buffer + weightFloats);
+    uint16_t *h = (uint16_t *)(buffer + 2 * weightFloats), *squares = (uint16_t *)(buffer + 2 * weightFloats + chunkFloats);
+    float *sums = buffer + 2 * weightFloats + 2 * chunkFloats; /* mean even, mean odd, variance even, variance odd */
+    pack_class_pairs(a->mu_transposed, a->transposed_stride, a->classes, hidden, steps, muPairs);
+    pack_class_pairs(a->variance_transposed, a->transposed_stride, a->classes, hidden, steps, variancePairs);
+    configure_tiles();
+    for (long r = firstRow; r < endRow; r++) {
+        const float *mean = a->mean + r * hidden, *deviation = a->deviation + r * hidden;
+        for (long s0 = 0; s0 < a->samples; s0 += HALF) {
+            const long count = a->samples - s0 < HALF ? a->samples - s0 : HALF;
+            const float *noise[HALF], *epsilon[HALF];
+            for (long t = 0; t < count; t++) {
+                noise[t] = bnn_fused_mlp_hidden_noise(a, s0 + t, r);
+                epsilon[t] = bnn_fused_mlp_output_noise(a, s0 + t, r);
+            }
+            /* A short last group's missing samples stay zero (their sums are not read). */
+            if (count < HALF)
+                for (long c = 0; c < 2 * CHUNK; c++) {
+                    memset(h + c * STEP_VALUES / 2 + count * TILE, 0, (size_t)((HALF - count) * TILE) * sizeof *h);
+                    memset(squares + c * STEP_VALUES / 2 + count * TILE, 0, (size_t)((HALF - count) * TILE) * sizeof *squares);
+                }
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            /* Software-pipelined: chunk n + 1's tiles are computed before chunk n's are multiplied, so that the
+               tile loads read stores made a chunk earlier (a load right after the stores waits for them). */
+            for (long chunk = 0; chunk < steps + CHUNK; chunk += CHUNK) {
+                if (chunk < steps) {
+                    const long half = (chunk / CHUNK) % 2 * CHUNK, stepsHere = steps - chunk < CHUNK ? steps - chunk : CHUNK;
+                    for (long c = 0; c < stepsHere; c++)
+                        hidden_tiles(mean, deviation, noise, count, (chunk + c) * TILE, hidden, h + (half + c) * STEP_VALUES / 2,
+                                     squares + (half + c) * STEP_VALUES / 2);
+                }
+                if (chunk == 0) continue;
+                const long previous = chunk - CHUNK, half = (previous / CHUNK) % 2 * CHUNK;
+                const long stepsThere = steps - previous < CHUNK ? steps - previous : CHUNK;
+                for (long c = 0; c < stepsThere; c++) {
+                    const long s = previous + c;
+                    _tile_loadd(4, h + (half + c) * STEP_VALUES / 2, 64);
+                    _tile_loadd(5, muPairs + s * STEP_VALUES / 2, 64);
+                    _tile_loadd(6, squares + (half + c) * STEP_VALUES / 2, 64);
+                    _tile_loadd(7, variancePairs + s * STEP_VALUES / 2, 64);
+                    if (s % 2 == 0) {
+                        _tile_dpbf16ps(0, 4, 5);
+                        _tile_dpbf16ps(2, 6, 7);
+                    } else {
+                        _tile_dpbf16ps(1, 4, 5);
+                        _tile_dpbf16ps(3, 6, 7);
+                    }
+                }
+            }
+            _tile_stored(0, sums, HALF * 4);
+            _tile_stored(1, sums + HALF * HALF, HALF * 4);
+            _tile_stored(2, sums + 2 * HALF * HALF, HALF * 4);
+            _tile_stored(3, sums + 3 * HALF * HALF, HALF * 4);
+            for (long t = 0; t < count; t++) {
+                float *row = sums + t * HALF;
+                _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), _mm512_loadu_ps(row + HALF * HALF)));
+                _mm512_storeu_ps(row + 2 * HALF * HALF,
+                                 _mm512_add_ps(_mm512_loadu_ps(row + 2 * HALF * HALF), _mm512_loadu_ps(row + 3 * HALF * HALF)));
+            }
+            bnn_fused_mlp_write_probabilities(a, s0, count, r, sums, sums + 2 * HALF * HALF, HALF, epsilon);
+        }
+    }
+    _tile_release();
+    return 1;
+}
 #endif
 
 enum { BF16_MINIMUM_DEPTH = 16 };
@@ -388,6 +515,16 @@ int bnn_sgemm_convolution_bf16(long m, long n, long k, const float *a, long lda,
     }
 #endif
     return bnn_sgemm_convolution(m, n, k, a, lda, x, first_column, c, ldc);
+}
+
+void bnn_fused_sample_mlp_bf16(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row) {
+    if (end_row <= first_row) return;
+#if BNN_HAS_AMX_CODE
+    if (arguments->hidden >= BF16_MINIMUM_DEPTH && arguments->classes <= HALF && bnn_bf16_available()
+        && amx_sample_mlp(arguments, first_row, end_row))
+        return;
+#endif
+    bnn_fused_sample_mlp(arguments, first_row, end_row);
 }
 
 void bnn_sgemm_bf16_micro_tile(int *mr, int *nr) {

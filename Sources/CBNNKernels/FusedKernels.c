@@ -18,6 +18,7 @@
 #ifndef BNN_FUSED_BODY
 
 #include "CBNNKernels.h"
+#include "FusedMLP.h"
 #include "KernelDispatch.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -108,6 +109,11 @@ void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, cons
 void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row) {
     if (end_row <= first_row) return;
     BNN_FUSED_DISPATCH(sample_mlp, arguments, first_row, end_row)
+}
+
+void bnn_fused_mlp_write_probabilities(const bnn_fused_mlp_sample_arguments *arguments, long first_sample, long count, long row,
+                                       const float *sum_mean, const float *sum_variance, long stride, const float *const *epsilon) {
+    BNN_FUSED_DISPATCH(row_probabilities, arguments, first_sample, count, row, sum_mean, sum_variance, stride, epsilon)
 }
 
 void bnn_sparse_transposed_product(const float *x, long rows, long k, const float *g, long n, float *c, long first_column,
@@ -557,6 +563,42 @@ BNN_INLINE void BNN_NAME(dot_group)(const float *const x[BNN_FUSED_ROWS], const 
         for (int g = 0; g < G; g++) sum[r][class0 + g] += BNN_NAME(lane_sum)(s[r][g]);
 }
 
+/* Row `row`'s probabilities of samples firstSample ..< firstSample + count from their second-layer sums h·μ₂ and
+   h²·σ₂² (sample t's at sumMean + t·stride and sumVariance + t·stride, BNN_FUSED_PADDED_CLASSES each, zero past
+   the classes; biases not added) and their output noise slices epsilon[t] (bnn_fused_mlp_output_noise):
+   logits z_c = m_c + sqrt(v_c)·ε₂_c, then a max-shifted softmax. */
+BNN_INLINE void BNN_NAME(write_probabilities)(const bnn_fused_mlp_sample_arguments *a, long firstSample, long count, long row,
+                                              const float *sumMean, const float *sumVariance, long stride,
+                                              const float *const *epsilon) {
+    enum { P = BNN_FUSED_PADDED_CLASSES };
+    const long classes = a->classes;
+    for (long t = 0; t < count; t++) {
+        const long sample = firstSample + t;
+        float z[P] __attribute__((aligned(64)));
+        /* A slice has P values (output_noise_length ≥ P); past the classes they meet a zero variance. */
+        for (long c = 0; c < P; c += BNN_WIDTH) {
+            VF m = BNN_NAME(load)(sumMean + t * stride + c) + BNN_NAME(load)(a->bias_mu + c);
+            VF v = BNN_NAME(load)(sumVariance + t * stride + c) + BNN_NAME(load)(a->bias_variance + c);
+            BNN_NAME(store)(z + c, m + __builtin_elementwise_sqrt(v) * BNN_NAME(load)(epsilon[t] + c));
+        }
+        float maximum = z[0];
+        for (long c = 1; c < classes; c++) maximum = z[c] > maximum ? z[c] : maximum;
+        for (long c = 0; c < P; c += BNN_WIDTH) BNN_NAME(store)(z + c, BNN_NAME(exp_full)(BNN_NAME(load)(z + c) - maximum));
+        float total = 0.0f;
+        for (long c = 0; c < classes; c++) total += z[c];
+        for (long c = 0; c < P; c += BNN_WIDTH) BNN_NAME(store)(z + c, BNN_NAME(load)(z + c) / total);
+        float *probabilities = a->probabilities + sample * a->sample_stride + row * classes;
+        for (long c = 0; c < classes; c++) probabilities[c] = z[c];
+    }
+}
+
+/* write_probabilities for callers outside this file (bnn_fused_mlp_write_probabilities). */
+BNN_ATTR static void BNN_NAME(row_probabilities)(const bnn_fused_mlp_sample_arguments *a, long firstSample, long count, long row,
+                                                 const float *sumMean, const float *sumVariance, long stride,
+                                                 const float *const *epsilon) {
+    BNN_NAME(write_probabilities)(a, firstSample, count, row, sumMean, sumVariance, stride, epsilon);
+}
+
 /* h = max(mean + deviation·ε, 0) and h² for one block of hidden units, with ε a slice of the sample's noise. */
 BNN_INLINE void BNN_NAME(hidden_block)(float *h, float *squares, const float *mean, const float *deviation,
                                        const float *noise, long width, long padded) {
@@ -589,57 +631,37 @@ BNN_INLINE void BNN_NAME(hidden_block)(float *h, float *squares, const float *me
 BNN_ATTR static void BNN_NAME(sample_mlp)(const bnn_fused_mlp_sample_arguments *a, long firstRow, long endRow) {
     enum { HIDDEN_BLOCK = 1024, ROW_BLOCK = 8, R = BNN_FUSED_ROWS };
     const long hidden = a->hidden, classes = a->classes, stride = a->transposed_stride;
-    const long outputLength = a->output_noise_length;
     const long classGroups = (classes + BNN_FUSED_CLASS_GROUP - 1) / BNN_FUSED_CLASS_GROUP;
     float h[R][HIDDEN_BLOCK] __attribute__((aligned(64))), squares[R][HIDDEN_BLOCK] __attribute__((aligned(64)));
     for (long blockStart = firstRow; blockStart < endRow; blockStart += ROW_BLOCK) {
         long blockEnd = blockStart + ROW_BLOCK < endRow ? blockStart + ROW_BLOCK : endRow;
         for (long sample = 0; sample < a->samples; sample++) {
-            const float *noise = a->hidden_noise + sample * 2 * hidden;
-            const float *outputNoise = a->output_noise + sample * 2 * outputLength;
             for (long r = blockStart; r < blockEnd; r += R) {
                 long rows = blockEnd - r < R ? blockEnd - r : R;
                 float sumMean[R][BNN_FUSED_PADDED_CLASSES] = {{0}}, sumVariance[R][BNN_FUSED_PADDED_CLASSES] = {{0}};
                 /* A short last group repeats its first row in the missing places and writes it once. */
-                const float *activations[R], *squared[R];
+                const float *activations[R], *squared[R], *noise[R], *epsilon[R];
                 for (long k = 0; k < R; k++) {
                     activations[k] = h[k < rows ? k : 0];
                     squared[k] = squares[k < rows ? k : 0];
                 }
+                for (long k = 0; k < rows; k++) {
+                    noise[k] = bnn_fused_mlp_hidden_noise(a, sample, r + k);
+                    epsilon[k] = bnn_fused_mlp_output_noise(a, sample, r + k);
+                }
                 for (long j0 = 0; j0 < hidden; j0 += HIDDEN_BLOCK) {
                     long width = hidden - j0 < HIDDEN_BLOCK ? hidden - j0 : HIDDEN_BLOCK;
                     long padded = (width + BNN_WIDTH - 1) / BNN_WIDTH * BNN_WIDTH;
-                    for (long k = 0; k < rows; k++) {
-                        long offset = bnn_noise_offset(a->hidden_keys[sample], (long)a->identities[r + k], hidden);
-                        BNN_NAME(hidden_block)(h[k], squares[k], a->mean + (r + k) * hidden + j0,
-                                               a->deviation + (r + k) * hidden + j0, noise + offset + j0, width, padded);
-                    }
+                    for (long k = 0; k < rows; k++)
+                        BNN_NAME(hidden_block)(h[k], squares[k], a->mean + (r + k) * hidden + j0, a->deviation + (r + k) * hidden + j0,
+                                               noise[k] + j0, width, padded);
                     for (long group = 0; group < classGroups; group++) {
                         long class0 = group * BNN_FUSED_CLASS_GROUP;
                         BNN_NAME(dot_group)(activations, a->mu_transposed + j0, stride, padded, class0, sumMean);
                         BNN_NAME(dot_group)(squared, a->variance_transposed + j0, stride, padded, class0, sumVariance);
                     }
                 }
-                for (long k = 0; k < rows; k++) {
-                    /* Logits z_c = m_c + sqrt(v_c)·ε_c, then a max-shifted softmax. */
-                    float shifted[BNN_FUSED_MAX_CLASSES + BNN_WIDTH] __attribute__((aligned(64))) = {0};
-                    float maximum = -__builtin_inff();
-                    const float *epsilon =
-                        outputNoise + bnn_noise_offset(a->output_keys[sample], (long)a->identities[r + k], outputLength);
-                    for (long c = 0; c < classes; c++) {
-                        float m = sumMean[k][c] + a->bias_mu[c];
-                        float v = sumVariance[k][c] + a->bias_variance[c];
-                        shifted[c] = m + __builtin_sqrtf(v) * epsilon[c];
-                        if (shifted[c] > maximum) maximum = shifted[c];
-                    }
-                    for (long c = 0; c < classes; c++) shifted[c] -= maximum;
-                    for (long c = 0; c < classes; c += BNN_WIDTH)
-                        BNN_NAME(store)(shifted + c, BNN_NAME(exp_full)(BNN_NAME(load)(shifted + c)));
-                    float total = 0.0f;
-                    for (long c = 0; c < classes; c++) total += shifted[c];
-                    float *probabilities = a->probabilities + sample * a->sample_stride + (r + k) * classes;
-                    for (long c = 0; c < classes; c++) probabilities[c] = shifted[c] / total;
-                }
+                for (long k = 0; k < rows; k++) BNN_NAME(write_probabilities)(a, sample, 1, r + k, sumMean[k], sumVariance[k], 0, epsilon + k);
             }
         }
     }

@@ -10,12 +10,7 @@ import Testing
 @Suite struct BFloat16GEMMTests {
     typealias Case = PortableGEMMTests.Case
 
-    /// `x` rounded to the nearest bfloat16 (ties to even), as VCVTNE2PS2BF16 rounds.
-    static func bfloat16(_ x: Float) -> Float {
-        if x.isNaN { return x }
-        let bits = x.bitPattern
-        return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
-    }
+    static func bfloat16(_ x: Float) -> Float { MatrixPrecision.roundedToBFloat16(x) }
 
     @Test func roundingModelIsNearestEven() {
         #expect(Self.bfloat16(1) == 1)

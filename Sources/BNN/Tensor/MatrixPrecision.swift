@@ -26,6 +26,14 @@ public enum MatrixPrecision: String, Sendable, CaseIterable {
     /// The precision products actually run in on this machine when `self` is asked for.
     public var effective: MatrixPrecision { self == .bfloat16 && Self.bfloat16IsAvailable ? .bfloat16 : .float32 }
 
+    /// `x` rounded to the nearest bfloat16 (ties to even), as VCVTNE2PS2BF16 rounds: the model of the
+    /// bf16 kernels' input rounding that the references and tests use.
+    public static func roundedToBFloat16(_ x: Float) -> Float {
+        if x.isNaN { return x }
+        let bits = x.bitPattern
+        return Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
+    }
+
     /// The precision `BNN_PRECISION` names ("fp32" or "bf16"), nil when it is unset or names neither.
     public static var environment: MatrixPrecision? {
         guard let value = getenv("BNN_PRECISION") else { return nil }

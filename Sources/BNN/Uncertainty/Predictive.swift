@@ -32,6 +32,11 @@ public struct Predictive {
     /// Use the fused kernel when the network has its shape; `false` runs the plain-Swift reference with the
     /// same draws.
     public var fusedKernel = true
+    /// The arithmetic of the fast path's second layer: with `.bfloat16` on a CPU with AMX, its sums run in
+    /// bf16 (`bnn_fused_sample_mlp_bf16`; the reference then rounds the same factors). The matrix
+    /// multiplies of the other paths follow `ComputeSettings.matrixPrecision`. Default: that setting when
+    /// the `Predictive` is made.
+    public var precision: MatrixPrecision
     /// Groups of inputs that share a sampled network on the whole-network path: more groups make the
     /// samples of different inputs less dependent (data-set figures vary less from seed to seed), fewer
     /// make the batches larger.
@@ -54,6 +59,7 @@ public struct Predictive {
         self.network = network
         self.wholeNetworks = wholeNetworks
         self.chunkSize = chunkSize
+        precision = ComputeSettings.matrixPrecision
     }
 
     /// Class probabilities `[samples, count, classes]` (sample-major) for the `count` inputs in `images`
@@ -93,12 +99,13 @@ public struct Predictive {
                 let mean = Tensor(shape: hiddenShape), std = Tensor(shape: hiddenShape)
                 fast.first.outputMoments(chunk, mean: mean, standardDeviation: std)
                 let chunkIdentities = Array(identities[start..<(start + size)])
+                let bfloat16 = precision.effective == .bfloat16
                 if fusedKernel {
-                    Self.sampleFused(mean: mean, deviation: std, second: fast.second, identities: chunkIdentities,
-                                     samples: samples, keys: keys, count: count, start: start, into: result)
+                    Self.sampleFused(mean: mean, deviation: std, second: fast.second, identities: chunkIdentities, samples: samples,
+                                     keys: keys, count: count, start: start, bfloat16: bfloat16, into: result)
                 } else {
-                    Self.sampleReference(mean: mean, deviation: std, second: fast.second, identities: chunkIdentities,
-                                         samples: samples, keys: keys, count: count, start: start, into: result)
+                    Self.sampleReference(mean: mean, deviation: std, second: fast.second, identities: chunkIdentities, samples: samples,
+                                         keys: keys, count: count, start: start, bfloat16: bfloat16, into: result)
                 }
                 start += size
             }
@@ -138,6 +145,7 @@ public struct Predictive {
             guard first < end else { continue }
             var predictive = Predictive(network: member, wholeNetworks: wholeNetworks, chunkSize: chunkSize)
             predictive.fusedKernel = fusedKernel
+            predictive.precision = precision
             let part = predictive.sampleProbabilities(images, samples: first..<end, seed: keys.member(index))
             for j in first..<end {
                 let position = j * members + index - samples.lowerBound
@@ -267,8 +275,12 @@ public struct Predictive {
                     varianceTransposed.pointer[c * stride + j] = posterior.weightVariance.pointer[j * classes + c]
                 }
             }
-            biasMean = posterior.biasMean
-            biasVariance = posterior.biasVariance
+            // The kernels read BNN_FUSED_PADDED_CLASSES biases.
+            let padded = Int(BNN_FUSED_PADDED_CLASSES)
+            biasMean = Tensor(shape: [padded])
+            biasVariance = Tensor(shape: [padded])
+            biasMean.pointer.update(from: posterior.biasMean.pointer, count: classes)
+            biasVariance.pointer.update(from: posterior.biasVariance.pointer, count: classes)
         }
     }
 
@@ -299,11 +311,11 @@ public struct Predictive {
 
     private static let noiseCache = NoiseVectorCache(capacity: 4)
 
-    /// All samples of one chunk of rows through `bnn_fused_sample_mlp`; each thread takes its own rows,
-    /// and every row's draws depend on its identity only, so the result depends neither on the number of
-    /// threads nor on the chunking.
-    private static func sampleFused(mean: Tensor, deviation: Tensor, second: SecondLayer, identities: [UInt64],
-                                    samples: Range<Int>, keys: SampleKeys, count: Int, start: Int, into result: Tensor) {
+    /// All samples of one chunk of rows through `bnn_fused_sample_mlp` (or `bnn_fused_sample_mlp_bf16` when
+    /// `bfloat16`); each thread takes its own rows, and every row's draws depend on its identity only, so
+    /// the result depends neither on the number of threads nor on the chunking.
+    private static func sampleFused(mean: Tensor, deviation: Tensor, second: SecondLayer, identities: [UInt64], samples: Range<Int>,
+                                    keys: SampleKeys, count: Int, start: Int, bfloat16: Bool, into result: Tensor) {
         let rows = mean.rows
         let hiddenKeys = samples.map { keys.hidden($0) }, outputKeys = samples.map { keys.output($0) }
         let noise = noiseVectors(samples: samples, keys: keys, hidden: second.hidden, classes: second.classes)
@@ -330,10 +342,11 @@ public struct Predictive {
                     arguments.output_noise = UnsafePointer(noise.output.pointer)
                     arguments.probabilities = result.pointer + start * second.classes
                     let shared = SendableSampleArguments(arguments)
-                    // Blocks of 8 rows (the kernel's row block) per task; the threads split the chunk.
+                    // Blocks of 8 rows (the fp32 kernel's row block) per task; the threads split the chunk.
+                    let kernel = bfloat16 ? bnn_fused_sample_mlp_bf16 : bnn_fused_sample_mlp
                     Parallel.forChunks(of: (rows + 7) / 8) { blocks in
                         withUnsafePointer(to: shared.arguments) {
-                            bnn_fused_sample_mlp($0, blocks.lowerBound * 8, min(rows, blocks.upperBound * 8))
+                            kernel($0, blocks.lowerBound * 8, min(rows, blocks.upperBound * 8))
                         }
                     }
                 }
@@ -343,10 +356,14 @@ public struct Predictive {
 
     /// The fast path's computation in plain Swift, one input and sample at a time (the reference for
     /// `bnn_fused_sample_mlp`): rotated hidden noise → ReLU → the second layer's moments → its noise, a
-    /// slice of the output noise vector at the input's offset → softmax.
-    private static func sampleReference(mean: Tensor, deviation: Tensor, second: SecondLayer, identities: [UInt64],
-                                        samples: Range<Int>, keys: SampleKeys, count: Int, start: Int, into result: Tensor) {
+    /// slice of the output noise vector at the input's offset → softmax. With `bfloat16`, the second
+    /// layer's factors (h, h², μ₂, σ₂²) are rounded to bf16 first, as `bnn_fused_sample_mlp_bf16` rounds
+    /// them (their products are exact in fp32).
+    private static func sampleReference(mean: Tensor, deviation: Tensor, second: SecondLayer, identities: [UInt64], samples: Range<Int>,
+                                        keys: SampleKeys, count: Int, start: Int, bfloat16: Bool, into result: Tensor) {
         let rows = mean.rows, hidden = second.hidden, classes = second.classes
+        func round(_ x: Float) -> Float { bfloat16 ? MatrixPrecision.roundedToBFloat16(x) : x }
+        let weightMean = second.meanTransposed.array.map { round($0) }, weightVariance = second.varianceTransposed.array.map { round($0) }
         let noise = noiseVectors(samples: samples, keys: keys, hidden: hidden, classes: classes)
         let activation = Tensor(shape: [rows, hidden])
         var logits = [Float](repeating: 0, count: classes)
@@ -361,8 +378,8 @@ public struct Predictive {
                     var m = second.biasMean.pointer[c], v = second.biasVariance.pointer[c]
                     for j in 0..<hidden {
                         let a = max(h[j], 0)
-                        m += a * second.meanTransposed.pointer[c * second.stride + j]
-                        v += a * a * second.varianceTransposed.pointer[c * second.stride + j]
+                        m += round(a) * weightMean[c * second.stride + j]
+                        v += round(a * a) * weightVariance[c * second.stride + j]
                     }
                     logits[c] = m + v.squareRoot() * epsilon[c]
                 }

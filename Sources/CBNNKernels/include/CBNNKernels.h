@@ -229,14 +229,14 @@ void bnn_sparse_transposed_product(const float *x, long rows, long k, const floa
  * exactly N(0, I) and independent across samples, and depend only on the keys and the input's identity:
  * an input gets the same samples whatever other rows share the call. μ₂ and σ₂² are given transposed,
  * [classes rounded up to a multiple of BNN_FUSED_CLASS_GROUP, transposed_stride]; the stride must be a
- * multiple of 16 and all padding zero.
+ * multiple of 16 and all padding zero. output_noise_length is at least BNN_FUSED_PADDED_CLASSES.
  */
 typedef struct {
     long hidden, classes, transposed_stride, samples, sample_stride, output_noise_length;
     const float *mean, *deviation;      /* [rows, hidden] */
     const float *mu_transposed;         /* [padded classes, transposed_stride] */
     const float *variance_transposed;   /* [padded classes, transposed_stride] */
-    const float *bias_mu, *bias_variance; /* [classes] */
+    const float *bias_mu, *bias_variance; /* [BNN_FUSED_PADDED_CLASSES], zero past the classes */
     const uint64_t *hidden_keys, *output_keys; /* [samples] */
     const uint64_t *identities;         /* [rows] */
     const float *hidden_noise;          /* [samples, 2·hidden]: e_s, then e_s again */
@@ -246,5 +246,13 @@ typedef struct {
 
 /* Rows [first_row, end_row) of every sample; disjoint row ranges may run on different threads. */
 void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row);
+
+/*
+ * bnn_fused_sample_mlp with the second layer's sums in bfloat16 on AMX: h, h², μ₂ and σ₂² rounded to bf16
+ * (nearest even) and their products summed in fp32 tiles, the error MatrixPrecision.bfloat16 states. A
+ * row's samples still depend only on that row. Without bnn_bf16_available(), with hidden < 16 or without
+ * memory, it is bnn_fused_sample_mlp.
+ */
+void bnn_fused_sample_mlp_bf16(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row);
 
 #endif

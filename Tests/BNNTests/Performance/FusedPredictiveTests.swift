@@ -44,6 +44,34 @@ extension PerformanceTests {
             }
         }
 
+        /// The bf16 kernel on AMX (`precision = .bfloat16`, `bnn_fused_sample_mlp_bf16`) against the reference
+        /// that rounds the same factors to bf16: equal within fp32 summation error (a wrong tile layout,
+        /// pairing, sample row or output slice is far outside it), and within bf16's error of the fp32
+        /// samples. Samples not a multiple of 16, hidden sizes not a multiple of 32, up to 16 classes. On a
+        /// machine without AMX it is the fp32 kernel, bit for bit.
+        @Test(arguments: [(13, 37, 10, 7, 5), (20, 1100, 3, 9, 17), (9, 64, 16, 1, 40), (784, 1024, 10, 33, 100)])
+        func bfloat16SamplesMatchTheRoundedReference(shape: (inputs: Int, hidden: Int, classes: Int, count: Int, samples: Int)) {
+            let network = initializedMLP(inputs: shape.inputs, hidden: shape.hidden, classes: shape.classes, seed: 21)
+            let images = randomTensor([shape.count, shape.inputs], seed: 8)
+            var fused = Predictive(network: network, chunkSize: 4), reference = Predictive(network: network, chunkSize: 5)
+            fused.precision = .bfloat16
+            reference.precision = .bfloat16
+            reference.fusedKernel = false
+            var single = fused
+            single.precision = .float32
+            let samples = 0..<shape.samples
+            let bf16 = fused.sampleProbabilities(images, samples: samples, seed: 77)
+            let fp32 = single.sampleProbabilities(images, samples: samples, seed: 77)
+            guard MatrixPrecision.bfloat16IsAvailable else {
+                #expect(bf16.array == fp32.array)
+                return
+            }
+            let expected = reference.sampleProbabilities(images, samples: samples, seed: 77)
+            #expect(largestDifference(bf16, expected) < 5e-5, "largest difference from the rounded reference \(largestDifference(bf16, expected))")
+            #expect(largestDifference(bf16, fp32) < 3e-2, "largest difference from fp32 \(largestDifference(bf16, fp32))")
+            #expect(bf16.array != fp32.array, "the bf16 kernel ran in fp32")
+        }
+
         /// The kept noise vectors (`NoiseVectorCache`) give what fresh draws give: a call repeated after
         /// more other seeds than the cache holds, and again while its vectors are kept, answers the same,
         /// and a sub-range of samples is the same slice of the whole.
@@ -97,6 +125,8 @@ extension PerformanceTests {
         func predictives() -> [(String, Predictive, [Int])] {
             var reference = Predictive(network: initializedMLP(inputs: 64, hidden: 96, seed: 2), chunkSize: 7)
             reference.fusedKernel = false
+            var bfloat16 = Predictive(network: initializedMLP(inputs: 64, hidden: 96, seed: 2), chunkSize: 7)
+            bfloat16.precision = .bfloat16
             var configuration = TrainingConfiguration.defaultCNN
             configuration.hidden = 16
             let cnn = NetworkBuilder.cnnNetwork(configuration: configuration, classes: 10, inputShape: [1, 8, 8])
@@ -119,6 +149,7 @@ extension PerformanceTests {
                 ("deterministic ensemble", Predictive(network: baseline(.ensemble, members: 3, shape: [64]), chunkSize: 7), [64]),
                 ("Bayesian ensemble", Predictive(network: baseline(.ensemble, members: 2, memberMethod: .bayes, shape: [64]), chunkSize: 7), [64]),
                 ("fused MLP", Predictive(network: initializedMLP(inputs: 64, hidden: 96, seed: 2), chunkSize: 7), [64]),
+                ("fused MLP in bf16", bfloat16, [64]),
                 ("reference MLP", reference, [64]),
                 ("MLP with 20 classes", Predictive(network: initializedMLP(inputs: 64, hidden: 48, classes: 20, seed: 3), chunkSize: 7), [64]),
                 ("CNN", Predictive(network: cnn, chunkSize: 7), [1, 8, 8]),
