@@ -10,7 +10,7 @@ public struct PredictionInput: Sendable, Equatable {
     public var samples: Int
 
     /// The JSON body: `{"pixels": [784 numbers in 0…1], "samples": 100, "normalize": true}`.
-    struct Body: Decodable {
+    struct Body: Decodable, Equatable {
         var pixels: [Double]
         // A Double, so that 2.5 is reported as a bad sample count rather than as bad JSON.
         var samples: Double?
@@ -26,9 +26,10 @@ public struct PredictionInput: Sendable, Equatable {
     /// its input values as they are (channel-major `[channels, height, width]`, each in 0…1).
     public static func parseJSON(_ bytes: some Collection<UInt8>, preprocessing: InputPreprocessing = .mnist,
                                  defaultSamples: Int) throws -> PredictionInput {
+        let data = Data(bytes)
         let body: Body
         do {
-            body = try JSONDecoder().decode(Body.self, from: Data(bytes))
+            body = try data.withUnsafeBytes(PredictionBodyScanner.scan) ?? JSONDecoder().decode(Body.self, from: data)
         } catch let error as DecodingError {
             throw APIError.badRequest(describe(error))
         } catch {

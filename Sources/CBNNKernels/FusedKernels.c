@@ -326,8 +326,9 @@ BNN_ATTR static void BNN_NAME(sample_weights)(const float *mu, const float *sigm
  * used by every row, with all rows' accumulators in registers. Neighbouring digits share most of their
  * lit pixels, so the union of four is only about twice as long as one row's list.
  */
-BNN_INLINE void BNN_NAME(sparse_rows)(const int *index, const float *value, long entries, const float *panel,
-                                      const float *biasMu, float *mean, float *variance, long n, long rows) {
+BNN_INLINE void BNN_NAME(sparse_rows)(const int *index, const float *value, long entries, const float *weights,
+                                      const float *variances, long stride, const float *biasMu, float *mean, float *variance,
+                                      long n, long rows) {
     enum { V = BNN_SPARSE_VECTORS, R = BNN_SPARSE_ROWS };
     VF m[R][V], v[R][V];
 #pragma clang loop unroll(full)
@@ -338,12 +339,12 @@ BNN_INLINE void BNN_NAME(sparse_rows)(const int *index, const float *value, long
             v[r][b] = (VF){};
         }
     for (long e = 0; e < entries; e++) {
-        const float *row = panel + (long)index[e] * (2 * V * BNN_WIDTH);
+        const long at = (long)index[e] * stride;
         VF w[V], u[V];
 #pragma clang loop unroll(full)
         for (int b = 0; b < V; b++) {
-            w[b] = BNN_NAME(load)(row + b * BNN_WIDTH);
-            u[b] = BNN_NAME(load)(row + (V + b) * BNN_WIDTH);
+            w[b] = BNN_NAME(load)(weights + at + b * BNN_WIDTH);
+            u[b] = BNN_NAME(load)(variances + at + b * BNN_WIDTH);
         }
 #pragma clang loop unroll(full)
         for (int r = 0; r < R; r++) {
@@ -388,8 +389,8 @@ BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k,
     const long maxGroups = ((rows < ROW_BLOCK ? rows : ROW_BLOCK) + R - 1) / R;
     int *index = malloc(sizeof(int) * (size_t)(maxGroups * k + 1));
     float *value = malloc(sizeof(float) * (size_t)(maxGroups * k * 2 * R + 1));
-    float *panel = malloc(sizeof(float) * (size_t)(2 * COLUMNS * k + 1));
-    const int listed = index && value && panel;
+    float *panel = NULL; /* allocated when a block first copies */
+    const int listed = index && value;
     long counts[(ROW_BLOCK + R - 1) / R];
     for (long first = 0; first < rows; first += ROW_BLOCK) {
         const long blockRows = rows - first < ROW_BLOCK ? rows - first : ROW_BLOCK;
@@ -418,16 +419,24 @@ BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k,
                 }
                 counts[g] = count;
             }
+            /* The panel copy reads all k rows of μ and σ²; a block that lists fewer entries in all (a request's
+               single image) reads its rows in place instead. The same values in the same order either way. */
+            long entries = 0;
+            for (long g = 0; g < groups; g++) entries += counts[g];
+            const int copies = entries >= k && (panel || (panel = malloc(sizeof(float) * (size_t)(2 * COLUMNS * k + 1))));
             for (long column = 0; column < wide; column += COLUMNS) {
-                for (long p = 0; p < k; p++) {
-                    __builtin_memcpy(panel + p * 2 * COLUMNS, mu + p * n + column, sizeof(float) * COLUMNS);
-                    __builtin_memcpy(panel + p * 2 * COLUMNS + COLUMNS, variance + p * n + column, sizeof(float) * COLUMNS);
-                }
+                if (copies)
+                    for (long p = 0; p < k; p++) {
+                        __builtin_memcpy(panel + p * 2 * COLUMNS, mu + p * n + column, sizeof(float) * COLUMNS);
+                        __builtin_memcpy(panel + p * 2 * COLUMNS + COLUMNS, variance + p * n + column, sizeof(float) * COLUMNS);
+                    }
+                const float *weights = copies ? panel : mu + column, *variances = copies ? panel + COLUMNS : variance + column;
+                const long stride = copies ? 2 * COLUMNS : n;
                 for (long g = 0; g < groups; g++) {
                     const long groupRows = blockRows - g * R < R ? blockRows - g * R : R;
-                    BNN_NAME(sparse_rows)(index + g * k, value + g * k * 2 * R, counts[g], panel, biasMu ? biasMu + column : 0,
-                                          mean + (first + g * R) * n + column, deviation + (first + g * R) * n + column, n,
-                                          groupRows);
+                    BNN_NAME(sparse_rows)(index + g * k, value + g * k * 2 * R, counts[g], weights, variances, stride,
+                                          biasMu ? biasMu + column : 0, mean + (first + g * R) * n + column,
+                                          deviation + (first + g * R) * n + column, n, groupRows);
                 }
             }
             if (wide < n)
