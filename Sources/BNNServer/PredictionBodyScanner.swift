@@ -11,7 +11,7 @@ import Darwin
 ///
 /// Anything else (another key, a repeated key, a string escape, `null`, a number outside JSON's grammar,
 /// malformed JSON) returns nil, and `PredictionInput.parseJSON` asks `JSONDecoder`, which also words the
-/// error. `JSONDecoder` was most of a request's work: about 40% of the server's time under load.
+/// error. `JSONDecoder` cost more than the rest of a request (docs/performance.md, round seven).
 enum PredictionBodyScanner {
     static func scan(_ bytes: UnsafeRawBufferPointer) -> PredictionInput.Body? {
         var scanner = Scanner(bytes: bytes.bindMemory(to: UInt8.self))
@@ -26,19 +26,16 @@ enum PredictionBodyScanner {
 
         mutating func body() -> PredictionInput.Body? {
             var pixels: [Double]?, samples: Double?, normalize: Bool?
-            var seen = Set<String>()
             guard consume(UInt8(ascii: "{")) else { return nil }
             if peek() == UInt8(ascii: "}") { return nil } // no "pixels": JSONDecoder words the error
             repeat {
-                guard let key = plainString(), seen.insert(key).inserted, consume(UInt8(ascii: ":")) else { return nil }
+                // A key seen before (its value already set) goes to JSONDecoder too.
+                guard let key = plainString(), consume(UInt8(ascii: ":")) else { return nil }
                 switch key {
-                case "pixels": pixels = numbers()
-                case "samples": samples = number()
-                case "normalize": normalize = boolean()
+                case "pixels" where pixels == nil: guard let value = numbers() else { return nil }; pixels = value
+                case "samples" where samples == nil: guard let value = number() else { return nil }; samples = value
+                case "normalize" where normalize == nil: guard let value = boolean() else { return nil }; normalize = value
                 default: return nil
-                }
-                if key == "pixels" && pixels == nil || key == "samples" && samples == nil || key == "normalize" && normalize == nil {
-                    return nil
                 }
             } while consume(UInt8(ascii: ","))
             guard consume(UInt8(ascii: "}")), peek() == nil, let pixels else { return nil }
@@ -89,12 +86,9 @@ enum PredictionBodyScanner {
 
         mutating func boolean() -> Bool? {
             _ = peek()
-            for (word, value) in [("true", true), ("false", false)] {
-                let utf8 = Array(word.utf8)
-                if at + utf8.count <= bytes.count, Array(bytes[at..<(at + utf8.count)]) == utf8 {
-                    at += utf8.count
-                    return value
-                }
+            for (word, value) in [("true", true), ("false", false)] where bytes[at...].starts(with: word.utf8) {
+                at += word.utf8.count
+                return value
             }
             return nil
         }
