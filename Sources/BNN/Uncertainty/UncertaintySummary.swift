@@ -1,3 +1,4 @@
+import CBNNKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -117,8 +118,9 @@ public struct UncertaintySummary: Sendable, Equatable {
     /// `percentiles[k]`), `entropy` (H[p̄]), `expectedEntropy` (E[H p]) and `mutualInformation` are `[N]`.
     ///
     /// Inputs are split across `ComputeSettings.threads` threads; each thread allocates its scratch
-    /// once, so the per-input loop does not allocate. Percentiles need only a few order statistics, so
-    /// each class's S values are partially ordered by a three-way quickselect rather than fully sorted.
+    /// once, so the per-input loop does not allocate. Percentiles need only a few order statistics: up to
+    /// 128 samples are sorted by a network in AVX-512 registers (`bnn_sort_small`); otherwise each class's S
+    /// values are partially ordered by a three-way quickselect rather than fully sorted.
     public static func summarize(
         probabilities: Tensor, percentiles levels: [Float], mean: Tensor, percentileOutputs: [Tensor],
         entropy: Tensor, expectedEntropy: Tensor, mutualInformation: Tensor
@@ -217,7 +219,10 @@ public struct UncertaintySummary: Sendable, Equatable {
 
                 for c in 0..<classes {
                     let values = scratch + c * samples
-                    selectOrderStatistics(values, buffer: partitionBuffer, lower: 0, upper: samples, ranks: rankTable, rankLower: 0, rankUpper: rankCount)
+                    // A sorting network in registers where the CPU has one (up to 128 values, no NaN).
+                    if bnn_sort_small(values, samples) == 0 {
+                        selectOrderStatistics(values, buffer: partitionBuffer, lower: 0, upper: samples, ranks: rankTable, rankLower: 0, rankUpper: rankCount)
+                    }
                     for k in 0..<levelCount {
                         let lower = lowerTable[k]
                         let value = interpolate(values[lower], values[min(lower + 1, samples - 1)], fractionTable[k])

@@ -91,6 +91,13 @@ void bnn_vsoftplus(const float *source, float *destination, long count);
 void bnn_vsigmoid(const float *source, float *destination, long count);
 
 /*
+ * Sorts values[0 ..< count] ascending in place and returns 1 when this CPU has AVX-512 and count ≤ 128
+ * (a sorting network in registers); returns 0 with values untouched otherwise, or when one of them is
+ * NaN, so that the caller sorts another way. Equal values (also +0 and −0) may trade places.
+ */
+int bnn_sort_small(float *values, long count);
+
+/*
  * destination[j] = mean + standardDeviation·z[start + j] for j < count, where z is the standard-normal
  * stream of `key` (Philox4x32-10 counters + Box–Muller); a pure function of (key, index).
  */

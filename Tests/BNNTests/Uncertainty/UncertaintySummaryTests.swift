@@ -1,4 +1,5 @@
 import Foundation
+import CBNNKernels
 import Testing
 @testable import BNN
 
@@ -80,8 +81,9 @@ import Testing
         #expect(wide.percentiles == expected)
     }
 
-    /// The batched quickselect path against a plain per-input computation (full sort, Double entropy).
-    @Test(arguments: [1, 2, 3, 17, 100])
+    /// The batched path against a plain per-input computation (full sort, Double entropy): up to 128 samples
+    /// the sorting network on an AVX-512 CPU, beyond it (and elsewhere) the quickselect.
+    @Test(arguments: [1, 2, 3, 17, 100, 129, 300])
     func batchedMatchesPlainComputation(samples: Int) {
         let (inputs, classes) = (23, 7)
         let levels: [Float] = [50, 5, 95, 10, 0, 100]
@@ -154,6 +156,46 @@ import Testing
                     }
                 }
                 for rank in ranks { #expect(values[rank] == sorted[rank], "count \(count) pattern \(pattern) rank \(rank)") }
+            }
+        }
+    }
+
+    /// `bnn_sort_small` against Swift's sort at every length it takes, on values with ties, infinities, ±0
+    /// and negatives; lengths over 128 and inputs with NaN are declined with the values untouched.
+    @Test func sortingNetworkSortsOrDeclines() {
+        let network = String(cString: bnn_kernels_isa_name()) == "avx512"
+        var generator = RandomGenerator(seed: 11)
+        func randomValue() -> Float {
+            switch generator.next() % 8 {
+            case 0: return Float(generator.next() % 4)          // ties
+            case 1: return .infinity
+            case 2: return -.infinity
+            case 3: return generator.next() % 2 == 0 ? 0 : -0.0
+            default: return Float(Int(generator.next() % 2_000_001) - 1_000_000) / 1_000
+            }
+        }
+        for count in 0...130 {
+            for _ in 0..<20 {
+                let original = (0..<count).map { _ in randomValue() }
+                var values = original
+                let sorted = values.withUnsafeMutableBufferPointer { bnn_sort_small($0.baseAddress, count) } == 1
+                if count <= 1 {
+                    #expect(sorted && values == original)
+                } else if network && count <= 128 {
+                    // == treats +0 and −0 as equal, as the order does.
+                    #expect(sorted && values == original.sorted(), "count \(count)")
+                } else {
+                    #expect(!sorted && values.elementsEqual(original) { $0.bitPattern == $1.bitPattern }, "count \(count)")
+                }
+            }
+        }
+        for count in [2, 17, 100, 128] {
+            for position in [0, count / 2, count - 1] {
+                var values = (0..<count).map { Float(count - $0) }
+                values[position] = .nan
+                let before = values.map(\.bitPattern)
+                let declined = values.withUnsafeMutableBufferPointer { bnn_sort_small($0.baseAddress, count) } == 0
+                #expect(declined && values.map(\.bitPattern) == before, "count \(count), NaN at \(position)")
             }
         }
     }
