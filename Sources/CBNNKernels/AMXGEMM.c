@@ -93,14 +93,16 @@ static void configure_tiles(void) {
     _tile_loadconfig(&config);
 }
 
-/* The 32 × 32 block of op(A)·op(B) from `steps` k steps of packed panels into `block` (row-major, 32 wide). */
+/* The 32 × 32 block of op(A)·op(B) from `steps` k steps of packed panels into `block` (row-major, 32 wide).
+   Steps whose A tiles are all zero (`used[s]` == 0) are skipped: their products would add exact zeros. */
 __attribute__((target("amx-tile,amx-bf16")))
-static void multiply_block(long steps, const uint16_t *a, const uint16_t *b, float *block) {
+static void multiply_block(long steps, const uint16_t *a, const uint16_t *b, const uint8_t *used, float *block) {
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
-    for (long s = 0; s < steps; s++) {
+    for (long s = 0; s < steps; s++, a += STEP_VALUES, b += STEP_VALUES) {
+        if (!used[s]) continue;
         _tile_loadd(4, a, 64);
         _tile_loadd(5, a + STEP_VALUES / 2, 64);
         _tile_loadd(6, b, 64);
@@ -109,8 +111,6 @@ static void multiply_block(long steps, const uint16_t *a, const uint16_t *b, flo
         _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(2, 5, 6);
         _tile_dpbf16ps(3, 5, 7);
-        a += STEP_VALUES;
-        b += STEP_VALUES;
     }
     _tile_stored(0, block, TILE * 4);
     _tile_stored(1, block + HALF, TILE * 4);
@@ -138,22 +138,28 @@ static inline __m512i load_bf16(const float *from, long count) {
 /*
  * op(A)'s first `rows` rows as 32-row panels: panel P, step s holds rows 32P ..< 32P + 16
  * then 32P + 16 ..< 32P + 32, each as 32 consecutive values of k (k = 32s + t); zeros past the rows and past k.
+ * used[P·steps + s] is 0 when all of panel P's values at step s are zero (an image's blank rows), else 1.
  */
-__attribute__((target("avx512f,avx512bf16")))
-static void convert_a(const float *a, long rs, long cs, long rows, long k, long steps, uint16_t *restrict dst) {
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static void convert_a(const float *a, long rs, long cs, long rows, long k, long steps, uint16_t *restrict dst, uint8_t *used) {
     float gathered[TILE];
+    memset(used, 0, (size_t)((rows + TILE - 1) / TILE * steps));
     for (long i = 0; i < (rows + TILE - 1) / TILE * TILE; i++) {
         uint16_t *row = dst + (i / TILE) * steps * STEP_VALUES + (i % TILE) * TILE;
+        uint8_t *panelUsed = used + (i / TILE) * steps;
         for (long s = 0; s < steps; s++) {
             uint16_t *out = row + s * STEP_VALUES;
             long p = s * TILE, count = k - p < TILE ? k - p : TILE;
             if (i >= rows) count = 0;
+            __m512i values;
             if (cs != 1) {
                 for (long t = 0; t < count; t++) gathered[t] = a[i * rs + (p + t) * cs];
-                _mm512_storeu_si512((void *)out, load_bf16(gathered, count));
+                values = load_bf16(gathered, count);
             } else {
-                _mm512_storeu_si512((void *)out, load_bf16(a + i * rs + p, count));
+                values = load_bf16(a + i * rs + p, count);
             }
+            _mm512_storeu_si512((void *)out, values);
+            panelUsed[s] |= _mm512_test_epi16_mask(values, values) != 0;
         }
     }
 }
@@ -300,10 +306,12 @@ static void write_block(const float *block, float *c, long rs, long cs, float al
     }
 }
 
-/* op(B) of a product: a stored matrix or a convolution's implicit im2col columns. */
+/* op(B) of a product: a stored matrix, a convolution's implicit im2col columns, or panels packed beforehand
+   (bnn_bf16_pack_rows: all n columns, so the block at column jc starts at panel jc / TILE). */
 typedef struct {
     const bnn_strided_matrix *stored;
     const bnn_conv_operand *convolution;
+    const uint16_t *packed;
 } b_operand;
 
 /* Columns jc ..< jc + columns of op(B), all k rows, into bf16 panels, straight from the source. */
@@ -331,25 +339,32 @@ static int amx_driver(long m, long n, long k, float alpha, const float *a, long 
     if (blockColumns < TILE) blockColumns = TILE;
     if (blockRows > round_up(m, TILE)) blockRows = round_up(m, TILE);
     if (blockColumns > round_up(n, TILE)) blockColumns = round_up(n, TILE);
-    /* In floats: bf16 A, bf16 B, one block of C, the convolution's k + 1 offsets. */
+    /* In floats: bf16 A, bf16 B, one block of C, the convolution's k + 1 offsets, A's used steps (bytes). */
     const size_t aFloats = (size_t)(blockRows * steps * TILE / 2), bFloats = (size_t)(blockColumns * steps * TILE / 2);
     const size_t blockFloats = TILE * TILE, offsetFloats = (size_t)(2 * (k + 1) + 16);
-    float *buffer = bnn_scratch_buffer(aFloats + bFloats + blockFloats + offsetFloats + 64);
+    const size_t usedFloats = (size_t)(blockRows / TILE * steps + 3) / 4;
+    float *buffer = bnn_scratch_buffer(aFloats + bFloats + blockFloats + offsetFloats + usedFloats + 64);
     if (!buffer) return 0;
     uint16_t *packedA = (uint16_t *)buffer, *packedB = (uint16_t *)(buffer + aFloats);
     float *block = buffer + aFloats + bFloats;
     long *offsets = (long *)(block + blockFloats);
+    uint8_t *used = (uint8_t *)(block + blockFloats + offsetFloats);
     configure_tiles();
     for (long ic = 0; ic < m; ic += blockRows) {
         long rows = m - ic < blockRows ? m - ic : blockRows;
-        convert_a(a + ic * ars, ars, acs, rows, k, steps, packedA);
+        convert_a(a + ic * ars, ars, acs, rows, k, steps, packedA, used);
         for (long jc = 0; jc < n; jc += blockColumns) {
             long columns = n - jc < blockColumns ? n - jc : blockColumns;
             long panelCount = (columns + TILE - 1) / TILE;
-            pack_b_bf16(operand, jc, columns, k, steps, packedB, offsets);
+            const uint16_t *panels = packedB;
+            if (operand->packed)
+                panels = operand->packed + (jc / TILE) * steps * STEP_VALUES;
+            else
+                pack_b_bf16(operand, jc, columns, k, steps, packedB, offsets);
             for (long ir = 0; ir < rows; ir += TILE)
                 for (long q = 0; q < panelCount; q++) {
-                    multiply_block(steps, packedA + (ir / TILE) * steps * STEP_VALUES, packedB + q * steps * STEP_VALUES, block);
+                    multiply_block(steps, packedA + (ir / TILE) * steps * STEP_VALUES, panels + q * steps * STEP_VALUES,
+                                   used + (ir / TILE) * steps, block);
                     long blockRowsHere = rows - ir < TILE ? rows - ir : TILE;
                     long blockColumnsHere = columns - q * TILE < TILE ? columns - q * TILE : TILE;
                     write_block(block, c + (ic + ir) * crs + (jc + q * TILE) * ccs, crs, ccs, alpha, beta, blockRowsHere,
@@ -498,7 +513,7 @@ void bnn_sgemm_bf16(int transposeA, int transposeB, long m, long n, long k, floa
     if (m > 0 && n > 0 && k >= BF16_MINIMUM_DEPTH && alpha != 0.0f && bnn_bf16_available()) {
         long ars = transposeA ? 1 : lda, acs = transposeA ? lda : 1;
         bnn_strided_matrix matrixB = {b, transposeB ? 1 : ldb, transposeB ? ldb : 1};
-        b_operand operand = {&matrixB, NULL};
+        b_operand operand = {&matrixB, NULL, NULL};
         if (amx_driver(m, n, k, alpha, a, ars, acs, &operand, beta, c, ldc, 1)) return;
     }
 #endif
@@ -510,11 +525,38 @@ int bnn_sgemm_convolution_bf16(long m, long n, long k, const float *a, long lda,
 #if BNN_HAS_AMX_CODE
     if (m > 0 && n > 0 && k >= BF16_MINIMUM_DEPTH && bnn_bf16_available() && bnn_conv_geometry_fits(x, k)) {
         bnn_conv_operand convolution = {x, first_column};
-        b_operand operand = {NULL, &convolution};
+        b_operand operand = {NULL, &convolution, NULL};
         if (amx_driver(m, n, k, 1.0f, a, lda, 1, &operand, 0.0f, c, ldc, 1)) return 1;
     }
 #endif
     return bnn_sgemm_convolution(m, n, k, a, lda, x, first_column, c, ldc);
+}
+
+long bnn_bf16_packed_length(long k, long n) {
+#if BNN_HAS_AMX_CODE
+    if (k > 0 && n > 0) return round_up(n, TILE) / TILE * (round_up(k, TILE) / TILE) * STEP_VALUES;
+#endif
+    return 0;
+}
+
+int bnn_bf16_pack_rows(const float *b, long ldb, long k, long n, uint16_t *packed) {
+#if BNN_HAS_AMX_CODE
+    if (k >= BF16_MINIMUM_DEPTH && n > 0 && bnn_bf16_available()) {
+        pack_rows_bf16(b, ldb, 0, n, k, round_up(k, TILE) / TILE, packed);
+        return 1;
+    }
+#endif
+    return 0;
+}
+
+int bnn_sgemm_bf16_packed(long m, long n, long k, const float *a, long lda, const uint16_t *packed, float *c, long ldc) {
+#if BNN_HAS_AMX_CODE
+    if (m > 0 && n > 0 && k >= BF16_MINIMUM_DEPTH && bnn_bf16_available()) {
+        b_operand operand = {NULL, NULL, packed};
+        return amx_driver(m, n, k, 1.0f, a, lda, 1, &operand, 0.0f, c, ldc, 1);
+    }
+#endif
+    return 0;
 }
 
 void bnn_fused_sample_mlp_bf16(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row) {

@@ -105,6 +105,54 @@ import Testing
         #expect(result.paddingKept, "\(t): wrote outside C's m × n block")
     }
 
+    /// B packed once (`bnn_bf16_pack_rows`) gives `bnn_sgemm_bf16`'s products to the bit, and the steps of
+    /// 32 values of k that are zero in all of a 32-row panel are skipped without changing any value: inputs
+    /// with blank steps (some for all rows, some for one row only, one step lit by a single value) match the
+    /// arithmetic model, and each row computed alone equals its row in the whole product. Without AMX both
+    /// functions decline and leave their outputs alone.
+    @Test(arguments: [(1, 20, 16), (33, 70, 100), (70, 1024, 784), (5, 33, 65)])
+    func packedProductsMatchAndSkipOnlyZeroSteps(shape: (m: Int, n: Int, k: Int)) {
+        let (m, n, k) = shape
+        var a = PortableGEMMTests.values(m * k, seed: 21)
+        let b = PortableGEMMTests.values(k * n, seed: 22)
+        let lone = min(m - 1, 20)  // in the second half of the first panel when there is one
+        for i in 0..<m {
+            for p in 0..<k {
+                let step = p / 32
+                // Step 0 blank everywhere but for one value, odd steps blank in every other row.
+                if step == 0 && !(i == lone && p == 7) || step % 2 == 1 && i % 2 == 0 { a[i * k + p] = 0 }
+            }
+        }
+        var packed = [UInt16](repeating: 0xFFFF, count: max(1, bnn_bf16_packed_length(k, n)))
+        var c = [Float](repeating: -1, count: m * n)
+        let didPack = bnn_bf16_pack_rows(b, n, k, n, &packed) != 0
+        let didMultiply = bnn_sgemm_bf16_packed(m, n, k, a, k, packed, &c, n) != 0
+        guard MatrixPrecision.bfloat16IsAvailable else {
+            #expect(!didPack && !didMultiply && c.allSatisfy { $0 == -1 })
+            return
+        }
+        #expect(didPack && didMultiply)
+        var direct = [Float](repeating: 0, count: m * n)
+        bnn_sgemm_bf16(0, 0, m, n, k, 1, a, k, b, n, 0, &direct, n)
+        #expect(c == direct, "packed B against bnn_sgemm_bf16")
+        var worst = 0.0
+        for i in 0..<m {
+            for j in 0..<n {
+                var exact = 0.0, magnitude = 0.0
+                for p in 0..<k {
+                    exact += Double(Self.bfloat16(a[i * k + p])) * Double(Self.bfloat16(b[p * n + j]))
+                    magnitude += abs(Double(a[i * k + p]) * Double(b[p * n + j]))
+                }
+                let summation = Double(k) * 4 * Double(Float.ulpOfOne) * max(magnitude, 1) + 1e-6
+                worst = max(worst, abs(Double(c[i * n + j]) - exact) / summation)
+            }
+            var alone = [Float](repeating: 0, count: n)
+            _ = bnn_sgemm_bf16_packed(1, n, k, Array(a[(i * k)..<((i + 1) * k)]), k, packed, &alone, n)
+            #expect(alone == Array(c[(i * n)..<((i + 1) * n)]), "row \(i) alone")
+        }
+        #expect(worst <= 1, "against the bf16 model: \(worst)")
+    }
+
     @Test func betaZeroIgnoresNaNInC() {
         for t in [Case(m: 37, n: 45, k: 19, padding: 2), Case(m: 50, n: 3, k: 9, transposeA: true, transposeB: true)] {
             #expect(Self.check(t, nanC: true).model <= 1, "\(t)")

@@ -185,12 +185,18 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
     /// Mean `x·μ + μ_b` and standard deviation `sqrt(x²·σ² + σ_b²)` of each pre-activation (Kingma et al.
     /// 2015, eq. 6), for a fixed input.
     ///
-    /// Each row's result depends on that row alone, bit for bit, whatever the other rows: mostly-zero rows
-    /// take the sparse kernel, which only visits the non-zero inputs, and the other rows two dense matrix
-    /// multiplies on the portable kernels (whose sums run in the same order for any number of rows; BLAS
-    /// picks kernels by shape).
-    public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor) {
+    /// Each row's result depends on that row alone, bit for bit, whatever the other rows. In fp32, mostly-
+    /// zero rows take the sparse kernel, which only visits the non-zero inputs, and the other rows two
+    /// dense matrix multiplies on the portable kernels (whose sums run in the same order for any number of
+    /// rows; BLAS picks kernels by shape). In bfloat16 (where the CPU has AMX; `precision.effective`) every
+    /// row takes two products with μ and σ² packed once (`MeanFieldNormal.bfloat16Panels`), which skip the
+    /// steps of 32 inputs that are zero in all the rows they are computed with (adding exact zeros).
+    public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor, precision: MatrixPrecision) {
         let batch = input.rows
+        if precision.effective == .bfloat16, let panels = weight.bfloat16Panels(rows: inputs, columns: outputs),
+           bfloat16Moments(input, panels: panels, mean: mean, deviation: std) {
+            return
+        }
         let sparseRows = (0..<batch).filter { Self.prefersSparseMoments(input.pointer + $0 * inputs, count: inputs) }
         if sparseRows.count == batch {
             sparseMoments(input, mean: mean, variance: std, withBias: true)
@@ -218,6 +224,11 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
         }
     }
 
+    /// `outputMoments` in fp32 (`MomentLayer`).
+    public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor) {
+        outputMoments(input, mean: mean, standardDeviation: std, precision: .float32)
+    }
+
     /// `outputMoments` by two matrix multiplies on the portable kernels.
     private func denseMoments(_ input: Tensor, mean: Tensor, deviation: Tensor) {
         let batch = input.rows
@@ -234,6 +245,39 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
             let line = s + r * outputs
             for c in 0..<outputs { line[c] = (line[c] + bv[c]).squareRoot() }
         }
+    }
+
+    /// `outputMoments` by two bfloat16 products with packed weights, split across the threads by blocks of
+    /// 32 rows (the products' row panels); false (outputs untouched) without memory for them.
+    private func bfloat16Moments(_ input: Tensor, panels: BFloat16Panels, mean: Tensor, deviation: Tensor) -> Bool {
+        let batch = input.rows, inputs = inputs, outputs = outputs
+        let squared = inputSquared.matrix(rows: batch, columns: inputs)
+        Elementwise.square(input.pointer, squared.pointer, count: squared.count)
+        let x = SendablePointer(input.pointer), x2 = SendablePointer(squared.pointer)
+        let meanOut = SendablePointer(mean.pointer), deviationOut = SendablePointer(deviation.pointer)
+        let biasMean = SendablePointer(bias.mu.value.pointer), biasVariance = SendablePointer(bias.variance.pointer)
+        let blockCount = (batch + 31) / 32
+        let computed = SendablePointer(UnsafeMutablePointer<Bool>.allocate(capacity: blockCount))
+        defer { computed.pointer.deallocate() }
+        Parallel.forChunks(of: blockCount, minimumChunk: 1) { blocks in
+            let first = blocks.lowerBound * 32, rows = min(batch, blocks.upperBound * 32) - first
+            let m = meanOut.pointer + first * outputs, v = deviationOut.pointer + first * outputs
+            guard bnn_sgemm_bf16_packed(rows, outputs, inputs, x.pointer + first * inputs, inputs, panels.mu, m, outputs) != 0,
+                  bnn_sgemm_bf16_packed(rows, outputs, inputs, x2.pointer + first * inputs, inputs, panels.variance, v, outputs) != 0
+            else {
+                for block in blocks { computed.pointer[block] = false }
+                return
+            }
+            for block in blocks { computed.pointer[block] = true }
+            for r in 0..<rows {
+                let meanRow = m + r * outputs, varianceRow = v + r * outputs
+                for c in 0..<outputs {
+                    meanRow[c] += biasMean.pointer[c]
+                    varianceRow[c] = (varianceRow[c] + biasVariance.pointer[c]).squareRoot()
+                }
+            }
+        }
+        return (0..<blockCount).allSatisfy { computed.pointer[$0] }
     }
 
     /// `bnn_sparse_moments` over the rows of `input`, split across the threads: with the bias, `mean` and

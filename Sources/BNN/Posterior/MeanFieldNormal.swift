@@ -73,8 +73,11 @@ public final class MeanFieldNormal: @unchecked Sendable {
         static let sigma = Derived(rawValue: 1)
         static let variance = Derived(rawValue: 2)
         static let sigmoid = Derived(rawValue: 4)
+        static let bfloat16Panels = Derived(rawValue: 8)
     }
     private(set) var current: Derived = []
+    /// μ and σ² packed for bfloat16 products (`bfloat16Panels(rows:columns:)`), allocated when first asked for.
+    private var packedPanels: BFloat16Panels?
 
     /// A block of `shape` parameters named `name` (`<name>.mu`, `<name>.rho`), with prior N(0, `priorSigma`²).
     public convenience init(name: String, shape: [Int], fanIn: Int, priorSigma: Float = 1) {
@@ -121,6 +124,21 @@ public final class MeanFieldNormal: @unchecked Sendable {
             generator.fillNormal(rho.value)
         }
         parametersDidChange()
+    }
+
+    /// μ and σ², as a `rows × columns` row-major B (the layout of a dense layer's weights), rounded to
+    /// bfloat16 and packed for `bnn_sgemm_bf16_packed`: packed once and again only after the parameters
+    /// change, so that prediction does not convert the weights on every call. Nil where products cannot run
+    /// in bfloat16 (`MatrixPrecision.bfloat16IsAvailable`) or for fewer than 16 rows.
+    func bfloat16Panels(rows: Int, columns: Int) -> BFloat16Panels? {
+        precondition(rows * columns == count, "\(name): \(rows) × \(columns) panels of \(count) parameters")
+        if current.contains(.bfloat16Panels), let packed = packedPanels, packed.rows == rows { return packed }
+        let panels = packedPanels.flatMap { $0.rows == rows ? $0 : nil } ?? BFloat16Panels(rows: rows, columns: columns)
+        guard bnn_bf16_pack_rows(mu.value.pointer, columns, rows, columns, panels.mu) != 0,
+              bnn_bf16_pack_rows(variance.pointer, columns, rows, columns, panels.variance) != 0 else { return nil }
+        packedPanels = panels
+        current.insert(.bfloat16Panels)
+        return panels
     }
 
     /// Call after changing μ or ρ other than through an optimiser step (loading, tests).
@@ -253,4 +271,25 @@ public final class MeanFieldNormal: @unchecked Sendable {
 @inlinable
 public func inverseSoftplus(_ sigma: Float) -> Float {
     sigma > 20 ? sigma : Foundation.log(Foundation.expm1(sigma))
+}
+
+/// A block's μ and σ² rounded to bfloat16 in the panel layout of `bnn_sgemm_bf16_packed` (see
+/// `MeanFieldNormal.bfloat16Panels(rows:columns:)`).
+final class BFloat16Panels: @unchecked Sendable {
+    let rows: Int, columns: Int
+    let mu: UnsafeMutablePointer<UInt16>
+    let variance: UnsafeMutablePointer<UInt16>
+
+    init(rows: Int, columns: Int) {
+        self.rows = rows
+        self.columns = columns
+        let length = max(1, bnn_bf16_packed_length(rows, columns))
+        mu = .allocate(capacity: length)
+        variance = .allocate(capacity: length)
+    }
+
+    deinit {
+        mu.deallocate()
+        variance.deallocate()
+    }
 }

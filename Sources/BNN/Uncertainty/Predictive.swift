@@ -32,10 +32,11 @@ public struct Predictive {
     /// Use the fused kernel when the network has its shape; `false` runs the plain-Swift reference with the
     /// same draws.
     public var fusedKernel = true
-    /// The arithmetic of the fast path's second layer: with `.bfloat16` on a CPU with AMX, its sums run in
-    /// bf16 (`bnn_fused_sample_mlp_bf16`; the reference then rounds the same factors). The matrix
-    /// multiplies of the other paths follow `ComputeSettings.matrixPrecision`. Default: that setting when
-    /// the `Predictive` is made.
+    /// The arithmetic of the fast path: with `.bfloat16` on a CPU with AMX, the first layer's moments are
+    /// two bf16 products with its weights packed once (`BayesianDense.outputMoments`) and the second
+    /// layer's sums run in bf16 (`bnn_fused_sample_mlp_bf16`; the reference then rounds the same factors).
+    /// The matrix multiplies of the other paths follow `ComputeSettings.matrixPrecision`. Default: that
+    /// setting when the `Predictive` is made.
     public var precision: MatrixPrecision
     /// Groups of inputs that share a sampled network on the whole-network path: more groups make the
     /// samples of different inputs less dependent (data-set figures vary less from seed to seed), fewer
@@ -97,7 +98,11 @@ public struct Predictive {
                 chunk.pointer.update(from: images.pointer + start * features, count: size * features)
                 let hiddenShape = [size] + fast.first.outputShape(for: network.inputShape)
                 let mean = Tensor(shape: hiddenShape), std = Tensor(shape: hiddenShape)
-                fast.first.outputMoments(chunk, mean: mean, standardDeviation: std)
+                if let dense = fast.first as? BayesianDense {
+                    dense.outputMoments(chunk, mean: mean, standardDeviation: std, precision: precision)
+                } else {
+                    fast.first.outputMoments(chunk, mean: mean, standardDeviation: std)
+                }
                 let chunkIdentities = Array(identities[start..<(start + size)])
                 let bfloat16 = precision.effective == .bfloat16
                 if fusedKernel {

@@ -71,6 +71,17 @@ void bnn_sgemm_bf16(int transposeA, int transposeB, long m, long n, long k, floa
 int bnn_sgemm_convolution_bf16(long m, long n, long k, const float *a, long lda, const bnn_conv_columns *x,
                                long first_column, float *c, long ldc);
 
+/*
+ * A k × n row-major B (row stride ldb) rounded to bfloat16 and packed once into the panels bnn_sgemm_bf16
+ * reads (bnn_bf16_packed_length(k, n) values), for a product whose B is used many times: the weights of a
+ * layer in prediction. bnn_bf16_pack_rows returns 0 (packed untouched) without bnn_bf16_available() or
+ * with k < 16; bnn_sgemm_bf16_packed, C = A·B for a row-major m × k A, returns 0 (C untouched) then or
+ * without memory. A row of C is the one bnn_sgemm_bf16 gives, whatever m is.
+ */
+long bnn_bf16_packed_length(long k, long n);
+int bnn_bf16_pack_rows(const float *b, long ldb, long k, long n, uint16_t *packed);
+int bnn_sgemm_bf16_packed(long m, long n, long k, const float *a, long lda, const uint16_t *packed, float *c, long ldc);
+
 /* The block of C (rows × columns) that bnn_sgemm_bf16 computes at once, for aligning work splits. */
 void bnn_sgemm_bf16_micro_tile(int *mr, int *nr);
 

@@ -206,19 +206,70 @@ extension PerformanceTests {
         }
 
         /// A dense layer's moments of a row do not depend on the other rows (sparse and dense rows mixed, any
-        /// batch size).
-        @Test func momentsOfARowDoNotDependOnTheBatch() {
+        /// batch size), in fp32 and in bf16 (where zero steps of 32 inputs are skipped per panel of 32 rows).
+        @Test(arguments: MatrixPrecision.allCases)
+        func momentsOfARowDoNotDependOnTheBatch(precision: MatrixPrecision) {
             let layer = initializedMLP(inputs: 300, hidden: 130, seed: 4).layers[0] as! BayesianDense
             let batch = mixedInputs(70, features: 300, seed: 5)
+            // Blank steps of 32 inputs: in every row of the first panel of 32 rows, and in row 33 alone.
+            for row in 0..<32 { for j in 32..<96 { batch.pointer[row * 300 + j] = 0 } }
+            for j in 0..<160 { batch.pointer[33 * 300 + j] = 0 }
             let mean = Tensor(shape: [70, 130]), deviation = Tensor(shape: [70, 130])
-            layer.outputMoments(batch, mean: mean, standardDeviation: deviation)
+            layer.outputMoments(batch, mean: mean, standardDeviation: deviation, precision: precision)
             for row in [0, 1, 33, 69] {
                 let one = Tensor(shape: [1, 300], values: Array(UnsafeBufferPointer(start: batch.pointer + row * 300, count: 300)))
                 let m = Tensor(shape: [1, 130]), d = Tensor(shape: [1, 130])
-                layer.outputMoments(one, mean: m, standardDeviation: d)
+                layer.outputMoments(one, mean: m, standardDeviation: d, precision: precision)
                 #expect(m.array == Array(UnsafeBufferPointer(start: mean.pointer + row * 130, count: 130)), "row \(row) mean")
                 #expect(d.array == Array(UnsafeBufferPointer(start: deviation.pointer + row * 130, count: 130)), "row \(row) deviation")
             }
+        }
+
+        /// The bf16 moments against the model of their arithmetic (x, x², μ and σ² rounded to bf16, Double
+        /// sums), before and after the weights change: an Adam step and a direct write followed by
+        /// `parametersDidChange` both make the layer pack its weights again. Without AMX they are fp32's.
+        @Test func bfloat16MomentsFollowTheWeights() {
+            let network = initializedMLP(inputs: 100, hidden: 70, seed: 6)
+            let layer = network.layers[0] as! BayesianDense
+            let x = mixedInputs(40, features: 100, seed: 7)
+            func worstError() -> Double {
+                let mean = Tensor(shape: [40, 70]), deviation = Tensor(shape: [40, 70])
+                layer.outputMoments(x, mean: mean, standardDeviation: deviation, precision: .bfloat16)
+                let rounds = MatrixPrecision.bfloat16IsAvailable
+                func r(_ x: Float) -> Float { rounds ? MatrixPrecision.roundedToBFloat16(x) : x }
+                let mu = layer.weight.mu.value, variance = layer.weight.variance
+                let biasMean = layer.bias.mu.value, biasVariance = layer.bias.variance
+                var worst = 0.0
+                for i in 0..<40 {
+                    for j in 0..<70 {
+                        var m = 0.0, v = 0.0, magnitude = 0.0
+                        for p in 0..<100 {
+                            let value: Float = x.pointer[i * 100 + p], square: Float = value * value
+                            let weightMean: Float = mu.pointer[p * 70 + j], weightVariance: Float = variance.pointer[p * 70 + j]
+                            m += Double(r(value)) * Double(r(weightMean))
+                            v += Double(r(square)) * Double(r(weightVariance))
+                            magnitude += Double(abs(value * weightMean)) + Double(square * weightVariance)
+                        }
+                        m += Double(biasMean.pointer[j])
+                        let s = (v + Double(biasVariance.pointer[j])).squareRoot()
+                        let tolerance = 1e-5 * (magnitude + 1)
+                        worst = max(worst, abs(Double(mean.pointer[i * 70 + j]) - m) / tolerance,
+                                    abs(Double(deviation.pointer[i * 70 + j]) - s) / tolerance)
+                    }
+                }
+                return worst
+            }
+            #expect(worstError() <= 1, "initial weights")
+            // One Adam step on a made-up gradient moves μ and ρ (and writes σ² itself).
+            var generator = RandomGenerator(seed: 8)
+            generator.fillNormal(layer.weight.mu.gradient)
+            generator.fillNormal(layer.weight.rho.gradient)
+            let optimizer = Adam(parameters: [], blocks: [layer.weight], learningRate: 0.05)
+            optimizer.step(klScale: 0)
+            #expect(worstError() <= 1, "after an Adam step")
+            layer.weight.mu.value.pointer[5 * 70 + 3] += 10
+            layer.weight.parametersDidChange()
+            #expect(worstError() <= 1, "after parametersDidChange")
         }
 
         /// The samples do not depend on the number of threads.
