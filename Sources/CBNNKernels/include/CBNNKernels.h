@@ -63,7 +63,9 @@ int bnn_bf16_available(void);
 /*
  * bnn_sgemm and bnn_sgemm_convolution with op(A) and op(B) rounded to bfloat16 (round to nearest even) and
  * their products summed in fp32 on AMX tiles; each element of C sums over k in an order that depends on k
- * only. Without bnn_bf16_available() (or without memory for packing) they are bnn_sgemm and
+ * only. A step of 32 values of k where op(A) is zero in all 32 rows of a row panel is skipped: with finite
+ * op(B) its products are zeros and change no sum (a row alone gives the same C row as among others).
+ * Without bnn_bf16_available() (or without memory for packing) they are bnn_sgemm and
  * bnn_sgemm_convolution themselves, and so are both for k < 16 (faster in fp32).
  */
 void bnn_sgemm_bf16(int transposeA, int transposeB, long m, long n, long k, float alpha, const float *a, long lda,
