@@ -340,7 +340,8 @@ static int amx_driver(long m, long n, long k, float alpha, const float *a, long 
     if (blockRows > round_up(m, TILE)) blockRows = round_up(m, TILE);
     if (blockColumns > round_up(n, TILE)) blockColumns = round_up(n, TILE);
     /* In floats: bf16 A, bf16 B, one block of C, the convolution's k + 1 offsets, A's used steps (bytes). */
-    const size_t aFloats = (size_t)(blockRows * steps * TILE / 2), bFloats = (size_t)(blockColumns * steps * TILE / 2);
+    const size_t aFloats = (size_t)(blockRows * steps * TILE / 2);
+    const size_t bFloats = operand->packed ? 0 : (size_t)(blockColumns * steps * TILE / 2); /* packed B is read in place */
     const size_t blockFloats = TILE * TILE, offsetFloats = (size_t)(2 * (k + 1) + 16);
     const size_t usedFloats = (size_t)(blockRows / TILE * steps + 3) / 4;
     float *buffer = bnn_scratch_buffer(aFloats + bFloats + blockFloats + offsetFloats + usedFloats + 64);

@@ -177,8 +177,9 @@ public final class BayesianConv2D: MomentLayer {
 
     /// Mean `conv(x, μ) + μ_b` and standard deviation `sqrt(conv(x², σ²) + σ_b²)` of every output unit
     /// (Kingma et al. 2015, eq. 6, applied per output position), for a fixed input; `mean` and
-    /// `standardDeviation` hold `[batch, filters, outputHeight, outputWidth]` values.
-    public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor) {
+    /// `standardDeviation` hold `[batch, filters, outputHeight, outputWidth]` values. Its products follow
+    /// `ComputeSettings.matrixPrecision`, whatever `precision` says.
+    public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor, precision: MatrixPrecision) {
         moments(input, mean: mean, standardDeviation: std, path: MatrixMultiply.rowStablePath)
     }
 

@@ -224,26 +224,28 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
         }
     }
 
-    /// `outputMoments` in fp32 (`MomentLayer`).
-    public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation std: Tensor) {
-        outputMoments(input, mean: mean, standardDeviation: std, precision: .float32)
-    }
-
     /// `outputMoments` by two matrix multiplies on the portable kernels.
     private func denseMoments(_ input: Tensor, mean: Tensor, deviation: Tensor) {
         let batch = input.rows
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: input.pointer, lda: inputs,
                             b: weight.mu.value.pointer, ldb: outputs, c: mean.pointer, ldc: outputs, path: MatrixMultiply.rowStablePath)
-        Elementwise.addRow(bias.mu.value.pointer, to: mean.pointer, rows: batch, columns: outputs)
         let squared = inputSquared.matrix(rows: batch, columns: inputs)
         Elementwise.square(input.pointer, squared.pointer, count: squared.count)
         MatrixMultiply.gemm(m: batch, n: outputs, k: inputs, a: squared.pointer, lda: inputs,
                             b: weight.variance.pointer, ldb: outputs, c: deviation.pointer, ldc: outputs, path: MatrixMultiply.rowStablePath)
-        let s = deviation.pointer
-        let bv = bias.variance.pointer
-        for r in 0..<batch {
-            let line = s + r * outputs
-            for c in 0..<outputs { line[c] = (line[c] + bv[c]).squareRoot() }
+        Self.addBiasMoments(mean: mean.pointer, deviation: deviation.pointer, rows: batch, columns: outputs,
+                            biasMean: bias.mu.value.pointer, biasVariance: bias.variance.pointer)
+    }
+
+    /// Turns `rows` rows of the products x·μ and x²·σ² into x·μ + μ_b and sqrt(x²·σ² + σ_b²), in place.
+    private static func addBiasMoments(mean: UnsafeMutablePointer<Float>, deviation: UnsafeMutablePointer<Float>, rows: Int,
+                                       columns: Int, biasMean: UnsafePointer<Float>, biasVariance: UnsafePointer<Float>) {
+        for r in 0..<rows {
+            let meanRow = mean + r * columns, deviationRow = deviation + r * columns
+            for c in 0..<columns {
+                meanRow[c] += biasMean[c]
+                deviationRow[c] = (deviationRow[c] + biasVariance[c]).squareRoot()
+            }
         }
     }
 
@@ -269,13 +271,8 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
                 return
             }
             for block in blocks { computed.pointer[block] = true }
-            for r in 0..<rows {
-                let meanRow = m + r * outputs, varianceRow = v + r * outputs
-                for c in 0..<outputs {
-                    meanRow[c] += biasMean.pointer[c]
-                    varianceRow[c] = (varianceRow[c] + biasVariance.pointer[c]).squareRoot()
-                }
-            }
+            Self.addBiasMoments(mean: m, deviation: v, rows: rows, columns: outputs, biasMean: biasMean.pointer,
+                                biasVariance: biasVariance.pointer)
         }
         return (0..<blockCount).allSatisfy { computed.pointer[$0] }
     }

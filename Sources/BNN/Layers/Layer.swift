@@ -111,7 +111,16 @@ extension Layer {
 public protocol MomentLayer: Layer {
     /// Writes the mean and standard deviation of every output unit for `input` into `mean` and `std`
     /// (both shaped like the output). Each row's result depends on that row alone, bit for bit.
-    func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation: Tensor)
+    /// `precision` is the arithmetic the caller asks for (`Predictive.precision`); a layer whose products
+    /// follow `ComputeSettings.matrixPrecision` instead says so.
+    func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation: Tensor, precision: MatrixPrecision)
+}
+
+extension MomentLayer {
+    /// `outputMoments` in fp32.
+    public func outputMoments(_ input: Tensor, mean: Tensor, standardDeviation: Tensor) {
+        outputMoments(input, mean: mean, standardDeviation: standardDeviation, precision: .float32)
+    }
 }
 
 /// A layer with a faster path for the network's own input (such as sparse images), which `Sequential`

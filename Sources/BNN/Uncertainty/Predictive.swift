@@ -98,11 +98,7 @@ public struct Predictive {
                 chunk.pointer.update(from: images.pointer + start * features, count: size * features)
                 let hiddenShape = [size] + fast.first.outputShape(for: network.inputShape)
                 let mean = Tensor(shape: hiddenShape), std = Tensor(shape: hiddenShape)
-                if let dense = fast.first as? BayesianDense {
-                    dense.outputMoments(chunk, mean: mean, standardDeviation: std, precision: precision)
-                } else {
-                    fast.first.outputMoments(chunk, mean: mean, standardDeviation: std)
-                }
+                fast.first.outputMoments(chunk, mean: mean, standardDeviation: std, precision: precision)
                 let chunkIdentities = Array(identities[start..<(start + size)])
                 let bfloat16 = precision.effective == .bfloat16
                 if fusedKernel {
