@@ -116,10 +116,10 @@ void bnn_fused_mlp_write_probabilities(const bnn_fused_mlp_sample_arguments *arg
     BNN_FUSED_DISPATCH(row_probabilities, arguments, first_sample, count, row, sum_mean, sum_variance, stride, epsilon)
 }
 
-void bnn_sparse_transposed_product(const float *x, long rows, long k, const float *g, long n, float *c, long first_column,
-                                   long end_column) {
+void bnn_sparse_transposed_product(const float *x, long rows, long k, const float *g, float *c, const float *g_squared,
+                                   float *c_squared, long n, long first_column, long end_column) {
     if (k <= 0 || end_column <= first_column) return;
-    BNN_FUSED_DISPATCH(sparse_transposed_product, x, rows, k, g, n, c, first_column, end_column)
+    BNN_FUSED_DISPATCH(sparse_transposed_product, x, rows, k, g, c, g_squared, c_squared, n, first_column, end_column)
 }
 
 #else /* ------------------------------------------------------------------ body, once per instruction set */
@@ -459,25 +459,33 @@ BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k,
 
 /*
  * c[p, j] = Σ_b x[b, p]·g[b, j] over the non-zero x[b, p] only, b increasing, for columns j of
- * [firstColumn, endColumn) (see bnn_sparse_transposed_product). The non-zero inputs are first listed per
- * input p (b and value); then, for a block of columns, every p sums its list's rows of g, whose block
- * (rows × 64 columns with AVX2) stays in L1 while all p run through it.
+ * [firstColumn, endColumn), and with gs the same for x[b, p]² and gs into cs (see
+ * bnn_sparse_transposed_product). The non-zero inputs are first listed per input p (b and value), once for
+ * both products; then, for a block of columns, every p sums its list's rows of g. The block is first
+ * copied to a contiguous panel (rows × 128 columns with AVX-512): read in place, its rows lie n floats
+ * apart, a multiple of 4 KB for the usual widths, so they share a few L1 sets and evict each other, and
+ * every load of the sums came from L2.
  */
-BNN_ATTR static void BNN_NAME(sparse_transposed_product)(const float *x, long rows, long k, const float *g, long n,
-                                                         float *c, long firstColumn, long endColumn) {
+BNN_ATTR static void BNN_NAME(sparse_transposed_product)(const float *x, long rows, long k, const float *g, float *c,
+                                                         const float *gs, float *cs, long n, long firstColumn,
+                                                         long endColumn) {
     enum { V = 8, COLUMNS = V * BNN_WIDTH };
+    const int products = gs ? 2 : 1;
     long *start = malloc(sizeof(long) * (size_t)(2 * k + 1));
     int *index = malloc(sizeof(int) * (size_t)(rows * k + 1));
     float *value = malloc(sizeof(float) * (size_t)(rows * k + 1));
     if (!start || !index || !value) {
         /* No memory for the lists: the same sums in the same order, read in place. */
-        for (long p = 0; p < k; p++)
-            for (long j = firstColumn; j < endColumn; j++) {
-                float sum = 0.0f;
-                for (long b = 0; b < rows; b++)
-                    if (x[b * k + p] != 0.0f) sum += x[b * k + p] * g[b * n + j];
-                c[p * n + j] = sum;
-            }
+        for (int product = 0; product < products; product++)
+            for (long p = 0; p < k; p++)
+                for (long j = firstColumn; j < endColumn; j++) {
+                    float sum = 0.0f;
+                    for (long b = 0; b < rows; b++) {
+                        const float v = x[b * k + p];
+                        if (v != 0.0f) sum += (product ? v * v : v) * (product ? gs : g)[b * n + j];
+                    }
+                    (product ? cs : c)[p * n + j] = sum;
+                }
         free(start);
         free(index);
         free(value);
@@ -499,27 +507,42 @@ BNN_ATTR static void BNN_NAME(sparse_transposed_product)(const float *x, long ro
             index[fill[p]] = (int)b;
             value[fill[p]++] = v;
         }
+    /* Aligned to cache lines (each row of the panel is whole lines); without memory for it, the block is
+       read in place: the same sums. */
+    float *panel = aligned_alloc(64, sizeof(float) * (size_t)(rows * COLUMNS));
     long column = firstColumn;
     for (; column + COLUMNS <= endColumn; column += COLUMNS)
-        for (long p = 0; p < k; p++) {
-            VF sum[V];
+        for (int product = 0; product < products; product++) {
+            const float *source = product ? gs : g;
+            float *out = product ? cs : c;
+            if (panel)
+                for (long b = 0; b < rows; b++)
+                    __builtin_memcpy(panel + b * COLUMNS, source + b * n + column, sizeof(float) * COLUMNS);
+            const float *block = panel ? panel : source + column;
+            const long stride = panel ? COLUMNS : n;
+            for (long p = 0; p < k; p++) {
+                VF sum[V];
 #pragma clang loop unroll(full)
-            for (int i = 0; i < V; i++) sum[i] = (VF){};
-            for (long e = start[p]; e < start[p + 1]; e++) {
-                const float v = value[e];
-                const float *row = g + (long)index[e] * n + column;
+                for (int i = 0; i < V; i++) sum[i] = (VF){};
+                for (long e = start[p]; e < start[p + 1]; e++) {
+                    const float v = product ? value[e] * value[e] : value[e];
+                    const float *row = block + (long)index[e] * stride;
 #pragma clang loop unroll(full)
-                for (int i = 0; i < V; i++) sum[i] += v * BNN_NAME(load)(row + i * BNN_WIDTH);
+                    for (int i = 0; i < V; i++) sum[i] += v * BNN_NAME(load)(row + i * BNN_WIDTH);
+                }
+#pragma clang loop unroll(full)
+                for (int i = 0; i < V; i++) BNN_NAME(store)(out + p * n + column + i * BNN_WIDTH, sum[i]);
             }
-#pragma clang loop unroll(full)
-            for (int i = 0; i < V; i++) BNN_NAME(store)(c + p * n + column + i * BNN_WIDTH, sum[i]);
         }
-    for (long p = 0; p < k; p++)
-        for (long j = column; j < endColumn; j++) {
-            float sum = 0.0f;
-            for (long e = start[p]; e < start[p + 1]; e++) sum += value[e] * g[(long)index[e] * n + j];
-            c[p * n + j] = sum;
-        }
+    free(panel);
+    for (int product = 0; product < products; product++)
+        for (long p = 0; p < k; p++)
+            for (long j = column; j < endColumn; j++) {
+                float sum = 0.0f;
+                for (long e = start[p]; e < start[p + 1]; e++)
+                    sum += (product ? value[e] * value[e] : value[e]) * (product ? gs : g)[(long)index[e] * n + j];
+                (product ? cs : c)[p * n + j] = sum;
+            }
     free(start);
     free(index);
     free(value);

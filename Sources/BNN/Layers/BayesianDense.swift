@@ -312,20 +312,28 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
     }
 
     /// `c = aᵀ·g` for a [rows, inputs] and g [rows, outputs]: the weight gradient, over the non-zero
-    /// entries of `a` only when `sparse`, split over the threads by blocks of columns.
+    /// entries of `a` only when `sparse`, split over the threads by blocks of columns. With `squared`,
+    /// also `squared.c = squared.aᵀ·squared.g` where `squared.a` is `a ⊙ a` (the sparse kernel squares the
+    /// listed entries of `a` itself, so the two products share one list of non-zero inputs).
     private func transposedProduct(_ a: UnsafePointer<Float>, _ g: UnsafePointer<Float>, rows: Int, sparse: Bool,
-                                   into c: UnsafeMutablePointer<Float>) {
+                                   into c: UnsafeMutablePointer<Float>,
+                                   squared: (a: UnsafePointer<Float>, g: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>)? = nil) {
         guard sparse else {
-            MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: a, lda: inputs, b: g, ldb: outputs,
-                                c: c, ldc: outputs)
+            for (a, g, c) in [(a, g, c)] + (squared.map { [$0] } ?? []) {
+                MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: a, lda: inputs, b: g, ldb: outputs,
+                                    c: c, ldc: outputs)
+            }
             return
         }
         let (x, gradient, product) = (SendablePointer(UnsafeMutablePointer(mutating: a)),
                                       SendablePointer(UnsafeMutablePointer(mutating: g)), SendablePointer(c))
+        let squaredGradient = squared.map { SendablePointer(UnsafeMutablePointer(mutating: $0.g)) }
+        let squaredProduct = squared.map { SendablePointer($0.c) }
         let (inputs, outputs) = (inputs, outputs), block = 64
         Parallel.forChunks(of: (outputs + block - 1) / block) { blocks in
-            bnn_sparse_transposed_product(x.pointer, rows, inputs, gradient.pointer, outputs, product.pointer,
-                                          blocks.lowerBound * block, min(outputs, blocks.upperBound * block))
+            bnn_sparse_transposed_product(x.pointer, rows, inputs, gradient.pointer, product.pointer, squaredGradient?.pointer,
+                                          squaredProduct?.pointer, outputs, blocks.lowerBound * block,
+                                          min(outputs, blocks.upperBound * block))
         }
     }
 
@@ -344,11 +352,10 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
             let gv = varianceGradient.matrix(rows: batch, columns: outputs)
             for i in 0..<gv.count { gv.pointer[i] = g[i] * noise.pointer[i] / (2 * std.pointer[i]) }
             // ∂L/∂μ = xᵀ·g,  ∂L/∂σ² = (x²)ᵀ·∂L/∂v.
-            let sparse = prefersSparseGradients(input)
-            transposedProduct(input.pointer, g, rows: batch, sparse: sparse, into: weight.mu.gradient.pointer)
-            Elementwise.sumRows(g, rows: batch, columns: outputs, into: bias.mu.gradient.pointer)
             let squared = inputSquared.matrix(rows: batch, columns: inputs)
-            transposedProduct(squared.pointer, gv.pointer, rows: batch, sparse: sparse, into: weight.rho.gradient.pointer)
+            transposedProduct(input.pointer, g, rows: batch, sparse: prefersSparseGradients(input), into: weight.mu.gradient.pointer,
+                              squared: (UnsafePointer(squared.pointer), UnsafePointer(gv.pointer), weight.rho.gradient.pointer))
+            Elementwise.sumRows(g, rows: batch, columns: outputs, into: bias.mu.gradient.pointer)
             Elementwise.sumRows(gv.pointer, rows: batch, columns: outputs, into: bias.rho.gradient.pointer)
             weight.rhoGradient = .variance
             bias.rhoGradient = .variance

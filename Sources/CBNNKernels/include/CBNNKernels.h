@@ -221,14 +221,16 @@ void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, cons
 /*
  * The weight gradient of a dense layer whose input has many zeros, c = xᵀ·g for row-major x [rows, k],
  * g [rows, n] and c [k, n], columns first_column ..< end_column only:
- *   c[p, j] = Σ_{b: x[b,p] ≠ 0} x[b,p]·g[b, j], b increasing.
- * For up to bnn_sgemm_depth_block() rows (384) these are the same sums, in the same
+ *   c[p, j] = Σ_{b: x[b,p] ≠ 0} x[b,p]·g[b, j], b increasing;
+ * and, unless g_squared is NULL, c_squared = (x ⊙ x)ᵀ·g_squared the same way (x[b,p]² rounded to float, as
+ * an element-wise square gives it), from the same list of non-zero inputs (local reparameterisation's
+ * gradients of μ and σ²). For up to bnn_sgemm_depth_block() rows (384) these are the same sums, in the same
  * order, as that multiply makes over all b on this instruction set (a zero term adds nothing), so the two
  * agree to the bit; the work is proportional to the number of non-zero inputs. Disjoint column ranges
  * may run on different threads.
  */
-void bnn_sparse_transposed_product(const float *x, long rows, long k, const float *g, long n, float *c, long first_column,
-                                   long end_column);
+void bnn_sparse_transposed_product(const float *x, long rows, long k, const float *g, float *c, const float *g_squared,
+                                   float *c_squared, long n, long first_column, long end_column);
 
 /* The most classes bnn_fused_sample_mlp handles, and the class and row blocking of its inner loop. */
 #define BNN_FUSED_MAX_CLASSES 16

@@ -107,31 +107,46 @@ extension PerformanceTests {
         }
 
         /// The weight gradient over the non-zero inputs only (`bnn_sparse_transposed_product`) equals the
-        /// portable matrix multiply xᵀ·g to the bit: whole 64-column blocks and a tail, inputs zero in
-        /// every row, one row, the most rows it takes (the multiply's depth block), and a range of columns alone.
+        /// portable matrix multiply xᵀ·g to the bit, and so does its second product (x ⊙ x)ᵀ·g₂ from the same
+        /// list: whole column blocks and a tail, inputs zero in every row, one row, the most rows it takes (the
+        /// multiply's depth block), and a range of columns alone.
         @Test(arguments: [(128, 784, 1024, 0.19), (1, 9, 70, 0.5), (Int(bnn_sgemm_depth_block()), 40, 130, 0.1), (33, 20, 5, 0.3)])
         func sparseWeightGradientEqualsTheMatrixMultiply(shape: (Int, Int, Int, Double)) {
             let (rows, k, n, density) = shape
             let x = sparseInputs(rows: rows, inputs: k, density: density, seed: 8)
             for b in 0..<rows { x.pointer[b * k + k / 2] = 0 }  // an input no row uses
-            let g = Tensor(shape: [rows, n])
+            let squares = Tensor(shape: [rows, k])
+            Elementwise.square(x.pointer, squares.pointer, count: x.count)
             var generator = RandomGenerator(seed: 9)
-            for i in 0..<g.count { g.pointer[i] = generator.uniform() - 0.5 }
-            let expected = Tensor(shape: [k, n])
-            MatrixMultiply.gemm(transposeA: true, m: k, n: n, k: rows, a: x.pointer, lda: k, b: g.pointer, ldb: n,
-                                c: expected.pointer, ldc: n, path: .portable)
+            let (g, g2) = (Tensor(shape: [rows, n]), Tensor(shape: [rows, n]))
+            for i in 0..<g.count { (g.pointer[i], g2.pointer[i]) = (generator.uniform() - 0.5, generator.uniform() - 0.5) }
+            let (expected, expectedSquared) = (Tensor(shape: [k, n]), Tensor(shape: [k, n]))
+            for (a, b, c) in [(x, g, expected), (squares, g2, expectedSquared)] {
+                MatrixMultiply.gemm(transposeA: true, m: k, n: n, k: rows, a: a.pointer, lda: k, b: b.pointer, ldb: n,
+                                    c: c.pointer, ldc: n, path: .portable)
+            }
+            func differing(_ product: Tensor, _ expected: Tensor) -> Int {
+                (0..<product.count).filter { product[$0].bitPattern != expected[$0].bitPattern }.count
+            }
             let product = Tensor(shape: [k, n], repeating: .nan)
-            bnn_sparse_transposed_product(x.pointer, rows, k, g.pointer, n, product.pointer, 0, n)
-            let differing = (0..<product.count).filter { product[$0].bitPattern != expected[$0].bitPattern }.count
-            #expect(differing == 0, "\(differing) entries differ, \(shape)")
+            bnn_sparse_transposed_product(x.pointer, rows, k, g.pointer, product.pointer, nil, nil, n, 0, n)
+            #expect(differing(product, expected) == 0, "\(differing(product, expected)) entries differ, \(shape)")
+            let (both, bothSquared) = (Tensor(shape: [k, n], repeating: .nan), Tensor(shape: [k, n], repeating: .nan))
+            bnn_sparse_transposed_product(x.pointer, rows, k, g.pointer, both.pointer, g2.pointer, bothSquared.pointer, n, 0, n)
+            #expect(differing(both, expected) == 0, "with squares: \(differing(both, expected)) entries differ, \(shape)")
+            #expect(differing(bothSquared, expectedSquared) == 0,
+                    "\(differing(bothSquared, expectedSquared)) entries of the squares' product differ, \(shape)")
             // Columns 3 ..< n − 2 alone (a thread's share): the rest is left as it was.
-            let part = Tensor(shape: [k, n], repeating: .nan)
-            bnn_sparse_transposed_product(x.pointer, rows, k, g.pointer, n, part.pointer, min(3, n), max(min(3, n), n - 2))
+            let (part, partSquared) = (Tensor(shape: [k, n], repeating: .nan), Tensor(shape: [k, n], repeating: .nan))
+            bnn_sparse_transposed_product(x.pointer, rows, k, g.pointer, part.pointer, g2.pointer, partSquared.pointer, n,
+                                          min(3, n), max(min(3, n), n - 2))
             var wrong = 0
             for p in 0..<k {
                 for j in 0..<n {
                     let inside = j >= min(3, n) && j < max(min(3, n), n - 2)
-                    if inside ? part[p * n + j] != expected[p * n + j] : !part[p * n + j].isNaN { wrong += 1 }
+                    for (result, reference) in [(part, expected), (partSquared, expectedSquared)] {
+                        if inside ? result[p * n + j] != reference[p * n + j] : !result[p * n + j].isNaN { wrong += 1 }
+                    }
                 }
             }
             #expect(wrong == 0, "\(wrong) entries wrong with a column range, \(shape)")
