@@ -100,10 +100,23 @@ void bnn_fused_sample_weights(const float *mu, const float *sigma, float *noise,
     BNN_FUSED_DISPATCH(sample_weights, mu, sigma, noise, weight, start, count, key)
 }
 
-void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, const float *variance, long n,
-                        const float *bias_mu, const float *bias_variance, float *mean, float *deviation) {
+void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, const float *variance, const float *panel,
+                        long n, const float *bias_mu, const float *bias_variance, float *mean, float *deviation) {
     if (rows <= 0 || n <= 0) return;
-    BNN_FUSED_DISPATCH(sparse_moments, x, rows, k, mu, variance, n, bias_mu, bias_variance, mean, deviation)
+    BNN_FUSED_DISPATCH(sparse_moments, x, rows, k, mu, variance, panel, n, bias_mu, bias_variance, mean, deviation)
+}
+
+long bnn_sparse_panel_length(long k, long n) { return n / BNN_SPARSE_PANEL_COLUMNS * k * 2 * BNN_SPARSE_PANEL_COLUMNS; }
+
+void bnn_sparse_pack_panel(const float *mu, const float *variance, long k, long n, float *panel, long first_block,
+                           long end_block) {
+    enum { C = BNN_SPARSE_PANEL_COLUMNS };
+    for (long block = first_block; block < end_block; block++)
+        for (long p = 0; p < k; p++) {
+            float *row = panel + (block * k + p) * 2 * C;
+            __builtin_memcpy(row, mu + p * n + block * C, sizeof(float) * C);
+            __builtin_memcpy(row + C, variance + p * n + block * C, sizeof(float) * C);
+        }
 }
 
 void bnn_fused_sample_mlp(const bnn_fused_mlp_sample_arguments *arguments, long first_row, long end_row) {
@@ -178,7 +191,20 @@ BNN_INLINE void BNN_NAME(adam_lanes)(const bnn_fused_adam_arguments *a, VF mu, V
     *newSigma = BNN_NAME(softplus_op)(*newRho);
 }
 
+/* Element i's μ and σ² into the step's packed panel (bnn_sparse_pack_panel's layout), if it has a place. */
+BNN_INLINE void BNN_NAME(panel_store)(const bnn_fused_adam_arguments *a, long i, float mu, float variance) {
+    enum { C = BNN_SPARSE_PANEL_COLUMNS };
+    const long n = a->panel_columns, p = i / n, j = i % n;
+    if (j >= n / C * C) return;
+    float *row = a->panel + (j / C * a->panel_rows + p) * 2 * C + j % C;
+    row[0] = mu;
+    row[C] = variance;
+}
+
 BNN_ATTR static void BNN_NAME(bayes_adam)(const bnn_fused_adam_arguments *a, long start, long end) {
+    /* Whole vectors lie in one packed block when the row length is a multiple of the vector width. */
+    const int panelVectors = a->panel && a->variance && a->panel_columns % BNN_WIDTH == 0;
+    const long packedWide = a->panel ? a->panel_columns / BNN_SPARSE_PANEL_COLUMNS * BNN_SPARSE_PANEL_COLUMNS : 0;
     long i = start;
     for (; i + BNN_WIDTH <= end; i += BNN_WIDTH) {
         VF muM = BNN_NAME(load)(a->mu_m + i), muV = BNN_NAME(load)(a->mu_v + i);
@@ -196,6 +222,20 @@ BNN_ATTR static void BNN_NAME(bayes_adam)(const bnn_fused_adam_arguments *a, lon
         BNN_NAME(store)(a->rho + i, newRho);
         if (a->sigma) BNN_NAME(store)(a->sigma + i, newSigma);
         if (a->variance) BNN_NAME(store)(a->variance + i, newSigma * newSigma);
+        if (panelVectors) {
+            enum { C = BNN_SPARSE_PANEL_COLUMNS };
+            const long p = i / a->panel_columns, j = i % a->panel_columns;
+            if (j < packedWide) {
+                float *row = a->panel + (j / C * a->panel_rows + p) * 2 * C + j % C;
+                BNN_NAME(store)(row, newMu);
+                BNN_NAME(store)(row + C, newSigma * newSigma);
+            }
+        } else if (a->panel && a->variance) {
+            float muLanes[BNN_WIDTH], sigmaLanes[BNN_WIDTH];
+            BNN_NAME(store)(muLanes, newMu);
+            BNN_NAME(store)(sigmaLanes, newSigma);
+            for (int l = 0; l < BNN_WIDTH; l++) BNN_NAME(panel_store)(a, i + l, muLanes[l], sigmaLanes[l] * sigmaLanes[l]);
+        }
     }
     if (i < end) {
         /* The tail goes through padded lanes; padding values are harmless (σ > 0, v ≥ 0). */
@@ -235,6 +275,7 @@ BNN_ATTR static void BNN_NAME(bayes_adam)(const bnn_fused_adam_arguments *a, lon
             a->rho[i + l] = lanes[9][l];
             if (a->sigma) a->sigma[i + l] = lanes[10][l];
             if (a->variance) a->variance[i + l] = lanes[10][l] * lanes[10][l];
+            if (a->panel && a->variance) BNN_NAME(panel_store)(a, i + l, lanes[8][l], lanes[10][l] * lanes[10][l]);
         }
     }
 }
@@ -313,11 +354,12 @@ BNN_ATTR static void BNN_NAME(sample_weights)(const float *mu, const float *sigm
 /*
  * Local-reparameterisation moments of a dense layer for mostly-zero inputs, summing over the non-zero
  * inputs only (see bnn_sparse_moments). Rows go in blocks: the non-zero inputs of each row of a block are
- * listed once. The outputs then go by column blocks of BNN_SPARSE_VECTORS vectors: the block's columns of μ
- * and σ² are first copied side by side into one contiguous panel (row p: BNN_SPARSE_VECTORS vectors of μ,
- * then as many of σ²), so that a row's walk over its list reads the panel from L2. (Read in place, rows
- * of μ lie 4 KB apart for 1,024 outputs, so they all fall into the same few cache sets and evict each
- * other; the copy avoids that.) A row's accumulators stay in registers.
+ * listed once. The outputs then go by column blocks of BNN_SPARSE_VECTORS vectors, read from a panel
+ * where the block's columns of μ and σ² lie side by side (row p: the block's μ, then its σ²), so that a
+ * row's walk over its list reads contiguous, aligned lines from L2. (Read in place, rows of μ lie 4 KB
+ * apart for 1,024 outputs, so they all fall into the same few cache sets and evict each other.) The
+ * panel is the caller's packed one (bnn_sparse_pack_panel: 32 columns per block, so an AVX2 or plain
+ * block is part of one) or else a copy made here for each row block. A row's accumulators stay in registers.
  */
 
 /*
@@ -381,9 +423,10 @@ BNN_INLINE void BNN_NAME(sparse_scalar)(const float *x, long k, const float *mu,
 }
 
 BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k, const float *mu, const float *variance,
-                                              long n, const float *biasMu, const float *biasVariance, float *mean,
-                                              float *deviation) {
+                                              const float *packed, long n, const float *biasMu, const float *biasVariance,
+                                              float *mean, float *deviation) {
     enum { R = BNN_SPARSE_ROWS, COLUMNS = BNN_SPARSE_VECTORS * BNN_WIDTH, ROW_BLOCK = BNN_SPARSE_ROW_BLOCK };
+    _Static_assert(BNN_SPARSE_PANEL_COLUMNS % COLUMNS == 0, "a column block must lie within one packed block");
     const long wide = n / COLUMNS * COLUMNS;
     /* Lists for one row block: per group of R rows, up to k entries of an index and 2R values. */
     const long maxGroups = ((rows < ROW_BLOCK ? rows : ROW_BLOCK) + R - 1) / R;
@@ -419,19 +462,31 @@ BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k,
                 }
                 counts[g] = count;
             }
-            /* The panel copy reads all k rows of μ and σ²; a block that lists fewer entries in all (a request's
-               single image) reads its rows in place instead. The same values in the same order either way. */
+            /* Without a packed panel, the copy reads all k rows of μ and σ²; a block that lists fewer entries in
+               all (a request's single image) reads its rows in place instead. The same values in the same order
+               every way. The copy is aligned to cache lines (a panel row is whole lines). */
             long entries = 0;
             for (long g = 0; g < groups; g++) entries += counts[g];
-            const int copies = entries >= k && (panel || (panel = malloc(sizeof(float) * (size_t)(2 * COLUMNS * k + 1))));
+            const long packedWide = packed ? n / BNN_SPARSE_PANEL_COLUMNS * BNN_SPARSE_PANEL_COLUMNS : 0;
+            const int copies = packedWide < wide && entries >= k &&
+                               (panel || (panel = aligned_alloc(64, sizeof(float) * (size_t)(2 * COLUMNS * k))));
             for (long column = 0; column < wide; column += COLUMNS) {
-                if (copies)
+                const float *weights = mu + column, *variances = variance + column;
+                long stride = n;
+                if (column + COLUMNS <= packedWide) {
+                    enum { C = BNN_SPARSE_PANEL_COLUMNS };
+                    weights = packed + column / C * k * 2 * C + column % C;
+                    variances = weights + C;
+                    stride = 2 * C;
+                } else if (copies) {
                     for (long p = 0; p < k; p++) {
                         __builtin_memcpy(panel + p * 2 * COLUMNS, mu + p * n + column, sizeof(float) * COLUMNS);
                         __builtin_memcpy(panel + p * 2 * COLUMNS + COLUMNS, variance + p * n + column, sizeof(float) * COLUMNS);
                     }
-                const float *weights = copies ? panel : mu + column, *variances = copies ? panel + COLUMNS : variance + column;
-                const long stride = copies ? 2 * COLUMNS : n;
+                    weights = panel;
+                    variances = panel + COLUMNS;
+                    stride = 2 * COLUMNS;
+                }
                 for (long g = 0; g < groups; g++) {
                     const long groupRows = blockRows - g * R < R ? blockRows - g * R : R;
                     BNN_NAME(sparse_rows)(index + g * k, value + g * k * 2 * R, counts[g], weights, variances, stride,

@@ -147,6 +147,14 @@ public final class Adam: Optimizer {
         arguments.beta2 = beta2
         arguments.step_size = constants.stepSize
         arguments.epsilon_hat = constants.epsilonHat
+        // The sparse moments' packed μ and σ², refreshed in the same pass rather than packed again.
+        var refreshedPanel: MeanFieldNormal.Derived = []
+        if refreshed == .variance, let panel = block.sparsePanelForStep {
+            arguments.panel = panel.values
+            arguments.panel_rows = panel.rows
+            arguments.panel_columns = panel.columns
+            refreshedPanel = .sparsePanel
+        }
         let count = block.count
         withUnsafePointer(to: &arguments) { pointer in
             let shared = SendableArguments(pointer)
@@ -155,7 +163,7 @@ public final class Adam: Optimizer {
                 bnn_fused_bayes_adam(shared.pointer, lines.lowerBound * 16, min(count, lines.upperBound * 16))
             }
         }
-        block.stepDidUpdate(refreshed: refreshed)
+        block.stepDidUpdate(refreshed: refreshed.union(refreshedPanel))
     }
 }
 

@@ -282,12 +282,14 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
     private func sparseMoments(_ input: Tensor, mean: Tensor, variance: Tensor, withBias: Bool) {
         let x = SendablePointer(input.pointer), mu = SendablePointer(weight.mu.value.pointer)
         let weightVar = SendablePointer(weight.variance.pointer)
+        let panel = weight.sparsePanel(rows: inputs, columns: outputs).map { SendablePointer(UnsafeMutablePointer(mutating: $0)) }
         let biasMean = withBias ? SendablePointer(bias.mu.value.pointer) : nil
         let biasVar = withBias ? SendablePointer(bias.variance.pointer) : nil
         let meanOut = SendablePointer(mean.pointer), varianceOut = SendablePointer(variance.pointer)
         let inputs = inputs, outputs = outputs
         Parallel.forChunks(of: input.rows, minimumChunk: 16) { rows in
-            bnn_sparse_moments(x.pointer + rows.lowerBound * inputs, rows.count, inputs, mu.pointer, weightVar.pointer, outputs,
+            bnn_sparse_moments(x.pointer + rows.lowerBound * inputs, rows.count, inputs, mu.pointer, weightVar.pointer,
+                               panel?.pointer, outputs,
                                biasMean?.pointer, biasVar?.pointer, meanOut.pointer + rows.lowerBound * outputs,
                                varianceOut.pointer + rows.lowerBound * outputs)
         }

@@ -74,10 +74,13 @@ public final class MeanFieldNormal: @unchecked Sendable {
         static let variance = Derived(rawValue: 2)
         static let sigmoid = Derived(rawValue: 4)
         static let bfloat16Panels = Derived(rawValue: 8)
+        static let sparsePanel = Derived(rawValue: 16)
     }
     private(set) var current: Derived = []
     /// μ and σ² packed for bfloat16 products (`bfloat16Panels(rows:columns:)`), allocated when first asked for.
     private var packedPanels: BFloat16Panels?
+    /// μ and σ² packed for the sparse moments (`sparsePanel(rows:columns:)`), allocated when first asked for.
+    private var packedSparsePanel: SparsePanel?
 
     /// A block of `shape` parameters named `name` (`<name>.mu`, `<name>.rho`), with prior N(0, `priorSigma`²).
     public convenience init(name: String, shape: [Int], fanIn: Int, priorSigma: Float = 1) {
@@ -140,6 +143,30 @@ public final class MeanFieldNormal: @unchecked Sendable {
         current.insert(.bfloat16Panels)
         return panels
     }
+
+    /// μ and σ², as a `rows × columns` row-major matrix (a dense layer's weights), packed side by side in
+    /// blocks of 32 columns for `bnn_sparse_moments` (`bnn_sparse_pack_panel`): packed once per change of
+    /// the parameters, by all threads, instead of by every call for every block of rows. Nil below 32
+    /// columns (nothing to pack).
+    func sparsePanel(rows: Int, columns: Int) -> UnsafePointer<Float>? {
+        precondition(rows * columns == count, "\(name): a \(rows) × \(columns) panel of \(count) parameters")
+        let length = bnn_sparse_panel_length(rows, columns)
+        guard length > 0 else { return nil }
+        if current.contains(.sparsePanel), let packed = packedSparsePanel, packed.rows == rows { return UnsafePointer(packed.values) }
+        let panel = packedSparsePanel.flatMap { $0.rows == rows ? $0 : nil } ?? SparsePanel(rows: rows, columns: columns, length: length)
+        let mu = SendablePointer(mu.value.pointer), variance = SendablePointer(variance.pointer)
+        let values = SendablePointer(panel.values)
+        Parallel.forChunks(of: columns / Int(BNN_SPARSE_PANEL_COLUMNS)) { blocks in
+            bnn_sparse_pack_panel(mu.pointer, variance.pointer, rows, columns, values.pointer, blocks.lowerBound, blocks.upperBound)
+        }
+        packedSparsePanel = panel
+        current.insert(.sparsePanel)
+        return UnsafePointer(panel.values)
+    }
+
+    /// The sparse moments' panel once packed, for an optimiser step to refresh with the new μ and σ²
+    /// (`bnn_fused_adam_arguments.panel`); nil until `sparsePanel(rows:columns:)` is first asked for.
+    var sparsePanelForStep: SparsePanel? { packedSparsePanel }
 
     /// Call after changing μ or ρ other than through an optimiser step (loading, tests).
     public func parametersDidChange() { current = [] }
@@ -292,4 +319,20 @@ final class BFloat16Panels: @unchecked Sendable {
         mu.deallocate()
         variance.deallocate()
     }
+}
+
+/// A block's μ and σ² packed for `bnn_sparse_moments` (see `MeanFieldNormal.sparsePanel(rows:columns:)`),
+/// aligned to cache lines.
+final class SparsePanel: @unchecked Sendable {
+    let rows: Int, columns: Int
+    let values: UnsafeMutablePointer<Float>
+
+    init(rows: Int, columns: Int, length: Int) {
+        self.rows = rows
+        self.columns = columns
+        values = UnsafeMutableRawPointer.allocate(byteCount: length * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: length)
+    }
+
+    deinit { values.deallocate() }
 }

@@ -168,6 +168,8 @@ enum {
  * `sigma` and `variance` may be NULL (not written); `rho_source` may be NULL with BNN_RHO_GRADIENT_GIVEN
  * (zero data gradient). With `stored_sigma_is_current`, the σ of the current ρ is read from `sigma` (or
  * as √σ² from `variance`) instead of being recomputed: the same value to within an ulp, and cheaper.
+ * With `panel` (and `variance`), the new μ and σ² are also written into it as bnn_sparse_pack_panel lays
+ * out the [panel_rows, panel_columns] weights, so that the sparse moments need not pack them again.
  */
 typedef struct {
     float *mu, *rho;               /* updated in place */
@@ -180,6 +182,8 @@ typedef struct {
     float kl_scale;                /* κ */
     float inverse_prior_variance;  /* 1/s² */
     float beta1, beta2, step_size, epsilon_hat;
+    float *panel;                  /* NULL, or a bnn_sparse_pack_panel panel refreshed with the new μ and σ² */
+    long panel_rows, panel_columns; /* its k and n (panel_rows · panel_columns = the elements) */
 } bnn_fused_adam_arguments;
 
 /* Applies the step to elements [start, end). Disjoint ranges may run on different threads. */
@@ -213,10 +217,25 @@ void bnn_fused_sample_weights(const float *mu, const float *sigma, float *noise,
  * Each sum runs over p in increasing order. The work is proportional to the number of non-zero inputs,
  * so it beats the two dense matrix multiplies when most inputs are zero. Disjoint row ranges may run on
  * different threads. With bias_mu NULL the means start from 0; with bias_variance NULL `deviation`
- * receives the variance sums x²·σ² themselves (no bias, no square root).
+ * receives the variance sums x²·σ² themselves (no bias, no square root). `panel` is NULL or μ and σ²
+ * packed by bnn_sparse_pack_panel (read instead of copying the blocks for each call; the same sums).
  */
-void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, const float *variance, long n,
-                        const float *bias_mu, const float *bias_variance, float *mean, float *deviation);
+void bnn_sparse_moments(const float *x, long rows, long k, const float *mu, const float *variance, const float *panel,
+                        long n, const float *bias_mu, const float *bias_variance, float *mean, float *deviation);
+
+/* The columns of one block of a packed panel. */
+#define BNN_SPARSE_PANEL_COLUMNS 32
+
+/*
+ * μ and σ² [k, n] packed for bnn_sparse_moments: for each whole block of 32 columns, row p holds the
+ * block's 32 values of μ then its 32 of σ², at panel[(block·k + p)·64]; columns past the last whole block
+ * are not packed. bnn_sparse_panel_length gives the floats (n/32·k·64); bnn_sparse_pack_panel packs blocks
+ * first_block ..< end_block (disjoint ranges may run on different threads). A panel whose start is aligned
+ * to 64 bytes is read in whole cache lines.
+ */
+long bnn_sparse_panel_length(long k, long n);
+void bnn_sparse_pack_panel(const float *mu, const float *variance, long k, long n, float *panel, long first_block,
+                           long end_block);
 
 /*
  * The weight gradient of a dense layer whose input has many zeros, c = xᵀ·g for row-major x [rows, k],

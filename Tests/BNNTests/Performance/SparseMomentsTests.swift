@@ -57,7 +57,29 @@ extension PerformanceTests {
             let posterior = layer.posteriorMeanAndVariance()
             let mean = Tensor(shape: [shape.rows, shape.outputs]), std = Tensor(shape: [shape.rows, shape.outputs])
             bnn_sparse_moments(x.pointer, shape.rows, shape.inputs, posterior.weightMean.pointer, posterior.weightVariance.pointer,
-                               shape.outputs, posterior.biasMean.pointer, posterior.biasVariance.pointer, mean.pointer, std.pointer)
+                               nil, shape.outputs, posterior.biasMean.pointer, posterior.biasVariance.pointer, mean.pointer, std.pointer)
+            // From a packed panel, for the whole batch and for each row alone (which reads μ and σ² in place
+            // without a panel): the same sums, to the bit.
+            let length = bnn_sparse_panel_length(shape.inputs, shape.outputs)
+            let panel = Tensor(shape: [max(1, length)], repeating: .nan)
+            bnn_sparse_pack_panel(posterior.weightMean.pointer, posterior.weightVariance.pointer, shape.inputs, shape.outputs,
+                                  panel.pointer, 0, shape.outputs / Int(BNN_SPARSE_PANEL_COLUMNS))
+            let (packedMean, packedStd) = (Tensor(shape: mean.shape), Tensor(shape: std.shape))
+            bnn_sparse_moments(x.pointer, shape.rows, shape.inputs, posterior.weightMean.pointer, posterior.weightVariance.pointer,
+                               panel.pointer, shape.outputs, posterior.biasMean.pointer, posterior.biasVariance.pointer,
+                               packedMean.pointer, packedStd.pointer)
+            let (rowMean, rowStd) = (Tensor(shape: mean.shape), Tensor(shape: std.shape))
+            for r in 0..<shape.rows {
+                bnn_sparse_moments(x.pointer + r * shape.inputs, 1, shape.inputs, posterior.weightMean.pointer,
+                                   posterior.weightVariance.pointer, panel.pointer, shape.outputs, posterior.biasMean.pointer,
+                                   posterior.biasVariance.pointer, rowMean.pointer + r * shape.outputs, rowStd.pointer + r * shape.outputs)
+            }
+            for (name, result) in [("packed", (packedMean, packedStd)), ("row by row", (rowMean, rowStd))] {
+                let differing = (0..<mean.count).filter {
+                    result.0[$0].bitPattern != mean[$0].bitPattern || result.1[$0].bitPattern != std[$0].bitPattern
+                }.count
+                #expect(differing == 0, "\(name): \(differing) outputs differ, \(shape)")
+            }
             let expected = reference(layer, x)
             var worst = 0.0
             for i in 0..<mean.count {
@@ -85,6 +107,42 @@ extension PerformanceTests {
                 #expect(abs(Double(mean.pointer[i]) - expected.mean[i]) <= 1e-5 * (1 + abs(expected.mean[i])))
                 #expect(abs(Double(std.pointer[i]) - expected.std[i]) <= 1e-5 * (1 + expected.std[i]))
             }
+        }
+
+        /// The layer's sparse moments read μ and σ² from a panel packed once per change of the weights
+        /// (`MeanFieldNormal.sparsePanel`) and refreshed by Adam's fused step: before and after two Adam
+        /// steps, and after a direct write followed by `parametersDidChange`, they equal the kernel's sums from
+        /// the current weights without a panel. 96 outputs take the step's whole-vector panel writes, 70 its
+        /// lane-by-lane ones (rows that are not whole vectors) and a tail of columns outside the panel.
+        @Test(arguments: [96, 70])
+        func sparsePanelFollowsTheWeights(outputs: Int) {
+            let layer = layer(inputs: 100, outputs: outputs)
+            let x = sparseInputs(rows: 40, inputs: 100, density: 0.15, seed: 12)
+            func differing() -> Int {
+                let mean = Tensor(shape: [40, outputs]), std = Tensor(shape: [40, outputs])
+                layer.outputMoments(x, mean: mean, standardDeviation: std)
+                let posterior = layer.posteriorMeanAndVariance()
+                let expectedMean = Tensor(shape: [40, outputs]), expectedStd = Tensor(shape: [40, outputs])
+                bnn_sparse_moments(x.pointer, 40, 100, posterior.weightMean.pointer, posterior.weightVariance.pointer, nil, outputs,
+                                   posterior.biasMean.pointer, posterior.biasVariance.pointer, expectedMean.pointer, expectedStd.pointer)
+                return (0..<mean.count).filter {
+                    mean[$0].bitPattern != expectedMean[$0].bitPattern || std[$0].bitPattern != expectedStd[$0].bitPattern
+                }.count
+            }
+            #expect(differing() == 0, "initial weights")
+            var generator = RandomGenerator(seed: 8)
+            let optimizer = Adam(parameters: [], blocks: [layer.weight], learningRate: 0.05)
+            for step in 1...2 {
+                generator.fillNormal(layer.weight.mu.gradient)
+                generator.fillNormal(layer.weight.rho.gradient)
+                layer.weight.rhoGradient = .variance
+                optimizer.step(klScale: 0.5)
+                #expect(layer.weight.current.contains(.sparsePanel), "the step refreshes the panel")
+                #expect(differing() == 0, "after Adam step \(step)")
+            }
+            layer.weight.mu.value.pointer[5 * outputs + 3] += 10
+            layer.weight.parametersDidChange()
+            #expect(differing() == 0, "after a direct write")
         }
 
         /// A training forward pass (local reparameterisation) on a mostly-zero batch takes
