@@ -191,20 +191,19 @@ BNN_INLINE void BNN_NAME(adam_lanes)(const bnn_fused_adam_arguments *a, VF mu, V
     *newSigma = BNN_NAME(softplus_op)(*newRho);
 }
 
-/* Element i's μ and σ² into the step's packed panel (bnn_sparse_pack_panel's layout), if it has a place. */
-BNN_INLINE void BNN_NAME(panel_store)(const bnn_fused_adam_arguments *a, long i, float mu, float variance) {
+/* Where element i's μ lies in the step's packed panel (bnn_sparse_pack_panel's layout; its σ² lies
+   BNN_SPARSE_PANEL_COLUMNS floats on), or NULL for a column past the last whole block. */
+BNN_INLINE float *BNN_NAME(panel_place)(const bnn_fused_adam_arguments *a, long i) {
     enum { C = BNN_SPARSE_PANEL_COLUMNS };
     const long n = a->panel_columns, p = i / n, j = i % n;
-    if (j >= n / C * C) return;
-    float *row = a->panel + (j / C * a->panel_rows + p) * 2 * C + j % C;
-    row[0] = mu;
-    row[C] = variance;
+    return j < n / C * C ? a->panel + (j / C * a->panel_rows + p) * 2 * C + j % C : 0;
 }
 
 BNN_ATTR static void BNN_NAME(bayes_adam)(const bnn_fused_adam_arguments *a, long start, long end) {
-    /* Whole vectors lie in one packed block when the row length is a multiple of the vector width. */
-    const int panelVectors = a->panel && a->variance && a->panel_columns % BNN_WIDTH == 0;
-    const long packedWide = a->panel ? a->panel_columns / BNN_SPARSE_PANEL_COLUMNS * BNN_SPARSE_PANEL_COLUMNS : 0;
+    enum { C = BNN_SPARSE_PANEL_COLUMNS };
+    const int panel = a->panel && a->variance;
+    /* A whole vector lies in one packed block when the row length is a multiple of the vector width. */
+    const int panelVectors = panel && a->panel_columns % BNN_WIDTH == 0;
     long i = start;
     for (; i + BNN_WIDTH <= end; i += BNN_WIDTH) {
         VF muM = BNN_NAME(load)(a->mu_m + i), muV = BNN_NAME(load)(a->mu_v + i);
@@ -223,18 +222,22 @@ BNN_ATTR static void BNN_NAME(bayes_adam)(const bnn_fused_adam_arguments *a, lon
         if (a->sigma) BNN_NAME(store)(a->sigma + i, newSigma);
         if (a->variance) BNN_NAME(store)(a->variance + i, newSigma * newSigma);
         if (panelVectors) {
-            enum { C = BNN_SPARSE_PANEL_COLUMNS };
-            const long p = i / a->panel_columns, j = i % a->panel_columns;
-            if (j < packedWide) {
-                float *row = a->panel + (j / C * a->panel_rows + p) * 2 * C + j % C;
-                BNN_NAME(store)(row, newMu);
-                BNN_NAME(store)(row + C, newSigma * newSigma);
+            float *place = BNN_NAME(panel_place)(a, i);
+            if (place) {
+                BNN_NAME(store)(place, newMu);
+                BNN_NAME(store)(place + C, newSigma * newSigma);
             }
-        } else if (a->panel && a->variance) {
+        } else if (panel) {
             float muLanes[BNN_WIDTH], sigmaLanes[BNN_WIDTH];
             BNN_NAME(store)(muLanes, newMu);
             BNN_NAME(store)(sigmaLanes, newSigma);
-            for (int l = 0; l < BNN_WIDTH; l++) BNN_NAME(panel_store)(a, i + l, muLanes[l], sigmaLanes[l] * sigmaLanes[l]);
+            for (int l = 0; l < BNN_WIDTH; l++) {
+                float *place = BNN_NAME(panel_place)(a, i + l);
+                if (place) {
+                    place[0] = muLanes[l];
+                    place[C] = sigmaLanes[l] * sigmaLanes[l];
+                }
+            }
         }
     }
     if (i < end) {
@@ -275,7 +278,11 @@ BNN_ATTR static void BNN_NAME(bayes_adam)(const bnn_fused_adam_arguments *a, lon
             a->rho[i + l] = lanes[9][l];
             if (a->sigma) a->sigma[i + l] = lanes[10][l];
             if (a->variance) a->variance[i + l] = lanes[10][l] * lanes[10][l];
-            if (a->panel && a->variance) BNN_NAME(panel_store)(a, i + l, lanes[8][l], lanes[10][l] * lanes[10][l]);
+            float *place = panel ? BNN_NAME(panel_place)(a, i + l) : 0;
+            if (place) {
+                place[0] = lanes[8][l];
+                place[C] = lanes[10][l] * lanes[10][l];
+            }
         }
     }
 }
