@@ -114,14 +114,16 @@ public final class MaxPool2D: Layer {
             let top = x + 2 * oh * width, bottom = top + width, row = y + oh * outputWidth
             if let argmax {
                 let indexRow = argmax + oh * outputWidth, corner = 2 * oh * width
+                // Selects rather than branches: which of four activations wins is data, and mispredicted
+                // branches made this loop several times slower than its loads.
                 for ow in 0..<outputWidth {
                     let j = 2 * ow
-                    var best = top[j], position = corner + j
-                    if top[j + 1] > best { best = top[j + 1]; position = corner + j + 1 }
-                    if bottom[j] > best { best = bottom[j]; position = corner + width + j }
-                    if bottom[j + 1] > best { best = bottom[j + 1]; position = corner + width + j + 1 }
+                    var best = top[j], position = Int32(truncatingIfNeeded: corner + j)
+                    Self.keepLarger(&best, &position, top[j + 1], Int32(truncatingIfNeeded: corner + j + 1))
+                    Self.keepLarger(&best, &position, bottom[j], Int32(truncatingIfNeeded: corner + width + j))
+                    Self.keepLarger(&best, &position, bottom[j + 1], Int32(truncatingIfNeeded: corner + width + j + 1))
                     row[ow] = best
-                    indexRow[ow] = Int32(position)
+                    indexRow[ow] = position
                 }
             } else {
                 for ow in 0..<outputWidth {
@@ -130,6 +132,15 @@ public final class MaxPool2D: Layer {
                 }
             }
         }
+    }
+
+    /// `best, position = candidate, at` when `candidate > best`, without a branch: the same comparison as
+    /// an `if` (ties keep the earlier value; any comparison with NaN is false).
+    @inline(__always)
+    private static func keepLarger(_ best: inout Float, _ position: inout Int32, _ candidate: Float, _ at: Int32) {
+        let larger = candidate > best
+        best = larger ? candidate : best
+        position = larger ? at : position
     }
 
     /// ∂L/∂x[argmax] += ∂L/∂y; every other input gets 0.
