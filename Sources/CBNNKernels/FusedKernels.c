@@ -525,8 +525,8 @@ BNN_ATTR static void BNN_NAME(sparse_moments)(const float *x, long rows, long k,
  * bnn_sparse_transposed_product). The non-zero inputs are first listed per input p (b and value), once for
  * both products; then, for a block of columns, every p sums its list's rows of g. The block is first
  * copied to a contiguous panel (rows × 128 columns with AVX-512): read in place, its rows lie n floats
- * apart, a multiple of 4 KB for the usual widths, so they share a few L1 sets and evict each other, and
- * every load of the sums came from L2.
+ * apart, a multiple of 4 KB for the usual widths, so they would share a few L1 sets and evict each other,
+ * and every load of the sums would come from L2.
  */
 BNN_ATTR static void BNN_NAME(sparse_transposed_product)(const float *x, long rows, long k, const float *g, float *c,
                                                          const float *gs, float *cs, long n, long firstColumn,

@@ -321,9 +321,11 @@ public final class BayesianDense: MomentLayer, DensePosteriorLayer, InputLayerCa
                                    into c: UnsafeMutablePointer<Float>,
                                    squared: (a: UnsafePointer<Float>, g: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>)? = nil) {
         guard sparse else {
-            for (a, g, c) in [(a, g, c)] + (squared.map { [$0] } ?? []) {
-                MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: a, lda: inputs, b: g, ldb: outputs,
-                                    c: c, ldc: outputs)
+            MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: a, lda: inputs, b: g, ldb: outputs,
+                                c: c, ldc: outputs)
+            if let squared {
+                MatrixMultiply.gemm(transposeA: true, m: inputs, n: outputs, k: rows, a: squared.a, lda: inputs, b: squared.g,
+                                    ldb: outputs, c: squared.c, ldc: outputs)
             }
             return
         }

@@ -114,8 +114,8 @@ public final class MaxPool2D: Layer {
             let top = x + 2 * oh * width, bottom = top + width, row = y + oh * outputWidth
             if let argmax {
                 let indexRow = argmax + oh * outputWidth, corner = 2 * oh * width
-                // Selects rather than branches: which of four activations wins is data, and mispredicted
-                // branches made this loop several times slower than its loads.
+                // Selects rather than branches: which of four activations wins depends on the data, so a
+                // branch would be mispredicted about as often as taken.
                 for ow in 0..<outputWidth {
                     let j = 2 * ow
                     var best = top[j], position = Int32(truncatingIfNeeded: corner + j)
