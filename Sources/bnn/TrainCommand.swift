@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("outlier-pool-share"),
             help: ArgumentHelp("With --outliers: the share (0…1) of each minibatch's outliers drawn from that source; the rest are made from the training examples as without it (default 1).", valueName: "share"))
     var outlierPoolShare: Float?
-    @Option(help: "Random shape changes of training images: none, or digits (rotation, shear, aspect and stroke thickness; for ink on a dark background). Default: the recipe's.")
+    @Option(help: "Random shape changes of training images: none, digits (rotation, shear, aspect and stroke thickness; for ink on a dark background) or digits-elastic (the same and an elastic distortion). Default: the recipe's.")
     var augmentation: AugmentationChoice?
     @Option(help: "Gradient estimator: local (local reparameterisation), weights (one weight sample per minibatch) or flipout (one weight perturbation per minibatch, sign-flipped per example).")
     var estimator: GradientEstimator?
@@ -375,8 +375,15 @@ struct PriorOptions: ParsableArguments {
 }
 
 
-/// `--augmentation`: none, or `ImageAugmentation.digits`.
+/// `--augmentation`: none, `ImageAugmentation.digits`, or `.digitsElastic` (`digits-elastic`).
 enum AugmentationChoice: String, ExpressibleByArgument, CaseIterable {
     case none, digits
-    var setting: ImageAugmentation? { self == .digits ? .digits : nil }
+    case digitsElastic = "digits-elastic"
+    var setting: ImageAugmentation? {
+        switch self {
+        case .none: nil
+        case .digits: .digits
+        case .digitsElastic: .digitsElastic
+        }
+    }
 }

@@ -104,7 +104,6 @@ public final class Trainer {
         let outlierScale = outliers > 0 ? (configuration.outlierWeight ?? 0) / Float(outliers) : 0
         let classes = network.classes
         let batchImages = Tensor(shape: [batchSize + outliers, features])
-        let scratch = Tensor(shape: [features])  // `ImageAugmentation.apply`'s copy of one image
         var batchLabels = [Int](repeating: 0, count: batchSize)
         var logitsGradient = Tensor(shape: [batchSize + outliers, classes])
         let started = Date()
@@ -131,10 +130,7 @@ public final class Trainer {
                     }
                 }
                 if let augmentation = configuration.augmentation, SyntheticOutliers.isImage(outlierShape) {
-                    for row in 0..<size + pooled {
-                        augmentation.apply(to: images.pointer + row * features, channels: outlierShape[0], height: outlierShape[1],
-                                           width: outlierShape[2], scratch: scratch.pointer, generator: &generator)
-                    }
+                    augment(images, rows: size + pooled, shape: outlierShape, by: augmentation, generator: &generator)
                 }
                 if pooled < outliers {
                     SyntheticOutliers.exposure(from: images.pointer, rows: size, shape: outlierShape,
@@ -189,6 +185,29 @@ public final class Trainer {
             progress(TrainingProgress(epoch: epoch + 1, epochs: configuration.epochs, batch: batches, batches: batches,
                                       dataTerm: record.dataTerm, trainAccuracy: record.trainAccuracy, examplesPerSecond: rate,
                                       secondsRemaining: Double(configuration.epochs * count - examplesSeen) / rate, record: record))
+        }
+    }
+
+    /// Changes the first `rows` images of `images` (each of `shape`, [channels, height, width]) by
+    /// `augmentation`: the draws in row order from `generator`, as one image after another would make them,
+    /// then the images themselves in parallel (an image's change depends only on its draws).
+    private func augment(_ images: Tensor, rows: Int, shape: [Int], by augmentation: ImageAugmentation,
+                         generator: inout RandomGenerator) {
+        let (channels, height, width) = (shape[0], shape[1], shape[2])
+        let features = channels * height * width
+        let controlCount = augmentation.elasticControlCount(height: height, width: width)
+        let controls = Tensor(shape: [rows, max(1, controlCount)])
+        let changes = (0..<rows).map { row in
+            augmentation.draw(height: height, width: width, controls: controls.pointer + row * controlCount, generator: &generator)
+        }
+        let (pixels, points) = (SendablePointer(images.pointer), SendablePointer(controls.pointer))
+        Parallel.forChunks(of: rows, minimumChunk: 8) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: features) { scratch in
+                for row in range {
+                    augmentation.apply(changes[row], to: pixels.pointer + row * features, channels: channels, height: height,
+                                       width: width, controls: points.pointer + row * controlCount, scratch: scratch.baseAddress!)
+                }
+            }
         }
     }
 }
