@@ -8,7 +8,8 @@ import Foundation
 /// background 0). The transformed image keeps its centre of mass and the longer side of its ink's
 /// bounding box (as it is after any thickness change), so that it stays framed the way the set's images
 /// are (for MNIST: in the 20×20 box, centred by mass): only the shape changes, as it would between two
-/// writers after MNIST's normalisation.
+/// writers after MNIST's normalisation. The elastic warp keeps the centre of mass to first order and
+/// moves the ink's ends by a pixel or two.
 /// Simard, Steinkraus & Platt (2003) showed such distortions help a network on MNIST; here they are meant
 /// to let digits in unusual hands and fonts be learned rather than refused.
 public struct ImageAugmentation: Codable, Sendable, Equatable {
