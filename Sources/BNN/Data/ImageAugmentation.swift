@@ -110,8 +110,16 @@ public struct ImageAugmentation: Codable, Sendable, Equatable {
     /// size: what `draw` writes to its `controls`. 0 without an elastic distortion.
     public func elasticControlCount(height: Int, width: Int) -> Int {
         guard elastic > 0 else { return 0 }
-        let spacing = Self.elasticSpacing * Float(max(height, width))
-        return 2 * (Int(Float(height - 1) / spacing) + 4) * (Int(Float(width - 1) / spacing) + 4)
+        let grid = Self.elasticGrid(height: height, width: width)
+        return 2 * grid.rows * grid.columns
+    }
+
+    /// The control grid of an image of this size: the points' spacing in pixels (`elasticSpacing` of the
+    /// longer side), and as many rows and columns as cover the image with one point to spare before it and
+    /// two after (the cubic B-spline blends four).
+    static func elasticGrid(height: Int, width: Int) -> (spacing: Float, rows: Int, columns: Int) {
+        let spacing = elasticSpacing * Float(max(height, width))
+        return (spacing, Int(Float(height - 1) / spacing) + 4, Int(Float(width - 1) / spacing) + 4)
     }
 
     /// Draws one image's change: with probability `probability` a change, then whether its strokes are
@@ -165,14 +173,19 @@ public struct ImageAugmentation: Codable, Sendable, Equatable {
         let (c, s) = (Float(Foundation.cos(Double(angle))), Float(Foundation.sin(Double(angle))))
         let a00 = c * stretch, a01 = (c * shearing - s) / stretch
         let a10 = s * stretch, a11 = (s * shearing + c) / stretch
-        // Centre of mass and ink extent (over every channel's ink) before and after A.
+        // Centre of mass and ink extent (over every channel's ink) before and after A. In the same pass: the
+        // pixels that are not 0 lie in columns inkLeft…inkRight and rows inkTop…inkBottom; a point more
+        // than a pixel outside them samples only zeros, so the resample writes 0 there without the sum.
         let (mass, centreX, centreY) = Self.centreOfMass(image, channels: channels, height: height, width: width)
         guard mass > 0 else { return }
         var before = (Float.infinity, -Float.infinity, Float.infinity, -Float.infinity)
         var after = before
+        var (inkLeft, inkRight, inkTop, inkBottom) = (width, -1, height, -1)
         for channel in 0..<channels {
             for y in 0..<height {
-                for x in 0..<width where image[channel * plane + y * width + x] > 0.1 {
+                for x in 0..<width where image[channel * plane + y * width + x] != 0 {
+                    inkLeft = min(inkLeft, x); inkRight = max(inkRight, x); inkTop = min(inkTop, y); inkBottom = max(inkBottom, y)
+                    guard image[channel * plane + y * width + x] > 0.1 else { continue }
                     let (dx, dy) = (Float(x) - centreX, Float(y) - centreY)
                     before = (min(before.0, dx), max(before.1, dx), min(before.2, dy), max(before.3, dy))
                     let (tx, ty) = (a00 * dx + a01 * dy, a10 * dx + a11 * dy)
@@ -188,16 +201,6 @@ public struct ImageAugmentation: Codable, Sendable, Equatable {
         let determinant = a00 * a11 - a01 * a10
         let (i00, i01, i10, i11) = (a11 / (determinant * k), -a01 / (determinant * k), -a10 / (determinant * k), a00 / (determinant * k))
         scratch.update(from: image, count: channels * plane)
-        // The pixels that are not 0 lie in columns inkLeft…inkRight and rows inkTop…inkBottom; a point
-        // more than a pixel outside them samples only zeros, so it is 0 without the bilinear sum.
-        var (inkLeft, inkRight, inkTop, inkBottom) = (width, -1, height, -1)
-        for channel in 0..<channels {
-            for y in 0..<height {
-                for x in 0..<width where scratch[channel * plane + y * width + x] != 0 {
-                    inkLeft = min(inkLeft, x); inkRight = max(inkRight, x); inkTop = min(inkTop, y); inkBottom = max(inkBottom, y)
-                }
-            }
-        }
         let (left, right) = (Float(inkLeft) - 1, Float(inkRight) + 1), (top, bottom) = (Float(inkTop) - 1, Float(inkBottom) + 1)
         // With an elastic distortion, the source point moves further by the field's displacement at q.
         func resample(displacedBy field: (x: UnsafePointer<Float>, y: UnsafePointer<Float>)?) {
@@ -220,7 +223,7 @@ public struct ImageAugmentation: Codable, Sendable, Equatable {
             elasticField(height: height, width: width, controls: controls, x: fieldX, y: fieldY)
             resample(displacedBy: (UnsafePointer(fieldX), UnsafePointer(fieldY)))
             // Where the warp stretches the ink it gains mass and where it squeezes it loses some, so the
-            // centre of mass moves (up to about 2 pixels). Sampling again with the field shifted by that move
+            // centre of mass moves. Sampling again with the field shifted by that move
             // puts it back, to first order, as the affine change keeps it.
             let (warpedMass, warpedX, warpedY) = Self.centreOfMass(image, channels: channels, height: height, width: width)
             guard warpedMass > 0 else { return }
@@ -237,8 +240,7 @@ public struct ImageAugmentation: Codable, Sendable, Equatable {
     /// points are blended first, then per pixel the four nearest blended columns.
     func elasticField(height: Int, width: Int, controls: UnsafePointer<Float>,
                       x fieldX: UnsafeMutablePointer<Float>, y fieldY: UnsafeMutablePointer<Float>) {
-        let spacing = Self.elasticSpacing * Float(max(height, width))
-        let gridColumns = Int(Float(width - 1) / spacing) + 4
+        let (spacing, _, gridColumns) = Self.elasticGrid(height: height, width: width)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * gridColumns + 4 * width) { buffer in
             let blendedX = buffer.baseAddress!, blendedY = blendedX + gridColumns
             let columnWeights = blendedY + gridColumns

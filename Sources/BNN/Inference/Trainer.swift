@@ -104,6 +104,12 @@ public final class Trainer {
         let outlierScale = outliers > 0 ? (configuration.outlierWeight ?? 0) / Float(outliers) : 0
         let classes = network.classes
         let batchImages = Tensor(shape: [batchSize + outliers, features])
+        // The elastic control points of a minibatch's augmented images (`augment`), one row per image.
+        let augmentationControls = configuration.augmentation.flatMap { augmentation in
+            SyntheticOutliers.isImage(outlierShape)
+                ? Tensor(shape: [batchSize + pooled, max(1, augmentation.elasticControlCount(height: outlierShape[1], width: outlierShape[2]))])
+                : nil
+        }
         var batchLabels = [Int](repeating: 0, count: batchSize)
         var logitsGradient = Tensor(shape: [batchSize + outliers, classes])
         let started = Date()
@@ -129,8 +135,9 @@ public final class Trainer {
                         (images.pointer + row * features).update(from: outlierPool.pointer + source * features, count: features)
                     }
                 }
-                if let augmentation = configuration.augmentation, SyntheticOutliers.isImage(outlierShape) {
-                    augment(images, rows: size + pooled, shape: outlierShape, by: augmentation, generator: &generator)
+                if let augmentation = configuration.augmentation, let augmentationControls {
+                    augment(images, rows: size + pooled, shape: outlierShape, by: augmentation, controls: augmentationControls,
+                            generator: &generator)
                 }
                 if pooled < outliers {
                     SyntheticOutliers.exposure(from: images.pointer, rows: size, shape: outlierShape,
@@ -190,13 +197,13 @@ public final class Trainer {
 
     /// Changes the first `rows` images of `images` (each of `shape`, [channels, height, width]) by
     /// `augmentation`: the draws in row order from `generator`, as one image after another would make them,
-    /// then the images themselves in parallel (an image's change depends only on its draws).
-    private func augment(_ images: Tensor, rows: Int, shape: [Int], by augmentation: ImageAugmentation,
+    /// then the images themselves in parallel (an image's change depends only on its draws). `controls`
+    /// holds a row of elastic control points per image.
+    private func augment(_ images: Tensor, rows: Int, shape: [Int], by augmentation: ImageAugmentation, controls: Tensor,
                          generator: inout RandomGenerator) {
         let (channels, height, width) = (shape[0], shape[1], shape[2])
         let features = channels * height * width
         let controlCount = augmentation.elasticControlCount(height: height, width: width)
-        let controls = Tensor(shape: [rows, max(1, controlCount)])
         let changes = (0..<rows).map { row in
             augmentation.draw(height: height, width: width, controls: controls.pointer + row * controlCount, generator: &generator)
         }
